@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run once check test lint typecheck lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)  ## run the service on config/ with SQLite in state/
+	$(BIN)/monitor run
+
+once: $(STAMP)  ## poll every feed once, deliver, exit
+	$(BIN)/monitor once
+
+check: $(STAMP)  ## validate config/
+	$(BIN)/monitor check
+
+lint: $(STAMP)
+	$(BIN)/ruff check monitor tests
+	$(BIN)/ruff format --check monitor tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy monitor
+
+test: lint typecheck  ## lint, type-check and run the whole test suite
+	$(BIN)/pytest -q
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (needs uv)
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Allow `python -m monitor`."""
+
+from monitor.cli import main
+
+raise SystemExit(main())

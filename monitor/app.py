@@ -1,0 +1,132 @@
+"""Build and own the long-lived resources; run one round or the service; stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+from collections.abc import Coroutine
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from monitor.config import Config, FeedConfig, Settings
+from monitor.deliver import ConsoleSink, Sink, TelegramSink, deliver_pending
+from monitor.fetch import make_client
+from monitor.pipeline import Deps, PollResult, poll_feed
+from monitor.schedule import build_scheduler
+from monitor.store import Store
+
+logger = logging.getLogger(__name__)
+
+WORKERS = 2
+# Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
+TASKS_PER_WORKER = 200
+DELIVER_EVERY_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class App:
+    """The running service: database, HTTP client, worker pool, sink, and what they serve."""
+
+    def __init__(self, settings: Settings, config: Config) -> None:
+        self.settings = settings
+        self.config = config
+        self.store = Store.open(settings.database_url)
+        self.sink: Sink = self._make_sink()
+        self.pool = ProcessPoolExecutor(
+            max_workers=WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=TASKS_PER_WORKER,
+        )
+        self.deps = Deps(
+            http=make_client(settings.user_agent, settings.http_timeout),
+            store=self.store,
+            pool=self.pool,
+            settings=settings,
+            topics=config.topics,
+            chats=config.chats,
+        )
+        self._tasks: set[asyncio.Task[object]] = set()
+        # Two overlapping rounds would read the same pending alerts and send them twice.
+        self._delivering = asyncio.Lock()
+
+    def _make_sink(self) -> Sink:
+        if self.settings.telegram_token:
+            return TelegramSink(self.settings.telegram_token, self.settings.telegram_api_url)
+        return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
+
+    async def __aenter__(self) -> App:
+        if isinstance(self.sink, TelegramSink):
+            await self.sink.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.deps.http.aclose()
+        if isinstance(self.sink, TelegramSink):
+            await self.sink.stop()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+
+    async def poll(self, feed: FeedConfig) -> PollResult:
+        """Poll one feed now."""
+        return await poll_feed(feed, self.deps, datetime.now(UTC))
+
+    async def deliver(self) -> int:
+        """Send what the outbox holds."""
+        async with self._delivering:
+            return await deliver_pending(self.store, self.sink, datetime.now(UTC))
+
+    async def run_once(self) -> list[PollResult]:
+        """Poll every enabled feed once, concurrently, then deliver."""
+        feeds = [feed for feed in self.config.feeds if feed.enabled]
+        results = await asyncio.gather(*(self.poll(feed) for feed in feeds))
+        await self.deliver()
+        return list(results)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Poll on schedule and deliver until `stop` is set, then finish in-flight work."""
+        scheduler = build_scheduler(
+            self.config.feeds,
+            self._tracked_poll,
+            self._tracked_deliver,
+            DELIVER_EVERY_SECONDS,
+            datetime.now(UTC),
+        )
+        scheduler.start()
+        logger.info(
+            "monitoring %d feeds for %d topics",
+            len(scheduler.get_jobs()) - 1,
+            len(self.config.topics),
+        )
+        await stop.wait()
+        logger.info("stopping: letting in-flight polls finish")
+        scheduler.pause()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
+        scheduler.shutdown(wait=False)
+        # Whatever is still pending stays in the outbox and goes out on the next start.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
+
+    async def _tracked_poll(self, feed: FeedConfig) -> None:
+        await self._track(self.poll(feed))
+        await self._track(self.deliver())
+
+    async def _tracked_deliver(self) -> None:
+        await self._track(self.deliver())
+
+    async def _track(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        try:
+            await asyncio.shield(task)
+        finally:
+            self._tasks.discard(task)

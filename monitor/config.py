@@ -1,0 +1,331 @@
+"""Read and validate the environment and the YAML files in config/; the only module that does.
+
+`Settings.from_env(environ)` reads deployment knobs and secrets from the environment;
+`load_config(directory)` reads `feeds.yaml`, `topics.yaml` and `chats.yaml`. Both raise
+`ConfigError` listing every problem as `file: path.to.key: problem`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError, QueryError
+from monitor.match import Topic
+from monitor.query import parse
+
+M = TypeVar("M", bound=BaseModel)
+
+FEEDS_FILE = "feeds.yaml"
+TOPICS_FILE = "topics.yaml"
+CHATS_FILE = "chats.yaml"
+DEFAULT_CHAT = "default"
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+MAX_CONFIG_BYTES = (
+    1024 * 1024
+)  # a watchlist is text written by people; anything larger is a mistake
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSetting:
+    """One environment variable the service reads: its name, default and meaning."""
+
+    name: str
+    default: str
+    help: str
+
+
+ENV_SETTINGS = (
+    EnvSetting(
+        "MONITOR_CONFIG_DIR", "config", "Directory holding feeds.yaml, topics.yaml, chats.yaml."
+    ),
+    EnvSetting("MONITOR_STATE_DIR", "state", "Directory for the SQLite database and alerts.jsonl."),
+    EnvSetting("MONITOR_DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite in the state dir."),
+    EnvSetting("TELEGRAM_BOT_TOKEN", "", "Bot token; empty sends alerts to the console sink."),
+    EnvSetting("TELEGRAM_API_URL", TELEGRAM_API_DEFAULT, "Base URL of the Telegram Bot API."),
+    EnvSetting(
+        "MONITOR_ALLOW_PRIVATE_NETWORKS",
+        "false",
+        "Allow article links that resolve to loopback or private addresses.",
+    ),
+    EnvSetting(
+        "MONITOR_BACKLOG_HOURS", "6", "Items older than this are recorded without alerting."
+    ),
+    EnvSetting("MONITOR_MAX_FEED_BYTES", str(10 * 1024 * 1024), "Size cap for a feed body."),
+    EnvSetting("MONITOR_MAX_PAGE_BYTES", str(5 * 1024 * 1024), "Size cap for an article page."),
+    EnvSetting("MONITOR_HTTP_TIMEOUT", "20", "Connect and read timeout for HTTP, in seconds."),
+    EnvSetting(
+        "MONITOR_USER_AGENT",
+        "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)",
+        "User-Agent sent with every request.",
+    ),
+    EnvSetting("MONITOR_LOG_FORMAT", "console", "`console` for people or `json` for machines."),
+    EnvSetting("MONITOR_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+)
+_ENV_DEFAULTS = {setting.name: setting.default for setting in ENV_SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Deployment settings and secrets, read from the environment once at start."""
+
+    config_dir: Path
+    state_dir: Path
+    database_url: str
+    telegram_token: str
+    telegram_api_url: str
+    allow_private_networks: bool
+    backlog_hours: float
+    max_feed_bytes: int
+    max_page_bytes: int
+    http_timeout: float
+    user_agent: str
+    log_format: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from `environ`; raise `ConfigError` naming each bad variable."""
+        problems: list[str] = []
+
+        def get(name: str) -> str:
+            return environ.get(name, _ENV_DEFAULTS[name]).strip()
+
+        def number(name: str, kind: type[int] | type[float], minimum: float) -> Any:
+            raw = get(name)
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"environment: {name}: expected a number, got {raw!r}")
+                return kind(_ENV_DEFAULTS[name])
+            if value < minimum:
+                problems.append(f"environment: {name}: must be at least {minimum}")
+            return value
+
+        allow = get("MONITOR_ALLOW_PRIVATE_NETWORKS").lower()
+        if allow not in _TRUE | _FALSE:
+            problems.append(
+                "environment: MONITOR_ALLOW_PRIVATE_NETWORKS: "
+                f"expected true or false, got {allow!r}"
+            )
+        log_format = get("MONITOR_LOG_FORMAT").lower()
+        if log_format not in {"console", "json"}:
+            problems.append(
+                f"environment: MONITOR_LOG_FORMAT: expected console or json, got {log_format!r}"
+            )
+        log_level = get("MONITOR_LOG_LEVEL").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            problems.append(f"environment: MONITOR_LOG_LEVEL: unknown level {log_level!r}")
+        api_url = get("TELEGRAM_API_URL").rstrip("/")
+        if not re.match(r"https?://[^/\s]+", api_url):
+            problems.append("environment: TELEGRAM_API_URL: expected an http(s) URL")
+        state_dir = Path(get("MONITOR_STATE_DIR"))
+        settings = cls(
+            config_dir=Path(get("MONITOR_CONFIG_DIR")),
+            state_dir=state_dir,
+            database_url=get("MONITOR_DATABASE_URL") or f"sqlite:///{state_dir / 'monitor.sqlite'}",
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=api_url,
+            allow_private_networks=allow in _TRUE,
+            backlog_hours=number("MONITOR_BACKLOG_HOURS", float, 0),
+            max_feed_bytes=number("MONITOR_MAX_FEED_BYTES", int, 1024),
+            max_page_bytes=number("MONITOR_MAX_PAGE_BYTES", int, 1024),
+            http_timeout=number("MONITOR_HTTP_TIMEOUT", float, 0.1),
+            user_agent=get("MONITOR_USER_AGENT"),
+            log_format=log_format,
+            log_level=log_level,
+        )
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s].*$")]
+
+
+class FeedConfig(_Strict):
+    """One feed to poll."""
+
+    name: Name
+    url: str
+    interval: int = Field(default=600, ge=30, le=86400)
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s?#]+[^\s]*", url):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+
+class TopicConfig(_Strict):
+    """One watch topic: a query and the chats it alerts."""
+
+    name: Name
+    query: str = Field(min_length=1)
+    chats: list[Name] | None = None
+
+
+class _FeedsFile(_Strict):
+    feeds: list[FeedConfig]
+
+
+class _TopicsFile(_Strict):
+    topics: list[TopicConfig]
+
+
+ChatId = Annotated[int, Field()] | Annotated[str, Field(pattern=r"^(@[A-Za-z0-9_]{4,}|-?\d+)$")]
+
+
+class _ChatsFile(_Strict):
+    chats: dict[Name, ChatId]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything config/ says: feeds to poll, compiled topics, and chat ids by name."""
+
+    feeds: tuple[FeedConfig, ...]
+    topics: tuple[Topic, ...]
+    chats: Mapping[str, str]
+
+
+def load_config(directory: Path) -> Config:
+    """Read and cross-check the three YAML files; raise `ConfigError` listing every problem."""
+    problems: list[str] = []
+    feeds = _load(directory, FEEDS_FILE, _FeedsFile, problems)
+    topics = _load(directory, TOPICS_FILE, _TopicsFile, problems)
+    chats = _load(directory, CHATS_FILE, _ChatsFile, problems)
+    if feeds is not None:
+        problems += _duplicates(FEEDS_FILE, "feeds", [feed.name for feed in feeds.feeds])
+    compiled: list[Topic] = []
+    if topics is not None:
+        problems += _duplicates(TOPICS_FILE, "topics", [topic.name for topic in topics.topics])
+        known = set(chats.chats) if chats is not None else None
+        for index, topic in enumerate(topics.topics):
+            compiled += _compile(index, topic, known, problems)
+    if problems or feeds is None or chats is None:
+        raise ConfigError(problems)
+    return Config(
+        feeds=tuple(feeds.feeds),
+        topics=tuple(compiled),
+        chats={name: str(chat_id) for name, chat_id in chats.chats.items()},
+    )
+
+
+def _compile(
+    index: int, topic: TopicConfig, known_chats: set[str] | None, problems: list[str]
+) -> list[Topic]:
+    where = f"{TOPICS_FILE}: topics[{index}]"
+    chats = topic.chats if topic.chats is not None else (DEFAULT_CHAT,)
+    if known_chats is not None:
+        for chat in chats:
+            if chat not in known_chats:
+                key = "chats" if topic.chats is not None else "chats (default)"
+                problems.append(f"{where}.{key}: no chat named {chat!r} in {CHATS_FILE}")
+    try:
+        return [Topic(topic.name, parse(topic.query), tuple(chats))]
+    except QueryError as exc:
+        problems.append(f"{where}.query: {exc}")
+        return []
+
+
+def _duplicates(file: str, key: str, names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if name in seen:
+            problems.append(f"{file}: {key}[{index}].name: duplicate name {name!r}")
+        seen.add(name)
+    return problems
+
+
+def _load(directory: Path, file: str, model: type[M], problems: list[str]) -> M | None:
+    path = directory / file
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(f"{file}: <file>: not found in {directory}")
+        return None
+    except OSError as exc:
+        problems.append(f"{file}: <file>: cannot be read ({exc.strerror})")
+        return None
+    if len(raw) > MAX_CONFIG_BYTES:
+        problems.append(f"{file}: <file>: larger than {MAX_CONFIG_BYTES} bytes")
+        return None
+    try:
+        data = yaml.load(raw, Loader=_NoAliasLoader)
+    except yaml.YAMLError as exc:
+        problems.append(f"{file}: {_yaml_where(exc)}: invalid YAML: {_yaml_problem(exc)}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems += [f"{file}: {_path(error['loc'])}: {_message(error)}" for error in exc.errors()]
+        return None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, so a small file cannot expand into a huge document."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in config files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "<document>"
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).strip()
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"int", "str", "function-after[_http_url(), str]"} or "[" in str(part):
+            continue  # pydantic names union members and validators in the location; not a key
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "<document>"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in {"model_type", "dict_type"}:
+        return "expected a mapping of keys to values"
+    return str(error["msg"][0].lower() + error["msg"][1:]) if error["msg"] else kind
+
+
+def telegram_problems(config: Config) -> list[str]:
+    """Return problems that only matter when alerts go to Telegram (unset chat ids)."""
+    return [
+        f"{CHATS_FILE}: chats.{name}: chat id is 0 (not set); put the chat's id here"
+        for name, chat_id in config.chats.items()
+        if chat_id == "0"
+    ]

@@ -1,0 +1,56 @@
+"""The failures news-monitor names, in one hierarchy.
+
+    MonitorError
+     ├── ConfigError        config/ or the environment is invalid; carries every problem found
+     ├── QueryError         a topic query does not parse; carries the 1-based column
+     ├── FetchError         an HTTP fetch failed: status, timeout, size cap, redirects
+     │    └── BlockedAddressError   a link resolves to a loopback/private address or is not http(s)
+     ├── ParseError         bytes that should be a feed are not one
+     └── DeliveryError      an alert could not be handed to its destination
+
+Messages are written for operators: they name the thing that failed and why, and never carry
+secrets. Only `cli.py` turns them into terminal output and exit codes.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class of every error news-monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """Configuration is invalid; `problems` holds one `file: path.to.key: problem` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class QueryError(MonitorError):
+    """A topic query is malformed at `column` (1-based)."""
+
+    def __init__(self, column: int, problem: str) -> None:
+        self.column = column
+        self.problem = problem
+        super().__init__(f"col {column}: {problem}")
+
+
+class FetchError(MonitorError):
+    """An HTTP fetch failed; the message says how (status, timeout, cap, redirects)."""
+
+
+class BlockedAddressError(FetchError):
+    """A link was refused: not http(s), or it resolves to a non-public address."""
+
+
+class ParseError(MonitorError):
+    """Bytes that should be a feed are not one."""
+
+
+class DeliveryError(MonitorError):
+    """An alert could not be delivered; `permanent` means retrying will not help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)

@@ -1,0 +1,140 @@
+"""Turn feed bytes into entries (feedparser); pure, safe to run in a worker process."""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+import lxml.html
+from lxml.etree import ParserError as LxmlParserError
+
+from monitor.errors import ParseError
+from monitor.models import Entry
+
+# A DOCTYPE's internal subset is where entity-expansion attacks live; feeds never need one.
+_DOCTYPE = re.compile(rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+_GERMAN_MONTHS = {
+    "jan": 1, "januar": 1, "jänner": 1, "feb": 2, "februar": 2, "mär": 3, "mrz": 3, "märz": 3,
+    "apr": 4, "april": 4, "mai": 5, "jun": 6, "juni": 6, "jul": 7, "juli": 7, "aug": 8,
+    "august": 8, "sep": 9, "sept": 9, "september": 9, "okt": 10, "oktober": 10, "nov": 11,
+    "november": 11, "dez": 12, "dezember": 12,
+}  # fmt: skip
+_GERMAN_DATE = re.compile(
+    r"(?P<day>\d{1,2})\.?\s*(?P<month>[A-Za-zäÄ]+|\d{1,2})\.?\s*(?P<year>\d{4})"
+    r"(?:[ ,T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?"
+    r"\s*(?P<zone>MESZ|MEZ|CEST|CET|UTC|GMT|Z|[+-]\d{2}:?\d{2})?"
+)
+_ZONES = {"MEZ": 60, "CET": 60, "MESZ": 120, "CEST": 120, "UTC": 0, "GMT": 0, "Z": 0}
+
+
+def strip_doctype(body: bytes) -> bytes:
+    """Remove the DOCTYPE and its internal subset, defusing entity-expansion attacks."""
+    return _DOCTYPE.sub(b"", body, count=1)
+
+
+def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> list[Entry]:
+    """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
+    parsed = feedparser.parse(io.BytesIO(strip_doctype(body)), response_headers=dict(headers))
+    entries = [_entry(feed, raw) for raw in parsed.entries]
+    if not entries and not _looks_like_feed(parsed):
+        raise ParseError(_not_a_feed_reason(body, headers, parsed))
+    return entries
+
+
+def html_to_text(fragment: str) -> str:
+    """Return the visible text of an HTML fragment, whitespace collapsed."""
+    if "<" not in fragment and "&" not in fragment:
+        return _SPACE.sub(" ", fragment).strip()
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (LxmlParserError, ValueError):
+        return _SPACE.sub(" ", fragment).strip()
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    return _SPACE.sub(" ", root.text_content()).strip()
+
+
+def parse_german_date(text: str) -> datetime | None:
+    """Read dates such as `Mo, 03 Mär 2025 10:00:00 MEZ` or `03.03.2025 10:00` (UTC result)."""
+    found = _GERMAN_DATE.search(text)
+    if found is None:
+        return None
+    month_text = found["month"].lower()
+    month = int(month_text) if month_text.isdigit() else _GERMAN_MONTHS.get(month_text.rstrip("."))
+    if month is None:
+        return None
+    zone = found["zone"] or "MEZ"  # German outlets that omit a zone mean German local time
+    offset = _ZONES.get(zone.upper())
+    if offset is None:
+        sign = -1 if zone.startswith("-") else 1
+        digits = zone[1:].replace(":", "")
+        offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+    try:
+        local = datetime(
+            int(found["year"]), month, int(found["day"]),
+            int(found["hour"] or 0), int(found["minute"] or 0), int(found["second"] or 0),
+            tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(local.timestamp() - offset * 60, UTC)
+
+
+def _entry(feed: str, raw: Any) -> Entry:
+    summary = raw.get("summary_detail")
+    if not summary and raw.get("content"):
+        summary = raw["content"][0]
+    return Entry(
+        feed=feed,
+        guid=(raw.get("id") or None),
+        link=(raw.get("link") or None),
+        title=_text(raw.get("title_detail")),
+        summary=_text(summary),
+        published=_published(raw),
+    )
+
+
+def _text(detail: Any) -> str:
+    """Return the text of a feedparser text construct, which may be plain text or HTML."""
+    if not detail:
+        return ""
+    value = str(detail.get("value") or "")
+    if detail.get("type") == "text/plain":
+        return _SPACE.sub(" ", value).strip()
+    return html_to_text(value)
+
+
+def _published(raw: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if isinstance(value, time.struct_time):
+            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    for key in ("published", "updated", "created"):
+        value = raw.get(key)
+        if isinstance(value, str) and (parsed := parse_german_date(value)) is not None:
+            return parsed
+    return None
+
+
+def _looks_like_feed(parsed: Any) -> bool:
+    """An empty but well-formed feed (a channel with no items yet) is not an error."""
+    return bool(parsed.get("version")) and not parsed.get("bozo")
+
+
+def _not_a_feed_reason(body: bytes, headers: Mapping[str, str], parsed: Any) -> str:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    head = body[:512].lstrip().lower()
+    if not body.strip():
+        return "empty body, not a feed"
+    if "html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html")):
+        return "got an HTML page, not a feed"
+    problem = parsed.get("bozo_exception")
+    detail = f": {_SPACE.sub(' ', str(problem))[:200]}" if problem else ""
+    return f"not a feed (no RSS, Atom or RDF items found{detail})"

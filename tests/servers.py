@@ -1,0 +1,298 @@
+"""Real HTTP servers on 127.0.0.1 port 0 for tests: a feed/page server and a fake Telegram Bot API."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Route:
+    """What the content server answers on one path."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (timeouts)
+    etag: str | None = None  # answer 304 when the client sends it back
+
+
+class ContentServer:
+    """Serves feeds and pages by path; records every request path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of `path` on this server."""
+        return self.base + path
+
+    def add(
+        self, path: str, body: bytes | str, content_type: str = "application/rss+xml", **kw: Any
+    ) -> str:
+        """Serve `body` at `path`; return its URL."""
+        data = body.encode() if isinstance(body, str) else body
+        headers = {"Content-Type": content_type, **kw.pop("headers", {})}
+        self.routes[path] = Route(body=data, headers=headers, **kw)
+        return self.url(path)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(self.path) or server.routes.get(urlsplit(self.path).path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                if route.etag and self.headers.get("If-None-Match") == route.etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if route.etag:
+                    self.send_header("ETag", route.etag)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(route.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+    def __enter__(self) -> ContentServer:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# Telegram's HTML parse mode: these tags only, `href` only on <a>, properly nested.
+TELEGRAM_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+
+
+class _TelegramHTML(html.parser.HTMLParser):
+    """Validate text the way Telegram does and collect the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.visible: list[str] = []
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TELEGRAM_TAGS:
+            self.error = self.error or f'Unsupported start tag "{tag}"'
+        if tag == "a" and [name for name, _ in attrs] != ["href"]:
+            self.error = self.error or "Can't parse entities: <a> needs exactly one href"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.error = self.error or f'Unexpected end tag "{tag}"'
+
+    def handle_data(self, data: str) -> None:
+        self.visible.append(data)
+
+
+def check_telegram_html(text: str) -> tuple[str | None, str]:
+    """Return (error or None, visible text) for a message in Telegram's HTML parse mode."""
+    if re.search(r"&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", text):
+        return "Can't parse entities: unsupported entity or bare '&'", text
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    if parser.stack and parser.error is None:
+        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+    return parser.error, "".join(parser.visible)
+
+
+class FakeTelegram:
+    """A Bot API that enforces what Telegram enforces, on 127.0.0.1 port 0.
+
+    It answers getMe, sendMessage and editMessageText for one token; requires form-encoded
+    bodies; rejects unknown chats, over-long text (UTF-16 units) and HTML Telegram would refuse.
+    Set `hang` to make sendMessage block (a crash test), `retry_after` to answer 429 once.
+    """
+
+    def __init__(self, token: str, chats: set[str] | None = None) -> None:
+        self.token = token
+        self.chats = chats
+        self.messages: list[dict[str, str]] = []
+        self.errors: list[str] = []
+        self.calls: list[str] = []
+        self.hang = threading.Event()
+        self.retry_after: int | None = None
+        self.received = threading.Event()
+        self._release = threading.Event()
+        self._next_id = 100
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _answer(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.calls.append(method)
+        if method == "getMe":
+            return 200, {
+                "ok": True,
+                "result": {
+                    "id": 1,
+                    "is_bot": True,
+                    "first_name": "Monitor",
+                    "username": "monitor_bot",
+                },
+            }
+        if method not in ("sendMessage", "editMessageText"):
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        if self.retry_after is not None:
+            seconds, self.retry_after = self.retry_after, None
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {seconds}",
+                "parameters": {"retry_after": seconds},
+            }
+        chat_id = form.get("chat_id", "")
+        if self.chats is not None and chat_id not in self.chats:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
+        text = form.get("text", "")
+        if form.get("parse_mode") == "HTML":
+            error, visible = check_telegram_html(text)
+            if error:
+                self.errors.append(error)
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {error}"}
+        else:
+            visible = text
+        if not visible.strip():
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message text is empty",
+            }
+        if len(visible.encode("utf-16-le")) // 2 > 4096:
+            self.errors.append("too long")
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message is too long",
+            }
+        if method == "sendMessage" and self.hang.is_set():
+            self.received.set()
+            self._release.wait(60)
+            return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        with self._lock:
+            self._next_id += 1
+            message_id = self._next_id
+            self.messages.append({**form, "message_id": str(message_id), "visible": visible})
+        self.received.set()
+        return 200, {
+            "ok": True,
+            "result": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {
+                    "id": int(chat_id) if chat_id.lstrip("-").isdigit() else 0,
+                    "type": "group",
+                },
+                "text": visible,
+            },
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                path = urlsplit(self.path).path
+                match = re.fullmatch(r"/bot([^/]+)/(\w+)", path)
+                if match is None or match.group(1) != fake.token:
+                    self._send(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length).decode()
+                ctype = self.headers.get("Content-Type", "")
+                if raw and not ctype.startswith("application/x-www-form-urlencoded"):
+                    fake.errors.append(f"unexpected content type {ctype}")
+                    self._send(
+                        400,
+                        {
+                            "ok": False,
+                            "error_code": 400,
+                            "description": "Bad Request: expected a form",
+                        },
+                    )
+                    return
+                form = {key: values[0] for key, values in parse_qs(raw).items()}
+                status, payload = fake._answer(match.group(2), form)
+                self._send(status, payload)
+
+            do_GET = do_POST
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+    def __enter__(self) -> FakeTelegram:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def serving(*servers: ContentServer | FakeTelegram) -> Iterator[None]:
+    """Run several servers for the duration of a block."""
+    for server in servers:
+        server.__enter__()
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.__exit__(None, None, None)

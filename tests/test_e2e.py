@@ -1,0 +1,152 @@
+"""End to end: local feed and page server -> `monitor once` -> fake Telegram Bot API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.conftest import (
+    GROUP_CHAT,
+    SHELLS_PARAGRAPHS,
+    TOKEN,
+    TROOPS_PARAGRAPHS,
+    WEATHER_PARAGRAPHS,
+    WriteConfig,
+    article_page,
+    rss,
+)
+from tests.servers import ContentServer, FakeTelegram
+
+TROOPS_TITLE = "Weitere Soldaten aus Nordkorea in Kursk eingetroffen"
+WEATHER_TITLE = "Schnee im Harz & Erzgebirge erwartet"
+SHELLS_TITLE = "Pjöngjang liefert Moskau Granaten <und> Raketen"
+
+
+def serve_two_outlets(content: ContentServer) -> tuple[str, str]:
+    """Serve feed A (a matching and a non-matching article) and feed B (a matching one)."""
+    troops = content.add("/a/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    weather = content.add(
+        "/a/weather", article_page(WEATHER_TITLE, WEATHER_PARAGRAPHS), "text/html"
+    )
+    shells = content.add("/b/shells", article_page(SHELLS_TITLE, SHELLS_PARAGRAPHS), "text/html")
+    feed_a = content.add(
+        "/a/feed.xml",
+        rss([{"title": TROOPS_TITLE, "link": troops}, {"title": WEATHER_TITLE, "link": weather}]),
+    )
+    feed_b = content.add(
+        "/b/feed.xml",
+        rss([{"title": SHELLS_TITLE, "link": shells + "?utm_source=rss", "guid": "b-1"}]),
+    )
+    return feed_a, feed_b
+
+
+def test_once_sends_one_message_per_matching_article_and_nothing_twice(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    telegram: FakeTelegram,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    feed_a, feed_b = serve_two_outlets(content)
+    write_config([{"name": "Outlet A", "url": feed_a}, {"name": "Outlet B", "url": feed_b}])
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
+
+    assert main(["once"]) == 0
+
+    assert telegram.errors == []
+    assert "getMe" in telegram.calls
+    by_title = {m["visible"].splitlines()[1]: m for m in telegram.messages}
+    assert set(by_title) == {TROOPS_TITLE, SHELLS_TITLE}
+    troops = by_title[TROOPS_TITLE]
+    assert troops["chat_id"] == GROUP_CHAT
+    assert troops["parse_mode"] == "HTML"
+    assert f'<a href="{content.url("/a/troops")}">' in troops["text"]
+    assert "North Korean troops in Russia" in troops["visible"]
+    assert "Outlet A" in troops["visible"]
+    assert "<b>" in troops["text"].split("\n\n", 1)[1]  # matched words in bold in the snippet
+    shells = by_title[SHELLS_TITLE]
+    assert "North Korean missiles and shells for Russia" in shells["visible"]
+    assert "&lt;und&gt;" in shells["text"]  # the title's markup is escaped, not interpreted
+    assert "Outlet B" in shells["visible"]
+
+    assert main(["once"]) == 0
+    assert len(telegram.messages) == 2
+    assert TOKEN not in capsys.readouterr().err
+
+
+def test_console_sink_without_token(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    feed_a, feed_b = serve_two_outlets(content)
+    write_config([{"name": "Outlet A", "url": feed_a}, {"name": "Outlet B", "url": feed_b}])
+
+    assert main(["once"]) == 0
+
+    out = capsys.readouterr().out
+    assert TROOPS_TITLE in out and SHELLS_TITLE in out and WEATHER_TITLE not in out
+    lines = (Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+
+
+def test_first_poll_records_old_items_without_alerting(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = datetime.now(UTC) - timedelta(hours=30)
+    troops = content.add("/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    shells = content.add("/shells", article_page(SHELLS_TITLE, SHELLS_PARAGRAPHS), "text/html")
+    feed = content.add(
+        "/feed.xml",
+        rss(
+            [
+                {"title": TROOPS_TITLE, "link": troops, "date": old},
+                {"title": SHELLS_TITLE, "link": shells},
+            ]
+        ),
+    )
+    write_config([{"name": "Outlet", "url": feed}])
+
+    assert main(["once"]) == 0
+
+    captured = capsys.readouterr()
+    assert SHELLS_TITLE in captured.out and TROOPS_TITLE not in captured.out
+    assert "1 older items skipped" in captured.err
+    assert [path for path, _ in content.requests].count("/troops") == 0  # old items cost nothing
+
+
+def test_unreachable_article_falls_back_to_feed_summary(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    summary = "Nordkoreanische Truppen sollen in der russischen Region Kursk eingesetzt werden."
+    feed = content.add(
+        "/feed.xml",
+        rss(
+            [
+                {
+                    "title": "Truppen aus Nordkorea",
+                    "link": content.url("/gone"),
+                    "description": summary,
+                }
+            ]
+        ),
+    )
+    write_config([{"name": "Outlet", "url": feed}])
+
+    assert main(["once"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Truppen aus Nordkorea" in out
+    assert "**Kursk**" in out or "**Truppen**" in out
