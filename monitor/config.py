@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Topic
@@ -187,7 +194,17 @@ class _TopicsFile(_Strict):
     topics: list[TopicConfig]
 
 
-ChatId = Annotated[int, Field()] | Annotated[str, Field(pattern=r"^(@[A-Za-z0-9_]{4,}|-?\d+)$")]
+def _chat_id(value: object) -> str:
+    """Accept a numeric chat id (as number or string) or an @channel name; return it as text."""
+    text = (
+        str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    )
+    if not re.fullmatch(r"@[A-Za-z0-9_]{4,}|-?\d+", text):
+        raise ValueError("expected a chat id: a number such as -1001234567890, or @channelname")
+    return text
+
+
+ChatId = Annotated[str, BeforeValidator(_chat_id)]
 
 
 class _ChatsFile(_Strict):
@@ -222,7 +239,7 @@ def load_config(directory: Path) -> Config:
     return Config(
         feeds=tuple(feeds.feeds),
         topics=tuple(compiled),
-        chats={name: str(chat_id) for name, chat_id in chats.chats.items()},
+        chats=dict(chats.chats),
     )
 
 
@@ -300,14 +317,10 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as `feeds[2].interval`."""
     text = ""
     for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part in {"int", "str", "function-after[_http_url(), str]"} or "[" in str(part):
-            continue  # pydantic names union members and validators in the location; not a key
-        else:
-            text += f".{part}" if text else str(part)
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "<document>"
 
 
@@ -319,7 +332,8 @@ def _message(error: Any) -> str:
         return "required key is missing"
     if kind in {"model_type", "dict_type"}:
         return "expected a mapping of keys to values"
-    return str(error["msg"][0].lower() + error["msg"][1:]) if error["msg"] else kind
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[0].lower() + message[1:] if message else str(kind)
 
 
 def telegram_problems(config: Config) -> list[str]:

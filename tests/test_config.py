@@ -1,0 +1,181 @@
+"""Configuration: the shipped files are valid; every kind of bad input exits 2 naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import Settings, load_config
+from monitor.errors import ConfigError
+from tests.conftest import REPO
+
+GOOD_FEEDS = "feeds:\n  - name: A\n    url: https://example.org/feed.xml\n"
+GOOD_TOPICS = "topics:\n  - name: T\n    query: nordkorea* russland\n"
+GOOD_CHATS = "chats:\n  default: -100123\n"
+
+
+def write(
+    directory: Path, feeds: str = GOOD_FEEDS, topics: str = GOOD_TOPICS, chats: str = GOOD_CHATS
+) -> None:
+    for name, text in (("feeds.yaml", feeds), ("topics.yaml", topics), ("chats.yaml", chats)):
+        if text is not None:
+            (directory / name).write_text(text)
+
+
+def problems(directory: Path) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_config(directory)
+    return raised.value.problems
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config(REPO / "config")
+    names = {feed.name for feed in config.feeds}
+    assert {"Auswärtiges Amt", "ZEIT ONLINE", "ORF", "SPIEGEL"} <= names
+    assert len(config.topics) >= 5
+
+
+def test_check_command_exit_codes(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    directory = Path(env["MONITOR_CONFIG_DIR"])
+    write(directory)
+    assert main(["check"]) == 0
+    assert "config OK: 1 feeds, 1 topics, 1 chats" in capsys.readouterr().out
+
+    write(
+        directory, feeds="feeds:\n  - name: A\n    url: https://example.org/\n    intervall: 60\n"
+    )
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err.strip() == "feeds.yaml: feeds[0].intervall: unknown key"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"feeds": "feeds:\n  - name: A\n    url: https://e.org/\n    colour: red\n"},
+            "feeds.yaml: feeds[0].colour: unknown key",
+        ),
+        (
+            {"feeds": "feeds:\n  - name: A\n    url: https://e.org/\n    interval: soon\n"},
+            "feeds.yaml: feeds[0].interval: input should be a valid integer",
+        ),
+        (
+            {"feeds": "feeds:\n  - name: A\n    url: https://e.org/\n    interval: 5\n"},
+            "feeds.yaml: feeds[0].interval: input should be greater than or equal to 30",
+        ),
+        (
+            {"feeds": "feeds:\n  - name: A\n    url: ftp://e.org/\n"},
+            "feeds.yaml: feeds[0].url: must be an http:// or https:// URL",
+        ),
+        (
+            {"feeds": "feeds:\n  - url: https://e.org/\n"},
+            "feeds.yaml: feeds[0].name: required key is missing",
+        ),
+        (
+            {
+                "feeds": "feeds:\n  - name: A\n    url: https://e.org/\n  - name: A\n    url: https://e.org/2\n"
+            },
+            "feeds.yaml: feeds[1].name: duplicate name 'A'",
+        ),
+        ({"feeds": "feeds: [\n  - name: A\n"}, "feeds.yaml: line 2, column 3: invalid YAML"),
+        (
+            {"feeds": "- just\n- a list\n"},
+            "feeds.yaml: <document>: expected a mapping of keys to values",
+        ),
+        (
+            {"feeds": "a: &x [1]\nb: *x\n"},
+            "feeds.yaml: line 2, column 4: invalid YAML: aliases (*name) are not allowed",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: (nordkorea OR russland\n"},
+            "topics.yaml: topics[0].query: col 1: unbalanced parenthesis",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: nordkorea or russland\n"},
+            "topics.yaml: topics[0].query: col 11: lower-case 'or'",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: x\n    chats: [analysts]\n"},
+            "topics.yaml: topics[0].chats: no chat named 'analysts' in chats.yaml",
+        ),
+        (
+            {"chats": "chats:\n  ops: -100123\n"},
+            "topics.yaml: topics[0].chats (default): no chat named 'default' in chats.yaml",
+        ),
+        ({"chats": "chats:\n  default: [1, 2]\n"}, "chats.yaml: chats.default: expected a chat id"),
+        (
+            {"chats": "chats:\n  default: group-chat\n"},
+            "chats.yaml: chats.default: expected a chat id",
+        ),
+    ],
+)
+def test_bad_config_names_file_key_and_problem(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    write(tmp_path, **files)
+    found = problems(tmp_path)
+    assert any(problem.startswith(expected) for problem in found), found
+
+
+def test_missing_file_and_every_problem_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - name: A\n    url: nope\n")
+    (tmp_path / "topics.yaml").write_text("topics:\n  - name: T\n    query: '\"unterminated'\n")
+    found = problems(tmp_path)
+    assert f"chats.yaml: <file>: not found in {tmp_path}" in found
+    assert any(p.startswith("feeds.yaml: feeds[0].url:") for p in found)
+    assert any(
+        p.startswith("topics.yaml: topics[0].query: col 1: unterminated quote") for p in found
+    )
+
+
+def test_bad_config_exits_2_with_one_line_per_problem(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = Path(env["MONITOR_CONFIG_DIR"])
+    write(
+        directory,
+        feeds="feeds:\n  - name: A\n    url: https://e.org/\n    enabled: maybe\n    extra: 1\n",
+    )
+    assert main(["once"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert sorted(err) == [
+        "feeds.yaml: feeds[0].enabled: input should be a valid boolean",
+        "feeds.yaml: feeds[0].extra: unknown key",
+    ]
+
+
+def test_unset_chat_id_is_refused_only_with_a_token(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(Path(env["MONITOR_CONFIG_DIR"]), chats="chats:\n  default: 0\n")
+    assert main(["check"]) == 0
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    assert main(["check"]) == 2
+    assert "chats.yaml: chats.default: chat id is 0 (not set)" in capsys.readouterr().err
+
+
+def test_bad_environment_is_reported_by_name() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "MONITOR_BACKLOG_HOURS": "six",
+                "MONITOR_ALLOW_PRIVATE_NETWORKS": "perhaps",
+                "TELEGRAM_API_URL": "localhost",
+            }
+        )
+    assert sorted(raised.value.problems) == [
+        "environment: MONITOR_ALLOW_PRIVATE_NETWORKS: expected true or false, got 'perhaps'",
+        "environment: MONITOR_BACKLOG_HOURS: expected a number, got 'six'",
+        "environment: TELEGRAM_API_URL: expected an http(s) URL",
+    ]
+
+
+def test_defaults_from_empty_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.config_dir == Path("config")
+    assert settings.database_url == "sqlite:///state/monitor.sqlite"
+    assert settings.allow_private_networks is False
+    assert settings.backlog_hours == 6
+    assert settings.telegram_api_url == "https://api.telegram.org"
