@@ -42,7 +42,7 @@ def strip_doctype(body: bytes) -> bytes:
 def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> list[Entry]:
     """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
     parsed = feedparser.parse(io.BytesIO(strip_doctype(body)), response_headers=dict(headers))
-    entries = [_entry(feed, raw) for raw in parsed.entries]
+    entries = [e for e in (_entry(feed, raw) for raw in parsed.entries) if _usable(e)]
     if not entries and not _looks_like_feed(parsed):
         raise ParseError(_not_a_feed_reason(body, headers, parsed))
     return entries
@@ -101,6 +101,11 @@ def _entry(feed: str, raw: Any) -> Entry:
     )
 
 
+def _usable(entry: Entry) -> bool:
+    """An item with no title, link, id or summary can be neither identified nor shown."""
+    return bool(entry.title or entry.link or entry.guid or entry.summary)
+
+
 def _text(detail: Any) -> str:
     """Return the text of a feedparser text construct, which may be plain text or HTML."""
     if not detail:
@@ -112,12 +117,13 @@ def _text(detail: Any) -> str:
 
 
 def _published(raw: Any) -> datetime | None:
+    # dict.get: feedparser's own get() maps missing dates to others with a DeprecationWarning.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = raw.get(key)
+        value = dict.get(raw, key)
         if isinstance(value, time.struct_time):
             return datetime.fromtimestamp(calendar.timegm(value), UTC)
     for key in ("published", "updated", "created"):
-        value = raw.get(key)
+        value = dict.get(raw, key)
         if isinstance(value, str) and (parsed := parse_german_date(value)) is not None:
             return parsed
     return None

@@ -86,6 +86,8 @@ def parse(query: str) -> Node:
     node = parser.parse_or()
     if parser.pos < len(tokens):
         token = tokens[parser.pos]
+        if token.kind == ")":
+            raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"unexpected {token.text!r}")
     return node
 
@@ -144,7 +146,9 @@ def _term(text: str, column: int) -> Term:
         words.append(fold(found.group()))
         prefix.append(star)
     for wildcard in re.finditer(r"\*", text):
-        if wildcard.start() == 0 or not text[wildcard.start() - 1].isalnum():
+        before = text[wildcard.start() - 1 : wildcard.start()]
+        after = text[wildcard.end() : wildcard.end() + 1]
+        if not before.isalnum() or after.isalnum():
             raise QueryError(column + wildcard.start(), "a wildcard must end a word (e.g. truppe*)")
     if not words:
         raise QueryError(column, f"{text!r} contains no word to search for")
@@ -200,5 +204,8 @@ class _Parser:
             self.pos += 1
             return node
         if token.kind == ")":
+            previous = self.tokens[self.pos - 2] if self.pos >= 2 else None
+            if previous is not None and previous.kind == "(":
+                raise QueryError(previous.column, "empty parentheses")
             raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"expected a term, found operator {token.text!r}")
