@@ -204,8 +204,7 @@ class _Parser:
             self.pos += 1
             return node
         if token.kind == ")":
-            previous = self.tokens[self.pos - 2] if self.pos >= 2 else None
-            if previous is not None and previous.kind == "(":
-                raise QueryError(previous.column, "empty parentheses")
+            if self.pos >= 2 and self.tokens[self.pos - 2].kind == "(":
+                raise QueryError(self.tokens[self.pos - 2].column, "empty parentheses")
             raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"expected a term, found operator {token.text!r}")
