@@ -1,0 +1,59 @@
+"""`monitor run`: the service polls on schedule, delivers, and stops cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
+from tests.servers import ContentServer
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_alerts_then_stops_cleanly(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, signum: signal.Signals
+) -> None:
+    page = content.add(
+        "/troops", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    write_config(
+        [
+            {
+                "name": "Outlet",
+                "url": content.add(
+                    "/feed.xml", rss([{"title": "Nordkoreas Soldaten in Kursk", "link": page}])
+                ),
+                "interval": 30,
+            }
+        ]
+    )
+    alerts = Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not alerts.exists() and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.2)
+        assert alerts.exists(), "no alert was delivered by the running service"
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert "Nordkoreas Soldaten in Kursk" in out
+    assert "monitoring 1 feeds for 5 topics" in err
+    assert "stopped" in err
+    assert "Traceback" not in err

@@ -1,0 +1,95 @@
+"""The store on a real SQLite file: migrations, identity keys, the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from monitor.dedup import canonical_url, entry_keys
+from monitor.models import Alert, Article, Entry
+from monitor.store import MIGRATIONS, NewEntry, Store
+
+NOW = datetime(2024, 12, 16, 12, 0, tzinfo=UTC)
+
+
+def entry(link: str, guid: str | None = None, feed: str = "SPIEGEL") -> Entry:
+    return Entry(feed, guid, link, "Titel", "Zusammenfassung", NOW)
+
+
+def alert(chat: str = "default") -> Alert:
+    return Alert(chat, "-100", "Titel", "https://e.org/a", "SPIEGEL", NOW, ("T",), "s", (), True)
+
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'm.sqlite'}"
+    Store.open(url).close()
+    store = Store.open(url)
+    with store.engine.connect() as conn:
+        versions = list(conn.scalars(sa.text("SELECT version FROM schema_migrations")))
+    store.close()
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_seen_by_any_key_and_duplicates_within_a_batch(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    first = entry("https://www.spiegel.de/a-1#ref=rss", guid="https://www.spiegel.de/a-1")
+    store.record("SPIEGEL", [NewEntry(first, entry_keys(first), None, ())], NOW)
+
+    same_url_new_guid = entry("http://spiegel.de/a-1?utm_source=x", guid="8f1c-uuid")
+    brand_new = entry("https://www.spiegel.de/a-2")
+    repeated = entry("https://www.spiegel.de/a-2")
+    candidates = [(e, entry_keys(e)) for e in (same_url_new_guid, brand_new, repeated)]
+    assert store.unseen(candidates) == [1]
+    store.close()
+
+
+def test_entry_keys_and_alerts_are_written_together(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    item = entry("https://e.org/a")
+    article = Article(item, "Text", True)
+    queued = store.record(
+        "F", [NewEntry(item, entry_keys(item), article, (alert(), alert("ops")))], NOW
+    )
+    assert queued == 2
+    again = store.record("F", [NewEntry(item, entry_keys(item), article, (alert(),))], NOW)
+    assert again == 0
+    pending = store.pending_alerts()
+    assert [p.alert.chat for p in pending] == ["default", "ops"]
+    assert pending[0].alert == alert()
+
+    store.mark_sent(pending[0].id, "42", NOW)
+    store.mark_attempt_failed(pending[1].id, "network", permanent=False)
+    assert [p.id for p in store.pending_alerts()] == [pending[1].id]
+    store.mark_attempt_failed(pending[1].id, "chat not found", permanent=True)
+    assert store.alert_counts() == {"sent": 1, "failed": 1}
+    store.close()
+
+
+def test_feed_state_tracks_success_and_errors(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    assert store.feed_state("F") is None
+    store.feed_failed("F", "https://e.org/f", "HTTP 500", NOW)
+    store.feed_failed("F", "https://e.org/f", "HTTP 502", NOW)
+    state = store.feed_state("F")
+    assert state is not None and state.consecutive_errors == 2 and state.last_error == "HTTP 502"
+    assert state.last_success_at is None
+    store.feed_polled("F", "https://e.org/f", ('"e"', None), NOW)
+    state = store.feed_state("F")
+    assert state is not None and state.consecutive_errors == 0 and state.etag == '"e"'
+    assert state.last_success_at == NOW and state.first_polled_at == NOW
+    store.close()
+
+
+def test_canonical_url() -> None:
+    assert canonical_url(
+        "HTTP://WWW.Spiegel.de:80/politik/a-1.html?utm_source=rss&b=2&a=1#ref=rss"
+    ) == ("https://spiegel.de/politik/a-1.html?a=1&b=2")
+    assert canonical_url("https://orf.at/stories/3371234/") == "https://orf.at/stories/3371234/"
+    assert canonical_url("https://e.org/a?id=5&wt_mc=rss.x&fbclid=1") == "https://e.org/a?id=5"
+
+
+def test_items_without_guid_or_link_are_keyed_by_title() -> None:
+    bare = Entry("F", None, None, "  Nur Titel ", "", None)
+    assert entry_keys(bare) == ("title:F:nur titel",)
