@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run once check test lint typecheck lock clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
@@ -31,8 +31,9 @@ typecheck: $(STAMP)
 test: lint typecheck  ## lint, type-check and run the whole test suite
 	$(BIN)/pytest -q
 
-lock:  ## re-resolve requirements.lock from pyproject.toml (needs uv)
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+lock:  ## re-resolve both lock files from pyproject.toml (needs uv: pip install uv)
+	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,27 @@
+# news-monitor: one slim stage, dependencies from the lock file, non-root, state/ as a volume.
+FROM python:3.11.10-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MONITOR_CONFIG_DIR=/app/config \
+    MONITOR_STATE_DIR=/app/state
+
+WORKDIR /app
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+RUN pip install --no-deps . \
+    && useradd --system --uid 10001 --home-dir /app monitor \
+    && mkdir -p /app/state \
+    && chown monitor /app/state
+COPY config ./config
+
+USER monitor
+VOLUME ["/app/state"]
+# Mount your own watchlists read-only over /app/config: -v ./config:/app/config:ro
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["monitor"]
+CMD ["run"]
