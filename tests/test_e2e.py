@@ -150,3 +150,26 @@ def test_unreachable_article_falls_back_to_feed_summary(
     out = capsys.readouterr().out
     assert "Truppen aus Nordkorea" in out
     assert "**Kursk**" in out or "**Truppen**" in out
+
+
+def test_private_article_links_are_refused_by_default(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MONITOR_ALLOW_PRIVATE_NETWORKS")
+    summary = "Nordkoreanische Truppen kämpfen an der Seite Russlands in Kursk."
+    page = content.add("/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    feed = content.add(
+        "/feed.xml", rss([{"title": TROOPS_TITLE, "link": page, "description": summary}])
+    )
+    write_config([{"name": "Outlet", "url": feed}])  # the feed itself is operator-trusted
+
+    assert main(["once"]) == 0
+
+    captured = capsys.readouterr()
+    assert [path for path, _ in content.requests] == ["/feed.xml"]
+    assert "non-public address 127.0.0.1" in captured.err
+    assert TROOPS_TITLE in captured.out and "Kursk" in captured.out
