@@ -73,6 +73,8 @@ def render_html(alert: Alert) -> str:
 def render_text(alert: Alert) -> str:
     """Render an alert as plain text for the console."""
     marked = _mark(alert, "**", "**")
+    if not alert.from_page:
+        marked += "\n(matched on the feed's summary; the article text was not available)"
     return "\n".join(
         [f"[{' · '.join(alert.topics)}] {alert.title}", _byline(alert), alert.link or "", marked]
     )

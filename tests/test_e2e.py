@@ -173,3 +173,4 @@ def test_private_article_links_are_refused_by_default(
     assert [path for path, _ in content.requests] == ["/feed.xml"]
     assert "non-public address 127.0.0.1" in captured.err
     assert TROOPS_TITLE in captured.out and "Kursk" in captured.out
+    assert "matched on the feed's summary" in captured.out
