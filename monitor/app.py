@@ -15,6 +15,7 @@ from typing import Any
 from monitor.config import Config, FeedConfig, Settings
 from monitor.deliver import ConsoleSink, Sink, TelegramSink, deliver_pending
 from monitor.fetch import make_client
+from monitor.match import Matcher
 from monitor.pipeline import Deps, PollResult, poll_feed
 from monitor.schedule import build_scheduler
 from monitor.store import Store
@@ -47,6 +48,7 @@ class App:
             pool=self.pool,
             settings=settings,
             topics=config.topics,
+            matcher=Matcher(config.topics),
             chats=config.chats,
         )
         self._tasks: set[asyncio.Task[object]] = set()

@@ -183,6 +183,8 @@ class TopicConfig(_Strict):
 
     name: Name
     query: str = Field(min_length=1)
+    exclude: str | None = Field(default=None, min_length=1)
+    min_score: float = Field(default=0.0, ge=0)
     chats: list[Name] | None = None
 
 
@@ -253,11 +255,26 @@ def _compile(
             if chat not in known_chats:
                 key = "chats" if topic.chats is not None else "chats (default)"
                 problems.append(f"{where}.{key}: no chat named {chat!r} in {CHATS_FILE}")
-    try:
-        return [Topic(topic.name, parse(topic.query), tuple(chats))]
-    except QueryError as exc:
-        problems.append(f"{where}.query: {exc}")
+    compiled = {}
+    for key in ("query", "exclude"):
+        text = getattr(topic, key)
+        if text is None:
+            continue
+        try:
+            compiled[key] = parse(text)
+        except QueryError as exc:
+            problems.append(f"{where}.{key}: {exc}")
+    if "query" not in compiled or (topic.exclude is not None and "exclude" not in compiled):
         return []
+    return [
+        Topic(
+            topic.name,
+            compiled["query"],
+            tuple(chats),
+            exclude=compiled.get("exclude"),
+            min_score=topic.min_score,
+        )
+    ]
 
 
 def _duplicates(file: str, key: str, names: list[str]) -> list[str]:

@@ -44,6 +44,7 @@ class Match:
     """An article matched a topic: which terms, and the best snippet with their spans."""
 
     topic: str
+    score: float
     terms: tuple[str, ...]
     snippet: str
     highlights: tuple[Span, ...] = field(default_factory=tuple)

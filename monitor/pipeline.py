@@ -16,7 +16,7 @@ from monitor.dedup import entry_keys
 from monitor.errors import FetchError, ParseError
 from monitor.extract import extract_text
 from monitor.fetch import PAGE_ACCEPT, Fetched, NotModified, Validators, fetch
-from monitor.match import Topic, match_topics
+from monitor.match import Matcher, Topic
 from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
 from monitor.store import FeedState, NewEntry, Store
@@ -35,6 +35,7 @@ class Deps:
     pool: Executor
     settings: Settings
     topics: Sequence[Topic]
+    matcher: Matcher
     chats: Mapping[str, str]
 
 
@@ -86,7 +87,7 @@ async def _poll(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     articles = await asyncio.gather(*(_article(entry, deps, gate) for entry, _ in new))
     items = [NewEntry(e, k, None, ()) for e, k in old]
     for (entry, keys), article in zip(new, articles, strict=True):
-        matches = match_topics(article, deps.topics)
+        matches = deps.matcher.match(article)
         items.append(NewEntry(entry, keys, article, _alerts(feed, article, matches, deps)))
     queued = deps.store.record(feed.name, items, now)
     validators = (fetched.validators.etag, fetched.validators.last_modified)

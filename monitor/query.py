@@ -1,48 +1,70 @@
-"""The topic query language: fold words, parse queries into trees, report errors by column.
+"""The topic query language: fold words, parse queries into trees, print them back.
 
-A query is made of
-    words            truppen          matches the word "Truppen", "truppen", ...
-    prefix words     truppe*          matches any word starting with "truppe"
-    phrases          "kim jong un"    consecutive words; `*` may end any word inside
-    compounds        UN-Sicherheitsrat  a phrase of its parts, so "UN Sicherheitsrat" matches too
-    AND, OR, NOT     (upper case)     NOT binds tightest, then AND, then OR
-    parentheses      (a OR b) c       adjacent terms are joined by an implicit AND
+    word            truppen           the word, folded (see below)
+    prefix          truppe*           any word starting with "truppe"
+    compound tail   *krise            any word ending in "krise" (Nordkoreakrise)
+    inside a word   *raketen*         anywhere inside a word (Kurzstreckenraketentest)
+    phrase          "kim jong un"     consecutive words; wildcards allowed on each word
+    compound        UN-Sicherheitsrat a phrase of its parts; also matches "UNSicherheitsrat"
+    field           title:nordkorea   only in the title (title:) or only in the body (text:)
+    weight          sanktion*^2       counts 2 towards the topic's score (default 1)
+    proximity       a NEAR/5 b        a and b within 5 words of each other, either order
+    boolean         AND OR NOT ( )    NOT binds tightest, then NEAR, then AND, then OR;
+                                      adjacent terms are joined by an implicit AND
 
-Matching is at word boundaries on folded text: case, umlauts (ä = ae = a), ß = ss and other
-diacritics are folded the same way in queries and in articles, so `niger` never matches
-"weniger" and `Pjöngjang` matches "Pjoengjang".
+Matching happens at word boundaries on folded text: case, umlauts (ä = ae = a), ß = ss and
+other diacritics fold alike in queries and articles, so `niger` never matches "weniger".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from monitor.errors import QueryError
 
+Mode = Literal["exact", "prefix", "suffix", "infix"]
+Field = Literal["any", "title", "text"]
+
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"AND", "OR", "NOT"}
+_NEAR = re.compile(r"NEAR/(\d+)$")
+_FIELDS = ("title:", "text:")
+_WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
 # Umlauts written as digraphs fold to the same base letter as the umlaut itself.
 _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+MAX_NEAR = 50
+_WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
 
 
 def fold(word: str) -> str:
-    """Fold one word for matching: case, ß, diacritics and umlaut digraphs."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    """Fold one word for matching: case, ß, diacritics and umlaut digraphs (idempotent)."""
+    # Decompose before and after casefolding: compatibility forms (ᴬ, ﬁ) fold only once decomposed.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", word).casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    for digraph, letter in _DIGRAPHS:
-        plain = plain.replace(digraph, letter)
+    while "ae" in plain or "oe" in plain or "ue" in plain:
+        for digraph, letter in _DIGRAPHS:
+            plain = plain.replace(digraph, letter)
     return plain
 
 
 @dataclass(frozen=True, slots=True)
-class Term:
-    """A word or a phrase: folded words, each exact or a prefix."""
+class Word:
+    """One folded word pattern and how it may sit inside an article's word."""
 
-    words: tuple[str, ...]
-    prefix: tuple[bool, ...]
-    source: str
+    text: str
+    mode: Mode = "exact"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a phrase, scoped to a field, with a weight."""
+
+    words: tuple[Word, ...]
+    field: Field = "any"
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +88,25 @@ class Not:
     child: Node
 
 
-Node = Term | And | Or | Not
+@dataclass(frozen=True, slots=True)
+class Near:
+    """Both sides match within `distance` words of each other, in either order."""
+
+    left: Node
+    right: Node
+    distance: int
+
+
+Node = Term | And | Or | Not | Near
 
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    kind: str  # "(" ")" "op" "term"
+    kind: str  # "(" ")" "op" "near" "term"
     text: str
     column: int
     term: Term | None = None
+    field: Field | None = None  # a field prefix written before "(" applies to the group
 
 
 def parse(query: str) -> Node:
@@ -98,7 +130,40 @@ def terms(node: Node) -> list[Term]:
         return [node]
     if isinstance(node, Not):
         return terms(node.child)
+    if isinstance(node, Near):
+        return terms(node.left) + terms(node.right)
     return [term for child in node.children for term in terms(child)]
+
+
+def to_query(node: Node) -> str:
+    """Print a tree as query text that parses back to the same tree."""
+    if isinstance(node, Term):
+        return term_text(node)
+    if isinstance(node, Not):
+        return f"NOT {_grouped(node.child)}"
+    if isinstance(node, Near):
+        return f"{_grouped(node.left)} NEAR/{node.distance} {_grouped(node.right)}"
+    joiner = " AND " if isinstance(node, And) else " OR "
+    return joiner.join(_grouped(child) for child in node.children)
+
+
+def term_text(term: Term) -> str:
+    """Print one term in query syntax (folded words)."""
+    words = " ".join(_word_text(word) for word in term.words)
+    text = f'"{words}"' if len(term.words) > 1 else words
+    field = "" if term.field == "any" else f"{term.field}:"
+    weight = "" if term.weight == 1 else f"^{term.weight:g}"
+    return f"{field}{text}{weight}"
+
+
+def _word_text(word: Word) -> str:
+    head = "*" if word.mode in ("suffix", "infix") else ""
+    tail = "*" if word.mode in ("prefix", "infix") else ""
+    return f"{head}{word.text}{tail}"
+
+
+def _grouped(node: Node) -> str:
+    return to_query(node) if isinstance(node, Term) else f"({to_query(node)})"
 
 
 def _tokenize(query: str) -> list[_Token]:
@@ -108,55 +173,111 @@ def _tokenize(query: str) -> list[_Token]:
         char = query[pos]
         if char.isspace():
             pos += 1
-        elif char in "()":
+            continue
+        if char in "()":
             tokens.append(_Token(char, char, pos + 1))
             pos += 1
-        elif char == '"':
-            end = query.find('"', pos + 1)
-            if end < 0:
-                raise QueryError(pos + 1, "unterminated quote")
-            text = query[pos : end + 1]
-            tokens.append(_Token("term", text, pos + 1, _term(query[pos + 1 : end], pos + 2)))
-            pos = end + 1
+            continue
+        field, start = _field_prefix(query, pos)
+        if start < len(query) and query[start] == "(" and field is not None:
+            tokens.append(_Token("(", "(", start + 1, field=field))
+            pos = start + 1
+        elif start < len(query) and query[start] == '"':
+            pos = _quoted(query, start, field or "any", tokens)
         else:
-            end = pos
+            end = start
             while end < len(query) and not query[end].isspace() and query[end] not in '()"':
                 end += 1
-            tokens.append(_bare(query[pos:end], pos + 1))
+            token = _bare(query[pos:end], query[start:end], start + 1, field or "any")
+            tokens.append(replace(token, column=pos + 1))
             pos = end
     return tokens
 
 
-def _bare(text: str, column: int) -> _Token:
-    if text in _OPERATORS:
+def _field_prefix(query: str, pos: int) -> tuple[Field | None, int]:
+    for prefix in _FIELDS:
+        if query.startswith(prefix, pos):
+            return prefix[:-1], pos + len(prefix)  # type: ignore[return-value]
+    return None, pos
+
+
+def _quoted(query: str, start: int, field: Field, tokens: list[_Token]) -> int:
+    end = query.find('"', start + 1)
+    if end < 0:
+        raise QueryError(start + 1, "unterminated quote")
+    weight, after = _weight(query, end + 1)
+    term = _term(query[start + 1 : end], start + 2, field, weight)
+    tokens.append(_Token("term", query[start:after], start + 1, term))
+    return after
+
+
+def _weight(query: str, pos: int) -> tuple[float, int]:
+    found = re.match(r"\^(\d+(?:\.\d+)?)", query[pos:])
+    if found is None:
+        if query.startswith("^", pos):
+            raise QueryError(pos + 1, _WEIGHT_HELP)
+        return 1.0, pos
+    return float(found.group(1)), pos + found.end()
+
+
+def _bare(raw: str, text: str, column: int, field: Field) -> _Token:
+    if text in _OPERATORS and raw == text:
         return _Token("op", text, column)
+    near = _NEAR.match(text)
+    if near is not None and raw == text:
+        distance = int(near.group(1))
+        if not 1 <= distance <= MAX_NEAR:
+            raise QueryError(column, f"NEAR distance must be between 1 and {MAX_NEAR}")
+        return _Token("near", text, column)
+    if text.startswith("NEAR"):
+        raise QueryError(column, "write NEAR/n with a number of words, e.g. NEAR/5")
     if text.lower() in {"and", "or", "not"}:
         raise QueryError(
             column, f"lower-case {text!r}: write {text.upper()} for the operator, or quote the word"
         )
-    return _Token("term", text, column, _term(text, column))
+    weight = 1.0
+    found = _WEIGHT.search(text)
+    if found is not None:
+        weight, text = float(found.group(1)), text[: found.start()]
+    elif "^" in text:
+        raise QueryError(
+            column + text.index("^"), "a weight is a number after ^ (e.g. sanktion*^2)"
+        )
+    return _Token("term", raw, column, _term(text, column, field, weight))
 
 
-def _term(text: str, column: int) -> Term:
+def _term(text: str, column: int, field: Field, weight: float) -> Term:
     """Build a term from the text of a word or phrase starting at `column`."""
-    words: list[str] = []
-    prefix: list[bool] = []
+    words = []
     for found in _WORD.finditer(text):
-        star = text[found.end() : found.end() + 1] == "*"
-        words.append(fold(found.group()))
-        prefix.append(star)
-    for wildcard in re.finditer(r"\*", text):
-        before = text[wildcard.start() - 1 : wildcard.start()]
-        after = text[wildcard.end() : wildcard.end() + 1]
-        if not before.isalnum() or after.isalnum():
-            raise QueryError(column + wildcard.start(), "a wildcard must end a word (e.g. truppe*)")
+        head = text[found.start() - 1 : found.start()] == "*"
+        tail = text[found.end() : found.end() + 1] == "*"
+        mode: Mode = (
+            "infix" if head and tail else "suffix" if head else "prefix" if tail else "exact"
+        )
+        words.append(Word(fold(found.group()), mode))
+    for star in re.finditer(r"\*+", text):
+        before = text[star.start() - 1 : star.start()]
+        after = text[star.end() : star.end() + 1]
+        if len(star.group()) > 1 or (not before.isalnum() and not after.isalnum()):
+            raise QueryError(column + star.start(), "a wildcard must touch a word (e.g. truppe*)")
+        if before.isalnum() and after.isalnum():
+            raise QueryError(column + star.start(), "a wildcard must start or end a word")
     if not words:
         raise QueryError(column, f"{text!r} contains no word to search for")
-    return Term(tuple(words), tuple(prefix), text)
+    if weight <= 0:
+        raise QueryError(column, "a weight must be greater than 0")
+    if any(w.mode in ("suffix", "infix") and len(w.text) < 4 for w in words):
+        raise QueryError(column, "a word matched inside compounds needs at least 4 letters")
+    return Term(tuple(words), field, weight)
 
 
 class _Parser:
-    """Recursive descent over tokens: or := and (OR and)*; and := not (AND? not)*."""
+    """Recursive descent.
+
+    or := and (OR and)*;  and := near (AND? near)*;  near := not (NEAR/n not)*;
+    not := NOT not | primary;  primary := term | [field:] ( or )
+    """
 
     def __init__(self, tokens: list[_Token], end_column: int) -> None:
         self.tokens = tokens
@@ -166,38 +287,45 @@ class _Parser:
     def _peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def parse_or(self) -> Node:
-        children = [self.parse_and()]
+    def parse_or(self, field: Field | None = None) -> Node:
+        children = [self.parse_and(field)]
         while (token := self._peek()) is not None and token.text == "OR":
             self.pos += 1
-            children.append(self.parse_and())
+            children.append(self.parse_and(field))
         return children[0] if len(children) == 1 else Or(tuple(children))
 
-    def parse_and(self) -> Node:
-        children = [self.parse_not()]
+    def parse_and(self, field: Field | None) -> Node:
+        children = [self.parse_near(field)]
         while (token := self._peek()) is not None and token.text not in {"OR", ")"}:
             if token.text == "AND":
                 self.pos += 1
-            children.append(self.parse_not())
+            children.append(self.parse_near(field))
         return children[0] if len(children) == 1 else And(tuple(children))
 
-    def parse_not(self) -> Node:
-        token = self._peek()
-        if token is not None and token.text == "NOT":
+    def parse_near(self, field: Field | None) -> Node:
+        node = self.parse_not(field)
+        while (token := self._peek()) is not None and token.kind == "near":
             self.pos += 1
-            return Not(self.parse_not())
-        return self.parse_primary()
+            node = Near(node, self.parse_not(field), int(token.text.split("/")[1]))
+        return node
 
-    def parse_primary(self) -> Node:
+    def parse_not(self, field: Field | None) -> Node:
+        token = self._peek()
+        if token is not None and token.text == "NOT" and token.kind == "op":
+            self.pos += 1
+            return Not(self.parse_not(field))
+        return self.parse_primary(field)
+
+    def parse_primary(self, field: Field | None) -> Node:
         token = self._peek()
         if token is None:
             previous = self.tokens[self.pos - 1]
             raise QueryError(self.end_column, f"expected a term after {previous.text!r}")
         self.pos += 1
         if token.kind == "term" and token.term is not None:
-            return token.term
+            return _scoped(token.term, field, token.column)
         if token.kind == "(":
-            node = self.parse_or()
+            node = self.parse_or(token.field or field)
             closing = self._peek()
             if closing is None or closing.kind != ")":
                 raise QueryError(token.column, "unbalanced parenthesis: '(' is never closed")
@@ -208,3 +336,12 @@ class _Parser:
                 raise QueryError(self.tokens[self.pos - 2].column, "empty parentheses")
             raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"expected a term, found operator {token.text!r}")
+
+
+def _scoped(term: Term, field: Field | None, column: int) -> Term:
+    """Apply the field of an enclosing `title:(...)` group to a term inside it."""
+    if field is None or field == term.field:
+        return term
+    if term.field != "any":
+        raise QueryError(column, f"{term.field}: inside a {field}: group")
+    return replace(term, field=field)
