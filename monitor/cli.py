@@ -9,18 +9,29 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from monitor import __version__, logs
 from monitor.app import App
-from monitor.config import Config, Settings, load_config, telegram_problems
+from monitor.backtest import backtest
+from monitor.config import Config, Settings, load_config, load_topics, telegram_problems
 from monitor.errors import ConfigError, MonitorError
+from monitor.explain import article_from_file, article_from_url, describe
+from monitor.fetch import make_client
+from monitor.match import Matcher
+from monitor.models import Article
+from monitor.store import Store
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+EXPLAIN_TEXT_CHARS = 1500
+PROGRESS_MIN_ARTICLES = 500
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,39 +45,160 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the service: poll on schedule and deliver until stopped")
     commands.add_parser("once", help="poll every enabled feed once, deliver, and exit")
     commands.add_parser("check", help="validate the configuration and exit (2 on problems)")
+    explain = commands.add_parser(
+        "explain", help="show how an article (URL or file) matches each topic, and why not"
+    )
+    explain.add_argument("source", help="article URL, saved HTML page, or text file (title first)")
+    explain.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    explain.add_argument("--full", action="store_true", help="print the whole extracted text")
+    backtest = commands.add_parser(
+        "backtest", help="run topics over stored articles and compare with candidate topics"
+    )
+    backtest.add_argument("--since", type=_since, help="only articles seen since this ISO date")
+    backtest.add_argument("--topics", type=Path, help="candidate topics file to compare")
     return parser
+
+
+def _since(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r} (e.g. 2024-12-01)") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.from_env(os.environ)
-        logs.setup(settings.log_level, settings.log_format, [settings.telegram_token])
-        config = load_config(settings.config_dir)
-        if settings.telegram_token:
-            problems = telegram_problems(config)
-            if problems:
-                raise ConfigError(problems)
+        settings, config = _configure()
+        return _dispatch(args, settings, config)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG
+    except MonitorError as exc:
+        redact = logs.RedactSecrets([os.environ.get("TELEGRAM_BOT_TOKEN", "")])
+        print(f"error: {redact.redact(str(exc))}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _configure() -> tuple[Settings, Config]:
+    settings = Settings.from_env(os.environ)
+    logs.setup(settings.log_level, settings.log_format, [settings.telegram_token])
+    config = load_config(settings.config_dir)
+    if settings.telegram_token and (problems := telegram_problems(config)):
+        raise ConfigError(problems)
+    return settings, config
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> int:
     if args.command == "check":
         print(
             f"config OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
             f"{len(config.chats)} chats in {settings.config_dir}"
         )
         return EXIT_OK
+    if args.command == "explain":
+        return _explain(settings, config, args.source, args.topic, full=args.full)
+    if args.command == "backtest":
+        return _backtest(settings, config, args.since, args.topics)
     runner = _once if args.command == "once" else _run
-    redact = logs.RedactSecrets([settings.telegram_token])
+    return asyncio.run(runner(settings, config))
+
+
+def _explain(
+    settings: Settings, config: Config, source: str, names: list[str] | None, *, full: bool
+) -> int:
+    known = {topic.name for topic in config.topics}
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        print(
+            f"error: no topic named {unknown[0]!r}; known: {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if source.startswith(("http://", "https://")):
+        article = asyncio.run(_fetch_article(settings, source))
+    else:
+        article = article_from_file(Path(source))
+    text = article.text
+    origin = "extracted from the page" if article.from_page else "no main text found: title only"
+    print(f"Title: {article.entry.title or '(none)'}\nSource: {source}")
+    print(f"Text ({origin}, {len(text)} characters):")
+    shown = text if full or len(text) <= EXPLAIN_TEXT_CHARS else text[:EXPLAIN_TEXT_CHARS] + " …"
+    print(textwrap.indent(shown or "(empty)", "  "))
+    print("\nTopics:")
+    for verdict in Matcher(config.topics).explain(article, names):
+        print("\n".join(describe(verdict)))
+    return EXIT_OK
+
+
+async def _fetch_article(settings: Settings, url: str) -> Article:
+    async with make_client(settings.user_agent, settings.http_timeout) as client:
+        return await article_from_url(
+            url,
+            client,
+            max_bytes=settings.max_page_bytes,
+            guard=not settings.allow_private_networks,
+        )
+
+
+def _backtest(
+    settings: Settings, config: Config, since: datetime | None, candidate: Path | None
+) -> int:
+    candidate_topics = load_topics(candidate, config.chats) if candidate is not None else None
+    store = Store.open(settings.database_url)
     try:
-        return asyncio.run(runner(settings, config))
-    except MonitorError as exc:
-        print(f"error: {redact.redact(str(exc))}", file=sys.stderr)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        return EXIT_OK
+        total = store.count_articles(since)
+        progress = _progress_bar(total)
+        report = backtest(
+            store.articles(since),
+            Matcher(config.topics),
+            Matcher(candidate_topics) if candidate_topics is not None else None,
+            progress,
+        )
+    finally:
+        store.close()
+    scope = f" seen since {since.isoformat()}" if since else ""
+    print(f"backtest over {report.articles} stored articles{scope}")
+    print(f"{'topic':<48} {'current':>8} {'candidate':>10} {'added':>6} {'removed':>8}")
+    for result in report.topics:
+        print(
+            f"{result.topic[:48]:<48} {_count(result.current):>8} {_count(result.candidate):>10} "
+            f"{'+' + str(result.added_count):>6} {'-' + str(result.removed_count):>8}"
+        )
+        for article in result.added:
+            print(f"    + {article.entry.title}  {article.entry.link or ''}")
+        for article in result.removed:
+            print(f"    - {article.entry.title}  {article.entry.link or ''}")
+    return EXIT_OK
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _progress_bar(total: int) -> Callable[[int], None] | None:
+    """Draw progress on stderr for runs long enough to wait for."""
+    if total < PROGRESS_MIN_ARTICLES:
+        return None
+    step = max(1, total // 100)
+    interactive = sys.stderr.isatty()
+
+    def show(done: int) -> None:
+        if done % step and done != total:
+            return
+        filled = done * 30 // total
+        bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} articles"
+        if interactive:
+            print(f"\r{bar}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        elif done % (step * 10) == 0 or done == total:
+            print(bar, file=sys.stderr, flush=True)
+
+    return show
 
 
 async def _once(settings: Settings, config: Config) -> int:

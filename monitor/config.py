@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -245,10 +245,28 @@ def load_config(directory: Path) -> Config:
     )
 
 
+def load_topics(path: Path, chat_names: Iterable[str]) -> tuple[Topic, ...]:
+    """Read a candidate topics file (same format as topics.yaml) against the known chats."""
+    problems: list[str] = []
+    topics = _load(path.parent, path.name, _TopicsFile, problems)
+    compiled: list[Topic] = []
+    if topics is not None:
+        problems += _duplicates(path.name, "topics", [topic.name for topic in topics.topics])
+        for index, topic in enumerate(topics.topics):
+            compiled += _compile(index, topic, set(chat_names), problems, file=path.name)
+    if problems:
+        raise ConfigError(problems)
+    return tuple(compiled)
+
+
 def _compile(
-    index: int, topic: TopicConfig, known_chats: set[str] | None, problems: list[str]
+    index: int,
+    topic: TopicConfig,
+    known_chats: set[str] | None,
+    problems: list[str],
+    file: str = TOPICS_FILE,
 ) -> list[Topic]:
-    where = f"{TOPICS_FILE}: topics[{index}]"
+    where = f"{file}: topics[{index}]"
     chats = topic.chats if topic.chats is not None else (DEFAULT_CHAT,)
     if known_chats is not None:
         for chat in chats:

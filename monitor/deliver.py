@@ -27,6 +27,7 @@ from telegram.error import (
 )
 
 from monitor.errors import DeliveryError
+from monitor.match import mark_snippet
 from monitor.models import Alert
 from monitor.store import Store
 
@@ -72,7 +73,7 @@ def render_html(alert: Alert) -> str:
 
 def render_text(alert: Alert) -> str:
     """Render an alert as plain text for the console."""
-    marked = _mark(alert, "**", "**")
+    marked = mark_snippet(alert.snippet, alert.highlights, "**", "**")
     if not alert.from_page:
         marked += "\n(matched on the feed's summary; the article text was not available)"
     return "\n".join(
@@ -95,25 +96,7 @@ def _snippet_html(alert: Alert, budget: int) -> str:
         while utf16_len(snippet[:cut]) > budget - 1:
             cut -= 1
         snippet = snippet[:cut] + "…"
-    parts = []
-    position = 0
-    for span in sorted(alert.highlights, key=lambda s: s.start):
-        if span.start < position or span.end > len(snippet):
-            continue
-        parts.append(html.escape(snippet[position : span.start]))
-        parts.append(f"<b>{html.escape(snippet[span.start : span.end])}</b>")
-        position = span.end
-    parts.append(html.escape(snippet[position:]))
-    return "".join(parts)
-
-
-def _mark(alert: Alert, before: str, after: str) -> str:
-    snippet, parts, position = alert.snippet, [], 0
-    for span in sorted(alert.highlights, key=lambda s: s.start):
-        if span.start >= position:
-            parts += [snippet[position : span.start], before, snippet[span.start : span.end], after]
-            position = span.end
-    return "".join([*parts, snippet[position:]])
+    return mark_snippet(snippet, alert.highlights, "<b>", "</b>", html.escape)
 
 
 def _visible(text: str) -> str:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import trafilatura
 
 # Below this many characters the "main text" is a consent wall, a teaser or navigation.
 MIN_TEXT_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a page says about itself: its title (may be empty) and its main text."""
+
+    title: str
+    text: str | None
 
 
 def extract_text(html: bytes, url: str) -> str | None:
@@ -18,8 +28,29 @@ def extract_text(html: bytes, url: str) -> str | None:
         include_comments=False,
         include_tables=False,
         deduplicate=False,  # its cache makes output depend on what the process saw before
-        favor_precision=False,
     )
-    if not text or len(text.strip()) < MIN_TEXT_CHARS:
+    return _worth_matching(text)
+
+
+def extract_page(html: bytes, url: str) -> Page:
+    """Return the page's own title and main text (for pages that come without a feed entry)."""
+    if not html.strip():
+        return Page("", None)
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        deduplicate=False,
+    )
+    if document is None:
+        return Page("", None)
+    fields = document if isinstance(document, dict) else document.as_dict()
+    return Page(str(fields.get("title") or "").strip(), _worth_matching(fields.get("text")))
+
+
+def _worth_matching(text: object) -> str | None:
+    if not isinstance(text, str) or len(text.strip()) < MIN_TEXT_CHARS:
         return None
-    return str(text).strip()
+    return text.strip()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -213,6 +213,24 @@ class Matcher:
         snippet, highlights = _snippet(doc, positions)
         found = Match(topic.name, score, words, snippet, highlights)
         return Verdict(topic.name, True, score, words, f"matched with score {score:g}", found)
+
+
+def mark_snippet(
+    snippet: str,
+    highlights: Iterable[Span],
+    before: str,
+    after: str,
+    escape: Callable[[str], str] = str,
+) -> str:
+    """Return `snippet` with `before`/`after` around each highlight and the rest escaped."""
+    parts, position = [], 0
+    for span in sorted(highlights, key=lambda s: s.start):
+        if span.start < position or span.end > len(snippet):
+            continue
+        parts += [escape(snippet[position : span.start]), before]
+        parts += [escape(snippet[span.start : span.end]), after]
+        position = span.end
+    return "".join([*parts, escape(snippet[position:])])
 
 
 def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:

@@ -85,7 +85,8 @@ async def _poll(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     new = [(e, k) for e, k in fresh if not _is_old(e, cutoff, first_poll)]
     gate = asyncio.Semaphore(PAGES_IN_FLIGHT_PER_FEED)
     articles = await asyncio.gather(*(_article(entry, deps, gate) for entry, _ in new))
-    items = [NewEntry(e, k, None, ()) for e, k in old]
+    # Older items keep their summary, so `monitor backtest` has something to match them on.
+    items = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
     for (entry, keys), article in zip(new, articles, strict=True):
         matches = deps.matcher.match(article)
         items.append(NewEntry(entry, keys, article, _alerts(feed, article, matches, deps)))

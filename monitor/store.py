@@ -8,7 +8,7 @@ of them (and the alerts are still pending in the outbox) or none (and the entry 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -308,6 +308,31 @@ class Store:
                     status="failed" if permanent else "pending",
                 )
             )
+
+    def count_articles(self, since: datetime | None = None) -> int:
+        """Return how many entries were seen since `since` (all when None)."""
+        query = sa.select(sa.func.count()).select_from(entries)
+        if since is not None:
+            query = query.where(entries.c.seen_at >= since)
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def articles(self, since: datetime | None = None) -> Iterator[Article]:
+        """Yield stored entries as articles, oldest first, reading in batches."""
+        query = sa.select(entries).order_by(entries.c.id)
+        if since is not None:
+            query = query.where(entries.c.seen_at >= since)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=500).execute(query).mappings():
+                entry = Entry(
+                    feed=row["feed"],
+                    guid=row["guid"],
+                    link=row["link"],
+                    title=row["title"],
+                    summary="",
+                    published=_utc(row["published_at"]),
+                )
+                yield Article(entry, row["text"] or "", bool(row["from_page"]))
 
     def alert_counts(self) -> dict[str, int]:
         """Return how many alerts are in each status."""
