@@ -86,7 +86,8 @@ def _row(name: str, c: dict[str, int]) -> str:
     precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
     recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return f"{name:<10} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {precision:>10.3f} {recall:>8.3f} {f1:>6.3f}"
+    counts = f"{c['tp']:>4} {c['fp']:>4} {c['fn']:>4}"
+    return f"{name:<10} {counts} {precision:>10.3f} {recall:>8.3f} {f1:>6.3f}"
 
 
 if __name__ == "__main__":
