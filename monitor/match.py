@@ -306,14 +306,18 @@ def _near(node: Near, ctx: _Context) -> set[int] | None:
 
 
 def _positive_terms(node: Node) -> list[Term]:
-    """Return the terms that count towards the score: all but those under NOT."""
+    """Return the distinct terms that count towards the score: all but those under NOT."""
+    return list(dict.fromkeys(_scored_terms(node)))
+
+
+def _scored_terms(node: Node) -> list[Term]:
     if isinstance(node, Term):
         return [node]
     if isinstance(node, Not):
         return []
     if isinstance(node, Near):
-        return _positive_terms(node.left) + _positive_terms(node.right)
-    return [t for child in node.children for t in _positive_terms(child)]
+        return _scored_terms(node.left) + _scored_terms(node.right)
+    return [t for child in node.children for t in _scored_terms(child)]
 
 
 def _surface(doc: _Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
