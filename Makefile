@@ -22,8 +22,8 @@ check: $(STAMP)  ## validate config/
 	$(BIN)/monitor check
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests
-	$(BIN)/ruff format --check monitor tests
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy monitor

@@ -27,8 +27,8 @@ from telegram.error import (
 )
 
 from monitor.errors import DeliveryError
-from monitor.match import mark_snippet
 from monitor.models import Alert
+from monitor.snippet import mark_snippet
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,9 @@ import httpx
 from monitor.errors import FetchError
 from monitor.extract import extract_page
 from monitor.fetch import PAGE_ACCEPT, Fetched, fetch
-from monitor.match import Verdict, mark_snippet
+from monitor.match import Verdict
 from monitor.models import Article, Entry
+from monitor.snippet import mark_snippet
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

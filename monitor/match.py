@@ -3,8 +3,8 @@
 Every word pattern of every topic goes into one Aho-Corasick automaton that runs over the
 article's folded words, joined by spaces. A pattern is encoded with the word boundaries it needs
 (" word " exact, " word" prefix, "word " compound tail, "word" inside a word), so one pass finds
-every hit, and only topics with a hit are evaluated: the cost grows with the article, not with
-the number of topics.
+every hit. A topic is evaluated only when each branch of its top-level AND has a hit, so the
+cost grows with the article, not with the number of topics.
 """
 
 from __future__ import annotations
@@ -12,20 +12,20 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import ahocorasick
 
-from monitor.models import Article, Match, Span
-from monitor.query import And, Near, Node, Not, Term, Word, fold, term_text, terms, to_query
+from monitor.models import Article, Match
+from monitor.query import And, Near, Node, Not, Or, Term, Word, fold, term_text, terms, to_query
+from monitor.snippet import best_snippet
 
-SNIPPET_MAX_CHARS = 360
 # Title and body are one word sequence; this gap keeps NEAR from reaching across them.
 _FIELD_GAP = 10_000
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+_SPLIT = re.compile(r"(\w+)")
 _SEPARATOR = "|"  # stands between title and body words; no pattern can contain it
 
 
@@ -52,19 +52,23 @@ class Verdict:
     match: Match | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _TermInfo:
+    words: tuple[int, ...]  # word-pattern ids, in phrase order
+    joined: int | None  # the closed-compound pattern of a phrase
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    topic: Topic
+    required: tuple[frozenset[int], ...]  # each needs a hit before the topic is evaluated
+    scored: tuple[Term, ...]  # distinct terms outside NOT
+
+
 @lru_cache(maxsize=200_000)
 def _fold(word: str) -> str:
     return fold(word)
-
-
-def _key(word: Word) -> str:
-    if word.mode == "exact":
-        return f" {word.text} "
-    if word.mode == "prefix":
-        return f" {word.text}"
-    if word.mode == "suffix":
-        return f"{word.text} "
-    return word.text
 
 
 class _Document:
@@ -73,13 +77,15 @@ class _Document:
     def __init__(self, article: Article) -> None:
         self.title = article.entry.title
         self.full = f"{self.title}\n{article.text}"
-        title_words = [_fold(w) for w in _WORD.findall(self.title)]
-        body_words = [_fold(w) for w in _WORD.findall(article.text)]
+        title_words = _WORD.findall(self.title)
         self.title_count = len(title_words)
-        self.words = [*title_words, _SEPARATOR, *body_words]
-        self.joined = " " + " ".join(self.words) + " "
-        self.starts = list(itertools.accumulate((len(w) + 1 for w in self.words), initial=1))
-        self._spans: list[Span] | None = None
+        folded = list(map(_fold, title_words))
+        folded.append(_SEPARATOR)
+        folded.extend(map(_fold, _WORD.findall(article.text)))
+        self.words = folded
+        self.joined = " " + " ".join(folded) + " "
+        self.starts = list(itertools.accumulate((len(w) + 1 for w in folded), initial=1))
+        self._offsets: list[int] | None = None
 
     def index_at(self, char: int) -> int:
         """Return the index of the word that covers character `char` of `joined`."""
@@ -97,79 +103,171 @@ class _Document:
         """Return the index as a coordinate for NEAR, with title and body far apart."""
         return index if index < self.title_count else index + _FIELD_GAP
 
-    def spans(self) -> list[Span]:
-        """Return where each word (by sequence index) stands in `full`; computed on demand."""
-        if self._spans is None:
-            found = [Span(m.start(), m.end()) for m in _WORD.finditer(self.full)]
-            boundary = Span(len(self.title), len(self.title))
-            self._spans = [*found[: self.title_count], boundary, *found[self.title_count :]]
-        return self._spans
+    def span(self, index: int) -> tuple[int, int]:
+        """Return where the word at sequence index `index` stands in `full`."""
+        if index == self.title_count:
+            return len(self.title), len(self.title)
+        if self._offsets is None:
+            # Only matched articles need offsets: one split keeps words and the gaps between.
+            parts = _SPLIT.split(self.full)
+            self._offsets = list(itertools.accumulate(map(len, parts), initial=0))
+        word = index if index < self.title_count else index - 1
+        return self._offsets[2 * word + 1], self._offsets[2 * word + 2]
+
+
+class _Hits:
+    """Where the automaton found each pattern key; word positions are worked out on demand."""
+
+    def __init__(self, doc: _Document, found: list[tuple[int, int]], keys: list[_Key]) -> None:
+        self.doc = doc
+        self.keys = keys
+        self.ends: dict[int, list[int]] = {}
+        for end, key in found:
+            ends = self.ends.get(key)
+            if ends is None:
+                self.ends[key] = [end]
+            else:
+                ends.append(end)
+        self._keys_of: dict[int, list[int]] = {}
+        for key in self.ends:
+            for word_id in keys[key].word_ids:
+                self._keys_of.setdefault(word_id, []).append(key)
+        self.words = self._keys_of.keys()
+        self._positions: dict[int, list[int]] = {}
+
+    def get(self, word_id: int, default: Iterable[int] = ()) -> Iterable[int]:
+        """Return the word indexes where pattern `word_id` was found."""
+        if word_id not in self.words:
+            return default
+        found = self._positions.get(word_id)
+        if found is None:
+            found = []
+            index_at = self.doc.index_at
+            for key in self._keys_of[word_id]:
+                shift = 1 if self.keys[key].trailing_space else 0
+                found.extend(index_at(end - shift) for end in self.ends[key])
+            self._positions[word_id] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    trailing_space: bool
+    word_ids: frozenset[int]
 
 
 class _Context:
-    """Term occurrences in one document, computed once per term."""
+    """Term occurrences in one document, computed at most once per term."""
 
-    def __init__(self, doc: _Document | None, hits: dict[int, list[int]], ids: dict[Word, int]):
+    def __init__(self, doc: _Document | None, hits: _Hits | None, infos: dict[int, _TermInfo]):
         self.doc = doc
         self.hits = hits
-        self.ids = ids
-        self._cache: dict[Term, frozenset[int]] = {}
+        self.infos = infos
+        self._cache: dict[int, frozenset[int]] = {}
 
     def occurrences(self, term: Term) -> frozenset[int]:
         """Return the word indexes covered by every occurrence of `term` in its field."""
-        cached = self._cache.get(term)
+        key = id(term)  # terms are interned by the Matcher, so identity is equality
+        cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[term] = frozenset(self._find(term))
+            cached = self._cache[key] = self._find(self.infos[key])
         return cached
 
-    def _positions(self, word: Word) -> list[int]:
-        word_id = self.ids.get(word)
-        return self.hits.get(word_id, []) if word_id is not None else []
-
-    def _find(self, term: Term) -> set[int]:
-        if self.doc is None:
-            return set()
-        first = self._positions(term.words[0])
-        rest = [set(self._positions(w)) for w in term.words[1:]]
+    def _find(self, info: _TermInfo) -> frozenset[int]:
+        doc, hits = self.doc, self.hits
+        if doc is None or hits is None:
+            return frozenset()
+        first = hits.get(info.words[0])
         covered: set[int] = set()
-        for start in first:
-            if all(start + i + 1 in positions for i, positions in enumerate(rest)):
-                covered.update(range(start, start + len(term.words)))
-        joined = _joined(term)
-        if joined is not None:
-            covered.update(self._positions(joined))
-        doc = self.doc
-        return {i for i in covered if doc.in_field(i, term.field)}
+        if first:
+            rest = [set(hits.get(w)) for w in info.words[1:]]
+            size = len(info.words)
+            for start in first:
+                if all(start + i + 1 in positions for i, positions in enumerate(rest)):
+                    covered.update(range(start, start + size))
+        if info.joined is not None:
+            covered.update(hits.get(info.joined))
+        if not covered:
+            return frozenset()
+        return frozenset(i for i in covered if doc.in_field(i, info.field))
 
 
 class Matcher:
     """All topics compiled together; `match` returns matches, `explain` says why for each."""
 
     def __init__(self, topics: Sequence[Topic]) -> None:
-        self.topics = tuple(topics)
-        self._ids: dict[Word, int] = {}
+        self._word_ids: dict[Word, int] = {}
+        self._infos: dict[int, _TermInfo] = {}
+        self._interned: dict[Term, Term] = {}
+        self._compiled = [self._compile(topic) for topic in topics]
+        self.topics = tuple(c.topic for c in self._compiled)
         self._topics_of_word: dict[int, set[int]] = {}
-        nothing = _Context(None, {}, {})
-        # Topics that can match with no hit at all (a bare NOT) are always evaluated.
-        self._always = [
-            i for i, t in enumerate(self.topics) if _evaluate(t.query, nothing) is not None
-        ]
-        for index, topic in enumerate(self.topics):
-            nodes = [topic.query] if topic.exclude is None else [topic.query, topic.exclude]
-            for term in (t for node in nodes for t in terms(node)):
-                for word in _patterns(term):
-                    word_id = self._ids.setdefault(word, len(self._ids))
-                    self._topics_of_word.setdefault(word_id, set()).add(index)
-        self._automaton = _build_automaton(self._ids)
+        self._always: list[int] = []  # topics with no necessary hit (e.g. a bare NOT)
+        for index, compiled in enumerate(self._compiled):
+            if not compiled.required:
+                self._always.append(index)
+            for word_id in set().union(*compiled.required):
+                self._topics_of_word.setdefault(word_id, set()).add(index)
+        self._automaton, self._keys = _build_automaton(self._word_ids)
+
+    def _compile(self, topic: Topic) -> _Compiled:
+        query = self._intern(topic.query)
+        exclude = self._intern(topic.exclude) if topic.exclude is not None else None
+        interned = replace(topic, query=query, exclude=exclude)
+        required = tuple(frozenset(w) for w in self._required(query))
+        scored = tuple(dict.fromkeys(_scored_terms(query)))
+        return _Compiled(interned, required, scored)
+
+    def _intern(self, node: Node) -> Node:
+        """Rebuild `node` so equal terms are one object, registering each term's patterns."""
+        if isinstance(node, Term):
+            term = self._interned.setdefault(node, node)
+            if id(term) not in self._infos:
+                ids = tuple(self._word_id(w) for w in term.words)
+                joined = _joined(term)
+                joined_id = self._word_id(joined) if joined is not None else None
+                self._infos[id(term)] = _TermInfo(ids, joined_id, term.field)
+            return term
+        if isinstance(node, Not):
+            return Not(self._intern(node.child))
+        if isinstance(node, Near):
+            return Near(self._intern(node.left), self._intern(node.right), node.distance)
+        children = tuple(self._intern(child) for child in node.children)
+        return And(children) if isinstance(node, And) else Or(children)
+
+    def _word_id(self, word: Word) -> int:
+        return self._word_ids.setdefault(word, len(self._word_ids))
+
+    def _required(self, node: Node) -> list[set[int]]:
+        """Return groups of word ids such that a match needs a hit in every group."""
+        branches = node.children if isinstance(node, And) else (node,)
+        groups = []
+        for branch in branches:
+            if _has_not(branch):
+                continue  # a NOT can be satisfied by absence; no hit is needed
+            group: set[int] = set()
+            for term in terms(branch):
+                info = self._infos[id(term)]
+                group.update(info.words)
+                if info.joined is not None:
+                    group.add(info.joined)
+            groups.append(group)
+        return groups
 
     def match(self, article: Article) -> list[Match]:
         """Return one `Match` per topic the article matches, in topic order."""
         doc = _Document(article)
         hits = self._scan(doc)
-        candidates = {t for w in hits for t in self._topics_of_word[w]}.union(self._always)
+        present = set(hits.words)
+        candidates = {t for w in present for t in self._topics_of_word.get(w, ())}
+        candidates.update(self._always)
+        ctx = _Context(doc, hits, self._infos)
         found = []
         for index in sorted(candidates):
-            verdict = self._judge(self.topics[index], doc, hits, explain=False)
+            compiled = self._compiled[index]
+            if any(group.isdisjoint(present) for group in compiled.required):
+                continue
+            verdict = self._judge(compiled, doc, ctx, explain=False)
             if verdict.match is not None:
                 found.append(verdict.match)
         return found
@@ -178,59 +276,36 @@ class Matcher:
         """Return a verdict with its reason for every topic (or only the named ones)."""
         wanted = set(names) if names is not None else None
         doc = _Document(article)
-        hits = self._scan(doc)
+        ctx = _Context(doc, self._scan(doc), self._infos)
         return [
-            self._judge(topic, doc, hits, explain=True)
-            for topic in self.topics
-            if wanted is None or topic.name in wanted
+            self._judge(compiled, doc, ctx, explain=True)
+            for compiled in self._compiled
+            if wanted is None or compiled.topic.name in wanted
         ]
 
-    def _scan(self, doc: _Document) -> dict[int, list[int]]:
-        hits: dict[int, list[int]] = {}
-        for end, (trailing_space, ids) in self._automaton.iter(doc.joined):
-            index = doc.index_at(end - 1 if trailing_space else end)
-            for word_id in ids:
-                hits.setdefault(word_id, []).append(index)
-        return hits
+    def _scan(self, doc: _Document) -> _Hits:
+        return _Hits(doc, list(self._automaton.iter(doc.joined)), self._keys)
 
     def _judge(
-        self, topic: Topic, doc: _Document, hits: dict[int, list[int]], *, explain: bool
+        self, compiled: _Compiled, doc: _Document, ctx: _Context, *, explain: bool
     ) -> Verdict:
-        ctx = _Context(doc, hits, self._ids)
+        topic = compiled.topic
         positions = _evaluate(topic.query, ctx)
-        positive = _positive_terms(topic.query)
-        score = sum(term.weight for term in positive if ctx.occurrences(term))
-        words = _surface(doc, ctx, positive)
+        if positions is None and not explain:
+            return Verdict(topic.name, False, 0.0, (), "")
+        score = sum(term.weight for term in compiled.scored if ctx.occurrences(term))
+        words = _surface(doc, ctx, compiled.scored)
         if positions is None:
-            reason = _why_not(topic.query, ctx) if explain else ""
-            return Verdict(topic.name, False, score, words, reason)
+            return Verdict(topic.name, False, score, words, _why_not(topic.query, ctx))
         if topic.exclude is not None and _evaluate(topic.exclude, ctx) is not None:
             excluded = ", ".join(_surface(doc, ctx, terms(topic.exclude)))
             return Verdict(topic.name, False, score, words, f"excluded by `exclude` ({excluded})")
         if score < topic.min_score:
             reason = f"score {score:g} is below min_score {topic.min_score:g}"
             return Verdict(topic.name, False, score, words, reason)
-        snippet, highlights = _snippet(doc, positions)
-        found = Match(topic.name, score, words, snippet, highlights)
+        snippet, marked = best_snippet(doc.full, len(doc.title), doc.span, positions)
+        found = Match(topic.name, score, words, snippet, marked)
         return Verdict(topic.name, True, score, words, f"matched with score {score:g}", found)
-
-
-def mark_snippet(
-    snippet: str,
-    highlights: Iterable[Span],
-    before: str,
-    after: str,
-    escape: Callable[[str], str] = str,
-) -> str:
-    """Return `snippet` with `before`/`after` around each highlight and the rest escaped."""
-    parts, position = [], 0
-    for span in sorted(highlights, key=lambda s: s.start):
-        if span.start < position or span.end > len(snippet):
-            continue
-        parts += [escape(snippet[position : span.start]), before]
-        parts += [escape(snippet[span.start : span.end]), after]
-        position = span.end
-    return "".join([*parts, escape(snippet[position:])])
 
 
 def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:
@@ -238,23 +313,30 @@ def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:
     return Matcher(topics).match(article)
 
 
-def _build_automaton(ids: dict[Word, int]) -> ahocorasick.Automaton:
-    keys: dict[str, list[int]] = {}
+def _key(word: Word) -> str:
+    if word.mode == "exact":
+        return f" {word.text} "
+    if word.mode == "prefix":
+        return f" {word.text}"
+    if word.mode == "suffix":
+        return f"{word.text} "
+    return word.text
+
+
+def _build_automaton(ids: dict[Word, int]) -> tuple[ahocorasick.Automaton, list[_Key]]:
+    grouped: dict[str, list[int]] = {}
     for word, word_id in ids.items():
-        keys.setdefault(_key(word), []).append(word_id)
+        grouped.setdefault(_key(word), []).append(word_id)
     automaton = ahocorasick.Automaton()
-    for key, word_ids in keys.items():
-        automaton.add_word(key, (key.endswith(" "), tuple(word_ids)))
+    keys = []
+    for index, (text, word_ids) in enumerate(grouped.items()):
+        automaton.add_word(text, index)
+        keys.append(_Key(text.endswith(" "), frozenset(word_ids)))
     if not keys:
-        automaton.add_word(_SEPARATOR * 3, (False, ()))  # an empty automaton cannot be built
+        automaton.add_word(_SEPARATOR * 3, 0)  # an empty automaton cannot be built
+        keys.append(_Key(False, frozenset()))
     automaton.make_automaton()
-    return automaton
-
-
-def _patterns(term: Term) -> list[Word]:
-    """Return the word patterns a term needs: its words, plus the closed compound of a phrase."""
-    joined = _joined(term)
-    return [*term.words, joined] if joined is not None else list(term.words)
+    return automaton, keys
 
 
 def _joined(term: Term) -> Word | None:
@@ -262,6 +344,16 @@ def _joined(term: Term) -> Word | None:
     if len(term.words) < 2 or any(w.mode != "exact" for w in term.words[:-1]):
         return None
     return Word("".join(w.text for w in term.words), term.words[-1].mode)
+
+
+def _has_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, Term):
+        return False
+    if isinstance(node, Near):
+        return _has_not(node.left) or _has_not(node.right)
+    return any(_has_not(child) for child in node.children)
 
 
 def _evaluate(node: Node, ctx: _Context) -> set[int] | None:
@@ -305,12 +397,8 @@ def _near(node: Near, ctx: _Context) -> set[int] | None:
     return {i for pair in close for i in pair}
 
 
-def _positive_terms(node: Node) -> list[Term]:
-    """Return the distinct terms that count towards the score: all but those under NOT."""
-    return list(dict.fromkeys(_scored_terms(node)))
-
-
 def _scored_terms(node: Node) -> list[Term]:
+    """Return the terms that count towards the score: all but those under NOT."""
     if isinstance(node, Term):
         return [node]
     if isinstance(node, Not):
@@ -323,8 +411,7 @@ def _scored_terms(node: Node) -> list[Term]:
 def _surface(doc: _Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
     """Return the words of the article that the terms matched, as written, first seen first."""
     indexes = sorted({i for term in found_terms for i in ctx.occurrences(term)})
-    spans = doc.spans()
-    return tuple(dict.fromkeys(doc.full[spans[i].start : spans[i].end] for i in indexes))
+    return tuple(dict.fromkeys(doc.full[slice(*doc.span(i))] for i in indexes))
 
 
 def _why_not(node: Node, ctx: _Context) -> str:
@@ -350,50 +437,3 @@ def _why_not(node: Node, ctx: _Context) -> str:
 
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _snippet(doc: _Document, hits: set[int]) -> tuple[str, tuple[Span, ...]]:
-    """Pick the sentence holding the most hits (body before title) and mark the hits in it."""
-    spans = doc.spans()
-    starts = sorted(spans[i].start for i in hits)
-    title_end = len(doc.title)
-    best: tuple[int, int, int] | None = None  # (score, start, end)
-    for start, end in _sentences(doc.full):
-        inside = bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
-        score = inside * 2 + int(start > title_end)
-        if inside and (best is None or score > best[0]):
-            best = (score, start, end)
-    if best is None:
-        return doc.full[:SNIPPET_MAX_CHARS].strip(), ()
-    _, start, end = best
-    start, end = _window(spans, starts, start, end)
-    marked = tuple(
-        Span(spans[i].start - start, spans[i].end - start)
-        for i in sorted(hits)
-        if start <= spans[i].start and spans[i].end <= end
-    )
-    return doc.full[start:end], marked
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Return the `(start, end)` of each sentence or line in `text`."""
-    ranges = []
-    start = 0
-    for boundary in _SENTENCE_END.finditer(text):
-        if boundary.start() > start:
-            ranges.append((start, boundary.start()))
-        start = boundary.end()
-    if start < len(text):
-        ranges.append((start, len(text)))
-    return ranges
-
-
-def _window(spans: list[Span], starts: list[int], start: int, end: int) -> tuple[int, int]:
-    """Shrink a long sentence to SNIPPET_MAX_CHARS around its first hit, at word boundaries."""
-    if end - start <= SNIPPET_MAX_CHARS:
-        return start, end
-    first = starts[bisect.bisect_left(starts, start)]
-    lo = max(start, first - SNIPPET_MAX_CHARS // 3)
-    hi = min(end, lo + SNIPPET_MAX_CHARS)
-    inside = [s for s in spans if lo <= s.start and s.end <= hi and s.end > s.start]
-    return (inside[0].start, inside[-1].end) if inside else (lo, hi)

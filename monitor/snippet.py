@@ -1,0 +1,95 @@
+"""Choose the sentence that best shows why an article matched, and mark the matched words."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+
+from monitor.models import Span
+
+SNIPPET_MAX_CHARS = 360
+_LOOK_BACK = 2000  # a sentence longer than this is cut at a word boundary
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Return the `(start, end)` of each sentence or line in `text`."""
+    ranges = []
+    start = 0
+    for boundary in _SENTENCE_END.finditer(text):
+        if boundary.start() > start:
+            ranges.append((start, boundary.start()))
+        start = boundary.end()
+    if start < len(text):
+        ranges.append((start, len(text)))
+    return ranges
+
+
+def best_snippet(
+    text: str, title_end: int, span: Callable[[int], tuple[int, int]], hits: Iterable[int]
+) -> tuple[str, tuple[Span, ...]]:
+    """Return the sentence of `text` with the most hit words (body before title), hits marked.
+
+    `span(i)` is the (start, end) of word `i` in `text`; `hits` are word indexes; `title_end`
+    is where the title ends. Only sentences that hold a hit are looked at.
+    """
+    placed = sorted(span(i) for i in set(hits))
+    starts = [start for start, _ in placed]
+    best: tuple[int, int, int] | None = None  # (score, start, end)
+    for start, end in dict.fromkeys(sentence_around(text, s) for s in starts):
+        inside = bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
+        score = inside * 2 + int(start > title_end)
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    if best is None:
+        return text[:SNIPPET_MAX_CHARS].strip(), ()
+    _, start, end = best
+    start, end = _window(text, starts, start, end)
+    marked = tuple(Span(s - start, e - start) for s, e in placed if start <= s and e <= end)
+    return text[start:end], marked
+
+
+def sentence_around(text: str, position: int) -> tuple[int, int]:
+    """Return the `(start, end)` of the sentence or line holding `position`."""
+    window = max(0, position - _LOOK_BACK)
+    start = window
+    for boundary in _SENTENCE_END.finditer(text, window, position):
+        start = boundary.end()
+    if start == window and window > 0:
+        start = text.find(" ", window, position) + 1 or window
+    found = _SENTENCE_END.search(text, position)
+    end = found.start() if found is not None else len(text)
+    return start, end
+
+
+def _window(text: str, starts: list[int], start: int, end: int) -> tuple[int, int]:
+    """Shrink a long sentence to SNIPPET_MAX_CHARS around its first hit, at word boundaries."""
+    if end - start <= SNIPPET_MAX_CHARS:
+        return start, end
+    first = starts[bisect.bisect_left(starts, start)]
+    lo = max(start, first - SNIPPET_MAX_CHARS // 3)
+    hi = min(end, lo + SNIPPET_MAX_CHARS)
+    if lo > start:
+        lo = text.find(" ", lo, first) + 1 or lo
+    if hi < end:
+        hi = text.rfind(" ", lo, hi) if text.rfind(" ", lo, hi) > first else hi
+    return lo, hi
+
+
+def mark_snippet(
+    snippet: str,
+    highlights: Iterable[Span],
+    before: str,
+    after: str,
+    escape: Callable[[str], str] = str,
+) -> str:
+    """Return `snippet` with `before`/`after` around each highlight and the rest escaped."""
+    parts, position = [], 0
+    for span in sorted(highlights, key=lambda s: s.start):
+        if span.start < position or span.end > len(snippet):
+            continue
+        parts += [escape(snippet[position : span.start]), before]
+        parts += [escape(snippet[span.start : span.end]), after]
+        position = span.end
+    return "".join([*parts, escape(snippet[position:])])
