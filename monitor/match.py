@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import ahocorasick
 
-from monitor.models import Article, Match
+from monitor.models import Article, Match, Span
 from monitor.query import And, Near, Node, Not, Or, Term, Word, fold, term_text, terms, to_query
 from monitor.snippet import best_snippet
 
@@ -304,7 +304,9 @@ class Matcher:
             reason = f"score {score:g} is below min_score {topic.min_score:g}"
             return Verdict(topic.name, False, score, words, reason)
         snippet, marked = best_snippet(doc.full, len(doc.title), doc.span, positions)
-        found = Match(topic.name, score, words, snippet, marked)
+        where = sorted({i for term in compiled.scored for i in ctx.occurrences(term)})
+        spans = tuple(Span(*doc.span(i)) for i in where)
+        found = Match(topic.name, score, words, snippet, marked, spans)
         return Verdict(topic.name, True, score, words, f"matched with score {score:g}", found)
 
 

@@ -41,13 +41,19 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """An article matched a topic: which terms, and the best snippet with their spans."""
+    """An article matched a topic.
+
+    `terms` are the matched words as written; `positions` are where each matched word stands
+    in the text matched on (the title, a newline, then the body); `highlights` are the matched
+    words' spans inside `snippet`.
+    """
 
     topic: str
     score: float
     terms: tuple[str, ...]
     snippet: str
     highlights: tuple[Span, ...] = field(default_factory=tuple)
+    positions: tuple[Span, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,8 @@ def test_snippet_marks_matched_words() -> None:
         "Russland",
     ]
     assert found.terms == ("Nordkorea", "Soldaten", "Russland")
+    full = "Titel\n" + text
+    assert [full[p.start : p.end] for p in found.positions] == ["Nordkorea", "Soldaten", "Russland"]
 
 
 def test_long_sentence_snippet_is_cut_around_the_hit() -> None:

@@ -125,6 +125,19 @@ def test_backtest_compares_candidate_topics(
     assert "    - Pjöngjang liefert Granaten" in out
 
 
+def test_progress_bar_on_long_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import _progress_bar
+
+    assert _progress_bar(10) is None
+    show = _progress_bar(2000)
+    assert show is not None
+    for done in range(1, 2001):
+        show(done)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == f"[{'#' * 30}] 2000/2000 articles"
+    assert 2 <= len(lines) <= 11  # a line per 10 % when not on a terminal
+
+
 def test_backtest_rejects_a_bad_candidate_file(
     env: dict[str, str],
     write_config: WriteConfig,
