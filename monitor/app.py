@@ -5,20 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 from collections.abc import Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from monitor.config import Config, FeedConfig, Settings
 from monitor.deliver import ConsoleSink, Sink, TelegramSink, deliver_pending
-from monitor.fetch import make_client
+from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
-from monitor.pipeline import Deps, PollResult, poll_feed
+from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler
 from monitor.store import Store
+from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +36,10 @@ class App:
         self.config = config
         self.store = Store.open(settings.database_url)
         self.sink: Sink = self._make_sink()
-        self.pool = ProcessPoolExecutor(
-            max_workers=WORKERS,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=TASKS_PER_WORKER,
-        )
+        self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER)
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
+            gate=HostGate(settings.host_connections, settings.host_delay),
             store=self.store,
             pool=self.pool,
             settings=settings,
@@ -74,12 +70,18 @@ class App:
         await self.deps.http.aclose()
         if isinstance(self.sink, TelegramSink):
             await self.sink.stop()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown()
         self.store.close()
 
     async def poll(self, feed: FeedConfig) -> PollResult:
-        """Poll one feed now."""
+        """Poll one feed now, whatever its schedule says."""
         return await poll_feed(feed, self.deps, datetime.now(UTC))
+
+    async def poll_if_due(self, feed: FeedConfig) -> None:
+        """Poll one feed unless it is backing off, waiting out Retry-After, or gone."""
+        now = datetime.now(UTC)
+        if is_due(self.store.feed_state(feed.name), now):
+            await poll_feed(feed, self.deps, now)
 
     async def deliver(self) -> int:
         """Send what the outbox holds."""
@@ -119,7 +121,7 @@ class App:
             await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
-        await self._track(self.poll(feed))
+        await self._track(self.poll_if_due(feed))
         await self._track(self.deliver())
 
     async def _tracked_deliver(self) -> None:

@@ -70,6 +70,15 @@ ENV_SETTINGS = (
     EnvSetting("MONITOR_MAX_PAGE_BYTES", str(5 * 1024 * 1024), "Size cap for an article page."),
     EnvSetting("MONITOR_HTTP_TIMEOUT", "20", "Connect and read timeout for HTTP, in seconds."),
     EnvSetting(
+        "MONITOR_FETCH_DEADLINE", "60", "Whole-request limit in seconds (slow-drip servers)."
+    ),
+    EnvSetting("MONITOR_HOST_DELAY", "0.5", "Minimum seconds between requests to one host."),
+    EnvSetting("MONITOR_HOST_CONNECTIONS", "2", "Concurrent requests allowed to one host."),
+    EnvSetting(
+        "MONITOR_BACKOFF_CAP", "3600", "Longest wait in seconds between polls of a failing feed."
+    ),
+    EnvSetting("MONITOR_EXTRACT_TIMEOUT", "30", "Seconds a page may take to extract."),
+    EnvSetting(
         "MONITOR_USER_AGENT",
         "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)",
         "User-Agent sent with every request.",
@@ -94,6 +103,11 @@ class Settings:
     max_feed_bytes: int
     max_page_bytes: int
     http_timeout: float
+    fetch_deadline: float
+    host_delay: float
+    host_connections: int
+    backoff_cap: float
+    extract_timeout: float
     user_agent: str
     log_format: str
     log_level: str
@@ -146,6 +160,11 @@ class Settings:
             max_feed_bytes=number("MONITOR_MAX_FEED_BYTES", int, 1024),
             max_page_bytes=number("MONITOR_MAX_PAGE_BYTES", int, 1024),
             http_timeout=number("MONITOR_HTTP_TIMEOUT", float, 0.1),
+            fetch_deadline=number("MONITOR_FETCH_DEADLINE", float, 0.1),
+            host_delay=number("MONITOR_HOST_DELAY", float, 0),
+            host_connections=number("MONITOR_HOST_CONNECTIONS", int, 1),
+            backoff_cap=number("MONITOR_BACKOFF_CAP", float, 1),
+            extract_timeout=number("MONITOR_EXTRACT_TIMEOUT", float, 0.1),
             user_agent=get("MONITOR_USER_AGENT"),
             log_format=log_format,
             log_level=log_level,

@@ -4,6 +4,7 @@
      ├── ConfigError        config/ or the environment is invalid; carries every problem found
      ├── QueryError         a topic query does not parse; carries the 1-based column
      ├── FetchError         an HTTP fetch failed: status, timeout, size cap, redirects
+     │    ├── GoneError     the server answered 410 Gone
      │    └── BlockedAddressError   a link resolves to a loopback/private address or is not http(s)
      ├── ParseError         bytes that should be a feed are not one
      └── DeliveryError      an alert could not be handed to its destination
@@ -37,7 +38,22 @@ class QueryError(MonitorError):
 
 
 class FetchError(MonitorError):
-    """An HTTP fetch failed; the message says how (status, timeout, cap, redirects)."""
+    """An HTTP fetch failed; the message says how (status, timeout, cap, redirects).
+
+    `status` is the HTTP status when there was one; `retry_after` the seconds the server asked
+    us to wait (429 and 503 with Retry-After).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class GoneError(FetchError):
+    """The server said 410 Gone: the resource was removed for good."""
 
 
 class BlockedAddressError(FetchError):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
+import re
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from monitor.errors import BlockedAddressError, FetchError
+from monitor.errors import BlockedAddressError, FetchError, GoneError
 
 MAX_REDIRECTS = 5
 FEED_ACCEPT = (
@@ -31,13 +36,42 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A complete response body, with the URL it finally came from."""
+    """A complete response body, with the URL it finally came from.
+
+    `moved_to` is that URL when every redirect on the way was permanent (301/308);
+    `max_age` is the Cache-Control max-age in seconds, if the server sent one.
+    """
 
     url: str
     status: int
     headers: Mapping[str, str]
     body: bytes
     validators: Validators
+    moved_to: str | None = None
+    max_age: int | None = None
+
+
+class HostGate:
+    """Politeness per host: at most `per_host` requests at once, `delay` seconds between starts."""
+
+    def __init__(self, per_host: int = 2, delay: float = 0.5) -> None:
+        self.per_host = per_host
+        self.delay = delay
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Hold a request slot for the URL's host, waiting for the host's turn."""
+        host = (urlsplit(url).hostname or "").lower()
+        semaphore = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with semaphore:
+            now = time.monotonic()
+            start = max(now, self._next_start.get(host, now))
+            self._next_start[host] = start + self.delay
+            if start > now:
+                await asyncio.sleep(start - now)
+            yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,63 +98,153 @@ async def fetch(
     validators: Validators | None = None,
     accept: str = FEED_ACCEPT,
     guard: bool = False,
+    gate: HostGate | None = None,
+    deadline: float | None = None,
 ) -> Fetched | NotModified:
     """GET `url`, following up to MAX_REDIRECTS redirects; raise `FetchError` saying why not.
 
-    With `guard`, every hop must be http(s) and resolve only to public addresses.
+    With `guard`, every hop must be http(s) and resolve only to public addresses. `gate` spaces
+    requests per host; `deadline` bounds the whole fetch in seconds (a server that drips bytes
+    slowly never trips a read timeout).
     """
-    headers = {"Accept": accept}
-    if validators is not None:
-        if validators.etag:
-            headers["If-None-Match"] = validators.etag
-        if validators.last_modified:
-            headers["If-Modified-Since"] = validators.last_modified
+    try:
+        async with asyncio.timeout(deadline):
+            return await _fetch(client, url, max_bytes, validators, accept, guard, gate)
+    except TimeoutError:
+        raise FetchError(f"timed out: no complete answer within {deadline:g} s") from None
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    max_bytes: int,
+    validators: Validators | None,
+    accept: str,
+    guard: bool,
+    gate: HostGate | None,
+) -> Fetched | NotModified:
+    headers = _request_headers(accept, validators)
     visited = {url}
+    permanent = True
     for _ in range(MAX_REDIRECTS + 1):
-        if guard:
-            await check_public(url)
-        else:
-            _check_scheme(url)
-        result = await _get_once(client, url, headers, max_bytes)
-        if isinstance(result, str):
-            url = result
-            if url in visited:
-                raise FetchError(f"redirect loop at {_short(url)}")
-            visited.add(url)
-            continue
-        return result
+        result = await _hop(client, url, headers, max_bytes, guard, gate)
+        if not isinstance(result, _Redirect):
+            return _finish(result, validators, moved=permanent and len(visited) > 1)
+        permanent = permanent and result.permanent
+        url = result.location
+        if url in visited:
+            raise FetchError(f"redirect loop at {_short(url)}")
+        visited.add(url)
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _request_headers(accept: str, validators: Validators | None) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if validators is not None and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators is not None and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+async def _hop(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    guard: bool,
+    gate: HostGate | None,
+) -> Fetched | NotModified | _Redirect:
+    """Check one URL, then request it, waiting for the host's turn when there is a gate."""
+    if guard:
+        await check_public(url)
+    else:
+        _check_scheme(url)
+    if gate is None:
+        return await _get_once(client, url, headers, max_bytes)
+    async with gate.slot(url):
+        return await _get_once(client, url, headers, max_bytes)
+
+
+def _finish(
+    result: Fetched | NotModified, validators: Validators | None, *, moved: bool
+) -> Fetched | NotModified:
+    if isinstance(result, NotModified):
+        if validators is None:
+            raise FetchError("HTTP 304 Not Modified to a request without validators", status=304)
+        return result
+    return replace(result, moved_to=result.url) if moved else result
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str
+    permanent: bool
 
 
 async def _get_once(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
-) -> Fetched | NotModified | str:
-    """One request: the result, or the absolute URL of a redirect to follow."""
+) -> Fetched | NotModified | _Redirect:
+    """One request: the result, or the redirect to follow."""
     try:
         async with client.stream("GET", url, headers=headers) as response:
-            if response.status_code in (301, 302, 303, 307, 308):
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 if not location:
-                    raise FetchError(f"HTTP {response.status_code} redirect without Location")
-                return str(urljoin(url, location))
-            if response.status_code == 304:
+                    raise FetchError(f"HTTP {status} redirect without Location", status=status)
+                return _Redirect(str(urljoin(url, location)), status in (301, 308))
+            if status == 304:
                 return NotModified()
-            if response.status_code >= 400:
-                raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}".strip())
+            if status >= 400:
+                raise _status_error(response)
             body = await _read_capped(response, max_bytes)
             return Fetched(
                 url=url,
-                status=response.status_code,
+                status=status,
                 headers=dict(response.headers),
                 body=body,
                 validators=Validators(
                     response.headers.get("ETag"), response.headers.get("Last-Modified")
                 ),
+                max_age=_max_age(response.headers.get("Cache-Control", "")),
             )
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"network error ({type(exc).__name__}: {exc})") from exc
+
+
+def _status_error(response: httpx.Response) -> FetchError:
+    status = response.status_code
+    message = f"HTTP {status} {response.reason_phrase}".strip()
+    if status == 410:
+        return GoneError(message, status=status)
+    wait = retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
+    if wait is not None:
+        message += f" (server asks to retry after {wait:g} s)"
+    return FetchError(message, status=status, retry_after=wait)
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Read a Retry-After header: delay seconds or an HTTP date; None when absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _max_age(cache_control: str) -> int | None:
+    found = re.search(r"(?:^|[,\s])max-age=(\d+)", cache_control)
+    return int(found.group(1)) if found else None
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

@@ -7,6 +7,7 @@ import io
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,13 +40,42 @@ def strip_doctype(body: bytes) -> bytes:
     return _DOCTYPE.sub(b"", body, count=1)
 
 
-def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> list[Entry]:
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed's entries, and how often the feed says it changes (seconds), if it says."""
+
+    entries: list[Entry]
+    ttl: int | None = None
+
+
+def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
     parsed = feedparser.parse(io.BytesIO(strip_doctype(body)), response_headers=dict(headers))
     entries = [e for e in (_entry(feed, raw) for raw in parsed.entries) if _usable(e)]
     if not entries and not _looks_like_feed(parsed):
         raise ParseError(_not_a_feed_reason(body, headers, parsed))
-    return entries
+    return ParsedFeed(entries, _ttl(parsed.feed))
+
+
+_PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 604800,
+    "monthly": 2592000,
+    "yearly": 31536000,
+}
+
+
+def _ttl(channel: Any) -> int | None:
+    """Read RSS <ttl> (minutes) or sy:updatePeriod/updateFrequency; ignore nonsense."""
+    ttl = str(dict.get(channel, "ttl") or "").strip()
+    if ttl.isdigit() and 0 < int(ttl) <= 7 * 24 * 60:
+        return int(ttl) * 60
+    period = _PERIODS.get(str(dict.get(channel, "sy_updateperiod") or "").strip().lower())
+    frequency = str(dict.get(channel, "sy_updatefrequency") or "1").strip()
+    if period is None or not frequency.isdigit() or int(frequency) < 1:
+        return None
+    return period // int(frequency)
 
 
 def html_to_text(fragment: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,13 +12,14 @@ import httpx
 
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
-from monitor.errors import FetchError, ParseError
+from monitor.errors import FetchError, GoneError, ParseError
 from monitor.extract import extract_text
-from monitor.fetch import PAGE_ACCEPT, Fetched, NotModified, Validators, fetch
+from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
 from monitor.store import FeedState, NewEntry, Store
+from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ class Deps:
     """The long-lived resources a poll needs, owned by `app.App`."""
 
     http: httpx.AsyncClient
+    gate: HostGate
     store: Store
-    pool: Executor
+    pool: WorkerPool
     settings: Settings
     topics: Sequence[Topic]
     matcher: Matcher
@@ -51,32 +52,105 @@ class PollResult:
     error: str | None = None
 
 
+# A feed that is gone (410) is asked again once a day, in case it comes back.
+GONE_RECHECK = timedelta(days=1)
+# Floors from the server (TTL, max-age) never push the next poll further than this.
+MAX_FLOOR = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+def is_due(state: FeedState | None, now: datetime) -> bool:
+    """Say whether a feed's next poll time has come (a new feed is always due)."""
+    return state is None or state.next_poll_at is None or state.next_poll_at <= now
+
+
+def backoff(interval: float, errors: int, cap: float) -> timedelta:
+    """Wait after the `errors`-th failure in a row: the interval, doubled per failure, capped."""
+    return timedelta(seconds=min(cap, interval * 2 ** max(0, errors - 1)))
+
+
 async def poll_feed(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     """Poll one feed; never raises: failures are logged, recorded against the feed and returned."""
+    state = deps.store.feed_state(feed.name)
+    if state is not None and state.url != feed.url:
+        deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
+        state = deps.store.feed_state(feed.name)
     try:
-        return await _poll(feed, deps, now)
+        return await _poll(feed, state, deps, now)
+    except GoneError as exc:
+        error = f"{exc}: the feed was removed; asking again daily (fix or drop it in feeds.yaml)"
+        logger.error("feed %s failed: %s", feed.name, error)
+        deps.store.feed_failed(
+            feed.name, feed.url, error, now, next_poll_at=now + GONE_RECHECK, gone=True
+        )
+        return PollResult(feed.name, ok=False, error=error)
     except (FetchError, ParseError) as exc:
         error = str(exc)
-        logger.warning("feed %s failed: %s", feed.name, error)
+        wait = _retry_delay(feed, state, deps, getattr(exc, "retry_after", None))
+        logger.warning("feed %s failed: %s (next try in %s)", feed.name, error, wait)
     except Exception as exc:  # the one broad catch: one feed's bug must not stop the others
         error = f"internal error ({type(exc).__name__})"
+        wait = _retry_delay(feed, state, deps, None)
         logger.exception("feed %s failed with an internal error", feed.name)
-    deps.store.feed_failed(feed.name, feed.url, error, now)
+    deps.store.feed_failed(feed.name, feed.url, error, now, next_poll_at=now + wait)
     return PollResult(feed.name, ok=False, error=error)
 
 
-async def _poll(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
-    state = deps.store.feed_state(feed.name)
+def _retry_delay(
+    feed: FeedConfig, state: FeedState | None, deps: Deps, retry_after: float | None
+) -> timedelta:
+    errors = (state.consecutive_errors if state is not None else 0) + 1
+    wait = backoff(feed.interval, errors, deps.settings.backoff_cap)
+    if retry_after is not None:
+        wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return wait
+
+
+async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: datetime) -> PollResult:
+    settings = deps.settings
     fetched = await fetch(
-        deps.http, feed.url, max_bytes=deps.settings.max_feed_bytes, validators=_validators(state)
+        deps.http,
+        (state.poll_url if state is not None else None) or feed.url,
+        max_bytes=settings.max_feed_bytes,
+        validators=_validators(state),
+        gate=deps.gate,
+        deadline=settings.fetch_deadline,
     )
     if isinstance(fetched, NotModified):
-        deps.store.feed_polled(feed.name, feed.url, None, now)
+        next_poll = now + timedelta(seconds=feed.interval)
+        deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
         return PollResult(feed.name, ok=True)
-    loop = asyncio.get_running_loop()
-    entries = await loop.run_in_executor(
-        deps.pool, parse_feed, feed.name, fetched.body, fetched.headers
+    if fetched.moved_to is not None:
+        logger.warning(
+            "feed %s moved permanently to %s; polling there from now on (update feeds.yaml)",
+            feed.name,
+            fetched.moved_to,
+        )
+    parsed = await deps.pool.run(
+        parse_feed, feed.name, fetched.body, fetched.headers, time_limit=settings.extract_timeout
     )
+    result, queued_items = await _process(feed, parsed.entries, state, deps, now)
+    deps.store.record(feed.name, queued_items, now)
+    floor = max(feed.interval, parsed.ttl or 0, fetched.max_age or 0)
+    next_poll = now + min(
+        timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval))
+    )
+    validators = (fetched.validators.etag, fetched.validators.last_modified)
+    deps.store.feed_polled(
+        feed.name, feed.url, validators, now, next_poll_at=next_poll, poll_url=fetched.moved_to
+    )
+    if result.skipped_old:
+        logger.info(
+            "feed %s: %d older items recorded without alerting", feed.name, result.skipped_old
+        )
+    logger.info("feed %s: %d new items, %d alerts queued", feed.name, result.new, result.alerts)
+    return result
+
+
+async def _process(
+    feed: FeedConfig, entries: list[Entry], state: FeedState | None, deps: Deps, now: datetime
+) -> tuple[PollResult, list[NewEntry]]:
+    """Decide which entries are new, fetch and match those, and build what to record."""
     candidates = [(entry, entry_keys(entry)) for entry in entries]
     fresh = [candidates[i] for i in deps.store.unseen(candidates)]
     first_poll = state is None or state.last_success_at is None
@@ -90,13 +164,8 @@ async def _poll(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     for (entry, keys), article in zip(new, articles, strict=True):
         matches = deps.matcher.match(article)
         items.append(NewEntry(entry, keys, article, _alerts(feed, article, matches, deps)))
-    queued = deps.store.record(feed.name, items, now)
-    validators = (fetched.validators.etag, fetched.validators.last_modified)
-    deps.store.feed_polled(feed.name, feed.url, validators, now)
-    if old:
-        logger.info("feed %s: %d older items recorded without alerting", feed.name, len(old))
-    logger.info("feed %s: %d new items, %d alerts queued", feed.name, len(new), queued)
-    return PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued)
+    queued = sum(len(item.alerts) for item in items)
+    return PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued), items
 
 
 def _validators(state: FeedState | None) -> Validators | None:
@@ -125,6 +194,8 @@ async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article
                 max_bytes=deps.settings.max_page_bytes,
                 accept=PAGE_ACCEPT,
                 guard=not deps.settings.allow_private_networks,
+                gate=deps.gate,
+                deadline=deps.settings.fetch_deadline,
             )
         except FetchError as exc:
             logger.info(
@@ -136,9 +207,18 @@ async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article
             return fallback
         if not isinstance(page, Fetched):
             return fallback
-        loop = asyncio.get_running_loop()
         try:
-            text = await loop.run_in_executor(deps.pool, extract_text, page.body, page.url)
+            text = await deps.pool.run(
+                extract_text, page.body, page.url, time_limit=deps.settings.extract_timeout
+            )
+        except TimeoutError:
+            logger.warning(
+                "feed %s: extracting %s took over %g s; abandoned, using the feed summary",
+                entry.feed,
+                entry.link,
+                deps.settings.extract_timeout,
+            )
+            return fallback
         except Exception:  # a page that crashes the extractor must not cost us the entry
             logger.exception(
                 "feed %s: extraction of %s failed; using the feed summary", entry.feed, entry.link

@@ -40,6 +40,9 @@ feeds = sa.Table(
     sa.Column("last_error_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
     sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("poll_url", sa.Text),  # where a permanent redirect moved the feed
+    sa.Column("next_poll_at", sa.DateTime(timezone=True)),
+    sa.Column("gone_at", sa.DateTime(timezone=True)),  # answered 410 Gone
 )
 entries = sa.Table(
     "entries",
@@ -80,12 +83,39 @@ alerts = sa.Table(
 
 
 def _m001_initial(conn: Connection) -> None:
-    for table in (feeds, entries, entry_keys, alerts):
+    # The feeds table as version 1 had it; later columns arrive through later migrations.
+    feeds_v1 = sa.Table(
+        "feeds",
+        sa.MetaData(),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("etag", sa.Text),
+        sa.Column("last_modified", sa.Text),
+        sa.Column("first_polled_at", sa.DateTime(timezone=True)),
+        sa.Column("last_success_at", sa.DateTime(timezone=True)),
+        sa.Column("last_error_at", sa.DateTime(timezone=True)),
+        sa.Column("last_error", sa.Text),
+        sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
+    )
+    feeds_v1.create(conn)
+    for table in (entries, entry_keys, alerts):
         table.create(conn)
 
 
+_ADDED_IN_002 = ("poll_url", "next_poll_at", "gone_at")
+
+
+def _m002_feed_schedule(conn: Connection) -> None:
+    for name in _ADDED_IN_002:
+        column_type = feeds.c[name].type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE feeds ADD COLUMN {name} {column_type}"))
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
-MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (("initial", _m001_initial),)
+MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
+    ("initial", _m001_initial),
+    ("feed schedule: poll_url, next_poll_at, gone_at", _m002_feed_schedule),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +123,17 @@ class FeedState:
     """What the database remembers about one feed."""
 
     name: str
+    url: str
     etag: str | None
     last_modified: str | None
     first_polled_at: datetime | None
     last_success_at: datetime | None
+    last_error_at: datetime | None
     last_error: str | None
     consecutive_errors: int
+    poll_url: str | None = None
+    next_poll_at: datetime | None = None
+    gone_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,17 +199,29 @@ class Store:
         """Return what is known about feed `name`, or None before its first poll."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(feeds).where(feeds.c.name == name)).mappings().first()
-        if row is None:
-            return None
-        return FeedState(
-            name=row["name"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            first_polled_at=_utc(row["first_polled_at"]),
-            last_success_at=_utc(row["last_success_at"]),
-            last_error=row["last_error"],
-            consecutive_errors=row["consecutive_errors"],
-        )
+        return _feed_state(row) if row is not None else None
+
+    def feed_states(self) -> list[FeedState]:
+        """Return what is known about every feed ever polled, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(feeds).order_by(feeds.c.name)).mappings().all()
+        return [_feed_state(row) for row in rows]
+
+    def forget_feed_location(self, name: str, url: str) -> None:
+        """The operator changed a feed's URL: drop where it moved, its validators, and `gone`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                feeds.update()
+                .where(feeds.c.name == name)
+                .values(
+                    url=url,
+                    poll_url=None,
+                    etag=None,
+                    last_modified=None,
+                    gone_at=None,
+                    next_poll_at=None,
+                )
+            )
 
     def unseen(self, candidates: Sequence[tuple[Entry, tuple[str, ...]]]) -> list[int]:
         """Return indexes of candidates with no key seen before, in the store or earlier here."""
@@ -236,7 +283,14 @@ class Store:
         return len(item.alerts)
 
     def feed_polled(
-        self, name: str, url: str, validators: tuple[str | None, str | None] | None, now: datetime
+        self,
+        name: str,
+        url: str,
+        validators: tuple[str | None, str | None] | None,
+        now: datetime,
+        *,
+        next_poll_at: datetime | None = None,
+        poll_url: str | None = None,
     ) -> None:
         """Record a successful poll (and new validators, when the server sent a body)."""
         values: dict[str, Any] = {
@@ -244,19 +298,35 @@ class Store:
             "last_success_at": now,
             "consecutive_errors": 0,
             "last_error": None,
+            "gone_at": None,
+            "next_poll_at": next_poll_at,
         }
         if validators is not None:
             values["etag"], values["last_modified"] = validators
+        if poll_url is not None:
+            values["poll_url"] = poll_url
         self._upsert_feed(name, url, values, now)
 
-    def feed_failed(self, name: str, url: str, error: str, now: datetime) -> None:
-        """Record a failed poll with its reason."""
-        values = {
+    def feed_failed(
+        self,
+        name: str,
+        url: str,
+        error: str,
+        now: datetime,
+        *,
+        next_poll_at: datetime | None = None,
+        gone: bool = False,
+    ) -> None:
+        """Record a failed poll with its reason, and when to try again."""
+        values: dict[str, Any] = {
             "url": url,
             "last_error_at": now,
             "last_error": error,
             "consecutive_errors": feeds.c.consecutive_errors + 1,
+            "next_poll_at": next_poll_at,
         }
+        if gone:
+            values["gone_at"] = now
         self._upsert_feed(name, url, values, now)
 
     def _upsert_feed(self, name: str, url: str, values: dict[str, Any], now: datetime) -> None:
@@ -340,6 +410,23 @@ class Store:
             count = sa.func.count().label("n")
             query = sa.select(alerts.c.status, count).group_by(alerts.c.status)
             return {row.status: row.n for row in conn.execute(query)}
+
+
+def _feed_state(row: Any) -> FeedState:
+    return FeedState(
+        name=row["name"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        first_polled_at=_utc(row["first_polled_at"]),
+        last_success_at=_utc(row["last_success_at"]),
+        last_error_at=_utc(row["last_error_at"]),
+        last_error=row["last_error"],
+        consecutive_errors=row["consecutive_errors"],
+        poll_url=row["poll_url"],
+        next_poll_at=_utc(row["next_poll_at"]),
+        gone_at=_utc(row["gone_at"]),
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

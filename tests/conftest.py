@@ -106,6 +106,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
         "MONITOR_STATE_DIR": str(tmp_path / "state"),
         "MONITOR_ALLOW_PRIVATE_NETWORKS": "true",
         "MONITOR_HTTP_TIMEOUT": "2",
+        "MONITOR_FETCH_DEADLINE": "4",
+        "MONITOR_HOST_DELAY": "0",  # every test server is 127.0.0.1: politeness is tested apart
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -24,7 +24,7 @@ from tests.conftest import needs_shared
 )
 def test_real_samples_give_title_link_and_date(sample: str, count: int) -> None:
     body = needs_shared(f"data/feeds/{sample}").read_bytes()
-    entries = parse_feed("Outlet", body, {"Content-Type": "application/rss+xml"})
+    entries = parse_feed("Outlet", body, {"Content-Type": "application/rss+xml"}).entries
     assert len(entries) == count
     for entry in entries:
         assert entry.title and entry.link and entry.link.startswith("http")
@@ -34,21 +34,21 @@ def test_real_samples_give_title_link_and_date(sample: str, count: int) -> None:
 
 def test_orf_rdf_uses_dc_date_and_about_as_id() -> None:
     body = needs_shared("data/feeds/orf-1.xml").read_bytes()
-    first = parse_feed("ORF", body, {})[0]
+    first = parse_feed("ORF", body, {}).entries[0]
     assert first.guid == first.link
     assert first.published == datetime(2017, 1, 23, 20, 54, 55, tzinfo=UTC)
 
 
 def test_golem_latin1_umlauts_survive() -> None:
     body = needs_shared("data/feeds/golem-1.xml").read_bytes()
-    [entry] = parse_feed("Golem", body, {})
+    [entry] = parse_feed("Golem", body, {}).entries
     assert "\ufffd" not in entry.title + entry.summary
     assert "cpx.golem.de" not in entry.summary
 
 
 def test_spiegel_guid_is_url_without_tracking_fragment() -> None:
     body = needs_shared("data/feeds/spiegel-1.xml").read_bytes()
-    entry = parse_feed("SPIEGEL", body, {})[0]
+    entry = parse_feed("SPIEGEL", body, {}).entries[0]
     assert entry.link is not None and entry.link.endswith("#ref=rss")
     assert entry.guid == entry.link.removesuffix("#ref=rss")
 
@@ -74,7 +74,7 @@ BILLION_LAUGHS_ONE_LINE = (
 )
 def test_entity_bombs_are_defused(bomb: bytes) -> None:
     started = time.monotonic()
-    entries = parse_feed("Hostile", bomb, {"Content-Type": "application/rss+xml"})
+    entries = parse_feed("Hostile", bomb, {"Content-Type": "application/rss+xml"}).entries
     assert time.monotonic() - started < 5
     assert len(entries) == 1
     assert len(entries[0].summary) < 100_000
@@ -104,13 +104,13 @@ def test_garbage_is_a_parse_error(body: bytes, reason: str) -> None:
 
 def test_truncated_feed_keeps_the_complete_items() -> None:
     body = b'<rss version="2.0"><channel><item><title>Eins</title><link>http://e.org/1</link></item><item><title>Zw'
-    entries = parse_feed("F", body, {})
+    entries = parse_feed("F", body, {}).entries
     assert [e.title for e in entries][:1] == ["Eins"]
 
 
 def test_empty_but_valid_feed_has_no_entries() -> None:
     body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
-    assert parse_feed("F", body, {}) == []
+    assert parse_feed("F", body, {}).entries == []
 
 
 def test_items_without_guid_or_link_and_german_dates() -> None:
@@ -119,7 +119,7 @@ def test_items_without_guid_or_link_and_german_dates() -> None:
         "<item><title>Nur Titel</title><pubDate>Mo, 03 Mär 2025 10:00:00 MEZ</pubDate></item>"
         "</channel></rss>"
     ).encode()
-    [entry] = parse_feed("F", body, {})
+    [entry] = parse_feed("F", body, {}).entries
     assert entry.guid is None and entry.link is None and entry.title == "Nur Titel"
     assert entry.published == datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -145,3 +145,12 @@ def test_html_to_text_drops_scripts_and_collapses_space() -> None:
         == "Hallo Welt Zwei"
     )
     assert html_to_text("<div><p>Hallo</p> <p>Welt</p><style>x{}</style></div>") == "Hallo Welt"
+
+
+def test_feed_refresh_hints() -> None:
+    orf = needs_shared("data/feeds/orf-1.xml").read_bytes()
+    assert parse_feed("ORF", orf, {}).ttl == 1800  # sy:updatePeriod hourly, frequency 2
+    body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><ttl>15</ttl></channel></rss>'
+    assert parse_feed("F", body, {}).ttl == 900
+    body = body.replace(b"<ttl>15</ttl>", b"<ttl>forever</ttl>")
+    assert parse_feed("F", body, {}).ttl is None
