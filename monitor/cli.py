@@ -23,6 +23,7 @@ from monitor.explain import article_from_file, article_from_url, describe
 from monitor.fetch import make_client
 from monitor.match import Matcher
 from monitor.models import Article
+from monitor.status import status_report
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the service: poll on schedule and deliver until stopped")
     commands.add_parser("once", help="poll every enabled feed once, deliver, and exit")
     commands.add_parser("check", help="validate the configuration and exit (2 on problems)")
+    commands.add_parser("status", help="show each feed's health and the outbox")
     explain = commands.add_parser(
         "explain", help="show how an article (URL or file) matches each topic, and why not"
     )
@@ -101,12 +103,24 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
             f"{len(config.chats)} chats in {settings.config_dir}"
         )
         return EXIT_OK
+    if args.command == "status":
+        return _status(settings, config)
     if args.command == "explain":
         return _explain(settings, config, args.source, args.topic, full=args.full)
     if args.command == "backtest":
         return _backtest(settings, config, args.since, args.topics)
     runner = _once if args.command == "once" else _run
     return asyncio.run(runner(settings, config))
+
+
+def _status(settings: Settings, config: Config) -> int:
+    store = Store.open(settings.database_url)
+    try:
+        report = status_report(config.feeds, store.feed_states(), store.alert_counts())
+    finally:
+        store.close()
+    print("\n".join(report))
+    return EXIT_OK
 
 
 def _explain(

@@ -24,6 +24,9 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     etag: str | None = None  # answer 304 when the client sends it back
+    # "reset": close the connection without answering; "drip": send the body a byte at a time,
+    # `delay` seconds apart; "short": promise more bytes than are sent, then close.
+    behaviour: str | None = None
 
 
 class ContentServer:
@@ -62,7 +65,11 @@ class ContentServer:
                 if route is None:
                     self.send_error(404)
                     return
-                if route.delay:
+                if route.behaviour == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if route.delay and route.behaviour != "drip":
                     time.sleep(route.delay)
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
                     self.send_response(304)
@@ -73,10 +80,7 @@ class ContentServer:
                     self.send_header(name, value)
                 if route.etag:
                     self.send_header("ETag", route.etag)
-                self.send_header("Content-Length", str(len(route.body)))
-                self.end_headers()
-                with suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(route.body)
+                _write_body(self, route)
 
         return Handler
 
@@ -87,6 +91,23 @@ class ContentServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _write_body(handler: BaseHTTPRequestHandler, route: Route) -> None:
+    """Send the body as the route says: whole, dripped a byte at a time, or cut short."""
+    promised = len(route.body) * (10 if route.behaviour == "short" else 1)
+    handler.send_header("Content-Length", str(promised))
+    handler.end_headers()
+    with suppress(BrokenPipeError, ConnectionResetError):
+        if route.behaviour == "drip":
+            for byte in route.body:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(route.delay)
+        else:
+            handler.wfile.write(route.body)
+    if route.behaviour == "short":
+        handler.close_connection = True
 
 
 # Telegram's HTML parse mode: these tags only, `href` only on <a>, properly nested.

@@ -1,0 +1,64 @@
+"""Describe the service's health for people: every feed's condition, and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from monitor.config import FeedConfig
+from monitor.deliver import BERLIN
+from monitor.store import FeedState
+
+
+def status_report(
+    feeds: Iterable[FeedConfig],
+    states: Iterable[FeedState],
+    alert_counts: Mapping[str, int],
+    now: datetime | None = None,
+) -> list[str]:
+    """Return the lines of a status table for the configured feeds, then the alert counts."""
+    now = now or datetime.now(UTC)
+    known = {state.name: state for state in states}
+    header = f"{'feed':<24} {'state':<8} {'last success':<16} {'errors':>6}  {'next poll':<10}"
+    lines = [f"{header} last error"]
+    for feed in feeds:
+        state = known.get(feed.name)
+        if state is None:
+            lines.append(
+                f"{feed.name[:24]:<24} {'new' if feed.enabled else 'disabled':<8} never polled"
+            )
+            continue
+        lines.append(
+            f"{feed.name[:24]:<24} {condition(state, feed.enabled):<8} "
+            f"{_when(state.last_success_at):<16} {state.consecutive_errors:>6}  "
+            f"{_due(state.next_poll_at, now):<10} {state.last_error or '-'}"
+        )
+        if state.poll_url:
+            lines.append(f"{'':<24} moved permanently: polling {state.poll_url}")
+    lines.append(
+        f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
+        f"{alert_counts.get('failed', 0)} failed"
+    )
+    return lines
+
+
+def condition(state: FeedState, enabled: bool = True) -> str:
+    """Name a feed's condition: ok, failing, gone or disabled."""
+    if not enabled:
+        return "disabled"
+    if state.gone_at is not None:
+        return "gone"
+    return "failing" if state.consecutive_errors else "ok"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(BERLIN).strftime("%d.%m. %H:%M:%S") if moment else "never"
+
+
+def _due(moment: datetime | None, now: datetime) -> str:
+    if moment is None or moment <= now:
+        return "due now"
+    seconds = int((moment - now).total_seconds())
+    if seconds >= 3600:
+        return f"in {seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"in {seconds // 60}m{seconds % 60:02d}s"

@@ -1,0 +1,330 @@
+"""Fault injection: a local server misbehaves in many ways at once.
+
+For every fault: the run completes, the healthy feed still alerts, the failure is recorded
+against the right feed with a clear reason, and the feed recovers once the fault stops.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.cli import main
+from monitor.store import FeedState, Store
+from tests.conftest import WriteConfig, article_page, rss
+from tests.servers import ContentServer, Route
+
+SUMMARY = "Nordkoreanische Soldaten kämpfen an der Seite russischer Truppen im Gebiet Kursk."
+
+
+def good_feed(tag: str) -> bytes:
+    """A valid feed whose one item matches the troops topic through its summary."""
+    return rss(
+        [
+            {
+                "title": f"Soldaten aus Nordkorea ({tag})",
+                "link": f"http://127.0.0.1:9/{tag}",
+                "description": SUMMARY,
+            }
+        ]
+    ).encode()
+
+
+@dataclass
+class Fault:
+    """A way to serve a feed, and what the monitor should record for it (None: no failure)."""
+
+    name: str
+    route: Route
+    reason: str | None
+    tag: str | None = None  # for a survivable fault: the tag of the item that must still alert
+
+
+def faults(content: ContentServer) -> list[Fault]:
+    base = good_feed("base")
+    huge = good_feed("huge").replace(b"</channel>", b"<!--" + b"x" * 300_000 + b"--></channel>")
+    bomb = gzip.compress(b"<rss>" + b" " * 5_000_000)
+    quadratic = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "'
+        + b"A" * 50_000
+        + b'">]>\n'
+        + good_feed("entity").replace(b"<description>", b"<description>" + b"&a;" * 5_000)
+    )
+    latin1 = good_feed("latin1").decode().replace("(latin1)", "(latin1) Grüße").encode("latin-1")
+    cp1252 = good_feed("cp1252").decode().replace("(cp1252)", "(cp1252) „Grüße“")
+    cp1252_bytes = cp1252.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("cp1252")
+    invalid_utf8 = good_feed("invalid").replace(b"Soldaten aus", b"Soldaten \xff\xfe aus")
+    two = rss(
+        [
+            {
+                "title": "Soldaten aus Nordkorea (truncated)",
+                "link": "http://127.0.0.1:9/trunc",
+                "description": SUMMARY,
+            },
+            {
+                "title": "Zweite Meldung",
+                "link": "http://127.0.0.1:9/trunc2",
+                "description": "Wetter",
+            },
+        ]
+    ).encode()
+    truncated = two[: two.index(b"Zweite")]
+    content.add("/chain/2", "", status=302, headers={"Location": "/chain/3"})
+    content.add("/chain/3", "", status=308, headers={"Location": "/chain/final"})
+    content.add("/chain/final", good_feed("chain"))
+    content.add("/moved/2", "", status=308, headers={"Location": "/moved/final"})
+    content.add("/moved/final", good_feed("moved"))
+    content.add("/loop/a", "", status=302, headers={"Location": "/loop/b"})
+    content.add("/loop/b", "", status=302, headers={"Location": "/loop/a"})
+    for hop in range(1, 8):
+        content.add(f"/hops/{hop}", "", status=302, headers={"Location": f"/hops/{hop + 1}"})
+    rss_type = {"Content-Type": "application/rss+xml"}
+    return [
+        Fault("timeout", Route(base, delay=3.0, headers=rss_type), "timed out"),
+        Fault(
+            "slow drip",
+            Route(base, delay=0.05, behaviour="drip", headers=rss_type),
+            "timed out: no complete answer within 2 s",
+        ),
+        Fault("reset", Route(base, behaviour="reset"), "network error (RemoteProtocolError"),
+        Fault(
+            "cut short",
+            Route(base, behaviour="short", headers=rss_type),
+            "network error (RemoteProtocolError",
+        ),
+        Fault("500", Route(b"boom", status=500), "HTTP 500 Internal Server Error"),
+        Fault("502", Route(b"bad gateway", status=502), "HTTP 502 Bad Gateway"),
+        Fault(
+            "503 retry-after",
+            Route(b"", status=503, headers={"Retry-After": "120"}),
+            "HTTP 503 Service Unavailable (server asks to retry after 120 s)",
+        ),
+        Fault("503", Route(b"", status=503), "HTTP 503 Service Unavailable"),
+        Fault(
+            "429 retry-after",
+            Route(b"", status=429, headers={"Retry-After": "90"}),
+            "HTTP 429 Too Many Requests (server asks to retry after 90 s)",
+        ),
+        Fault("429", Route(b"", status=429), "HTTP 429 Too Many Requests"),
+        Fault(
+            "redirect chain",
+            Route(b"", status=301, headers={"Location": "/chain/2"}),
+            None,
+            "chain",
+        ),
+        Fault("moved", Route(b"", status=301, headers={"Location": "/moved/2"}), None, "moved"),
+        Fault(
+            "redirect loop",
+            Route(b"", status=302, headers={"Location": "/loop/a"}),
+            "redirect loop",
+        ),
+        Fault(
+            "too many redirects",
+            Route(b"", status=302, headers={"Location": "/hops/1"}),
+            "more than 5 redirects",
+        ),
+        Fault(
+            "304 without validators",
+            Route(b"", status=304),
+            "HTTP 304 Not Modified to a request without validators",
+        ),
+        Fault("410", Route(b"", status=410), "HTTP 410 Gone: the feed was removed"),
+        Fault(
+            "wrong content type",
+            Route(good_feed("type"), headers={"Content-Type": "application/octet-stream"}),
+            None,
+            "type",
+        ),
+        Fault(
+            "html page",
+            Route(
+                article_page("Wartung", ["Wir sind bald zurück."]).encode(),
+                headers={"Content-Type": "text/html"},
+            ),
+            "got an HTML page, not a feed",
+        ),
+        Fault("truncated xml", Route(truncated, headers=rss_type), None, "truncated"),
+        Fault(
+            "cut before any item ends",
+            Route(base[: base.index(b"<description>")], headers=rss_type),
+            "not a feed (no RSS, Atom or RDF items found",
+        ),
+        Fault("invalid utf-8", Route(invalid_utf8, headers=rss_type), None, "invalid"),
+        Fault("bom", Route(b"\xef\xbb\xbf" + good_feed("bom"), headers=rss_type), None, "bom"),
+        Fault(
+            "latin-1 served as utf-8",
+            Route(latin1, headers={"Content-Type": "application/rss+xml; charset=utf-8"}),
+            None,
+            "latin1",
+        ),
+        Fault("cp1252 declared latin-1", Route(cp1252_bytes, headers=rss_type), None, "cp1252"),
+        Fault("entity bomb", Route(quadratic, headers=rss_type), None, "entity"),
+        Fault(
+            "gzip bomb",
+            Route(bomb, headers={"Content-Encoding": "gzip", **rss_type}),
+            "body exceeds the 200000-byte cap",
+        ),
+        Fault("huge body", Route(huge, headers=rss_type), "exceeds the 200000-byte cap"),
+        Fault("empty body", Route(b"", headers=rss_type), "empty body, not a feed"),
+    ]
+
+
+def states(env: dict[str, str]) -> dict[str, FeedState]:
+    store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
+    try:
+        return {state.name: state for state in store.feed_states()}
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def faulty(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[Fault]:
+    """Serve every fault as its own feed, plus one healthy feed, and configure all of them."""
+    monkeypatch.setenv("MONITOR_HTTP_TIMEOUT", "1")
+    monkeypatch.setenv("MONITOR_FETCH_DEADLINE", "2")
+    monkeypatch.setenv("MONITOR_MAX_FEED_BYTES", "200000")
+    monkeypatch.delenv("MONITOR_ALLOW_PRIVATE_NETWORKS")  # the real default: links are refused
+    env.pop("MONITOR_ALLOW_PRIVATE_NETWORKS", None)
+    env.update(
+        MONITOR_HTTP_TIMEOUT="1", MONITOR_FETCH_DEADLINE="2", MONITOR_MAX_FEED_BYTES="200000"
+    )
+    all_faults = faults(content)
+    feeds: list[dict[str, Any]] = [
+        {"name": "Healthy", "url": content.add("/healthy.xml", good_feed("healthy"))}
+    ]
+    for index, fault in enumerate(all_faults):
+        content.routes[f"/fault/{index}.xml"] = fault.route
+        feeds.append(
+            {"name": fault.name, "url": content.url(f"/fault/{index}.xml"), "interval": 60}
+        )
+    write_config(feeds)
+    return all_faults
+
+
+def test_every_fault_is_recorded_against_its_feed_and_recovers(
+    env: dict[str, str],
+    faulty: list[Fault],
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    started = datetime.now(UTC)
+    assert main(["once"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "Soldaten aus Nordkorea (healthy)" in out  # other feeds are unaffected
+    recorded = states(env)
+    for fault in faulty:
+        state = recorded[fault.name]
+        if fault.reason is None:
+            assert state.consecutive_errors == 0, (fault.name, state.last_error)
+            assert f"({fault.tag})" in out, fault.name
+        else:
+            assert state.consecutive_errors == 1, fault.name
+            assert state.last_error is not None and fault.reason in state.last_error, (
+                fault.name,
+                state.last_error,
+            )
+            assert f"feed {fault.name} failed: " in err
+    assert recorded["503 retry-after"].next_poll_at >= started + timedelta(seconds=120)  # type: ignore[operator]
+    assert recorded["429 retry-after"].next_poll_at >= started + timedelta(seconds=90)  # type: ignore[operator]
+    assert recorded["410"].gone_at is not None
+    assert recorded["moved"].poll_url == content.url("/moved/final")
+    assert recorded["redirect chain"].poll_url is None  # a 302 on the way: not a permanent move
+    assert "feed moved moved permanently to" in err
+    assert "internal error" not in err and "Traceback" not in err
+    assert "(latin1) Grüße" in out and "(cp1252) „Grüße“" in out  # wrong declarations survived
+
+    for index, fault in enumerate(faulty):  # the faults stop
+        content.routes[f"/fault/{index}.xml"] = Route(
+            good_feed(f"fixed-{index}"), headers={"Content-Type": "application/rss+xml"}
+        )
+    assert main(["once"]) == 0
+    out = capsys.readouterr().out
+    recovered = states(env)
+    for index, fault in enumerate(faulty):
+        assert recovered[fault.name].consecutive_errors == 0, (
+            fault.name,
+            recovered[fault.name].last_error,
+        )
+        assert recovered[fault.name].gone_at is None
+        if fault.name != "moved":  # still polled where it moved to, which keeps serving its feed
+            assert f"(fixed-{index})" in out, fault.name
+
+
+def test_status_shows_failing_gone_and_moved_feeds(
+    env: dict[str, str], faulty: list[Fault], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["once"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    rows = {line[:24].strip(): line for line in out.splitlines()[1:] if line[:24].strip()}
+    assert rows["Healthy"][25:33].strip() == "ok"
+    assert rows["500"][25:33].strip() == "failing" and "HTTP 500" in rows["500"]
+    assert rows["410"][25:33].strip() == "gone"
+    assert "moved permanently: polling" in out
+    waits = re.search(r"in (\d+)m(\d\d)s", rows["503 retry-after"])
+    assert waits is not None and 90 <= int(waits[1]) * 60 + int(waits[2]) <= 120  # Retry-After: 120
+    assert out.strip().splitlines()[-1].startswith("alerts: ")
+
+
+def test_the_service_keeps_running_through_the_faults(
+    env: dict[str, str], faulty: list[Fault]
+) -> None:
+    alerts = Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env={
+            k: v for k, v in {**os.environ, **env}.items() if k != "MONITOR_ALLOW_PRIVATE_NETWORKS"
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if alerts.exists() and "(healthy)" in alerts.read_text():
+                break
+            time.sleep(0.2)
+        time.sleep(3)  # let the slow faults (timeout, drip) finish too
+        assert child.poll() is None, "the service died"
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0
+    assert "(healthy)" in alerts.read_text()
+    assert "feed 500 failed: HTTP 500" in err and "feed timeout failed: timed out" in err
+    assert "Traceback" not in err
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    from monitor.pipeline import backoff
+
+    assert [backoff(300, n, 3600).total_seconds() for n in range(1, 7)] == [
+        300,
+        600,
+        1200,
+        2400,
+        3600,
+        3600,
+    ]
