@@ -250,7 +250,7 @@ def test_every_fault_is_recorded_against_its_feed_and_recovers(
     assert "internal error" not in err and "Traceback" not in err
     assert "(latin1) Grüße" in out and "(cp1252) „Grüße“" in out  # wrong declarations survived
 
-    for index, fault in enumerate(faulty):  # the faults stop
+    for index in range(len(faulty)):  # the faults stop
         content.routes[f"/fault/{index}.xml"] = Route(
             good_feed(f"fixed-{index}"), headers={"Content-Type": "application/rss+xml"}
         )
