@@ -35,6 +35,7 @@ class ContentServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[tuple[str, str, float]] = []  # (host header, path, monotonic time)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -61,6 +62,7 @@ class ContentServer:
 
             def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
+                server.arrivals.append((self.headers.get("Host", ""), self.path, time.monotonic()))
                 route = server.routes.get(self.path) or server.routes.get(urlsplit(self.path).path)
                 if route is None:
                     self.send_error(404)

@@ -7,6 +7,7 @@ against the right feed with a clear reason, and the feed recovers once the fault
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.store import FeedState, Store
-from tests.conftest import WriteConfig, article_page, rss
+from tests.conftest import TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer, Route
 
 SUMMARY = "Nordkoreanische Soldaten kämpfen an der Seite russischer Truppen im Gebiet Kursk."
@@ -328,3 +329,84 @@ def test_backoff_doubles_and_is_capped() -> None:
         3600,
         3600,
     ]
+
+
+def test_a_page_that_stalls_extraction_is_abandoned(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MONITOR_EXTRACT_TIMEOUT", "0.3")
+    paragraphs = "".join(
+        f"<div><p>Absatz {i} " + "Nordkorea Soldaten " * 20 + "</p></div>" for i in range(8000)
+    )
+    heavy = content.add(
+        "/heavy", f"<html><body><article>{paragraphs}</article></body></html>", "text/html"
+    )
+    light = content.add(
+        "/light", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    write_config(
+        [
+            {
+                "name": "Heavy",
+                "url": content.add(
+                    "/heavy.xml",
+                    rss(
+                        [
+                            {
+                                "title": "Soldaten aus Nordkorea (heavy)",
+                                "link": heavy,
+                                "description": SUMMARY,
+                            }
+                        ]
+                    ),
+                ),
+            },
+            {
+                "name": "Light",
+                "url": content.add(
+                    "/light.xml", rss([{"title": "Nordkoreas Soldaten in Kursk", "link": light}])
+                ),
+            },
+        ]
+    )
+
+    assert main(["once"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "took over 0.3 s; abandoned, using the feed summary" in err
+    assert "worker processes replaced" in err
+    [heavy_alert] = [block for block in out.split("\n\n") if "(heavy)" in block]
+    [light_alert] = [
+        block for block in out.split("\n\n") if "Nordkoreas Soldaten in Kursk" in block
+    ]
+    assert "(matched on the feed's summary" in heavy_alert
+    assert "(matched on the feed's summary" not in light_alert  # its extraction was not lost
+
+
+async def test_requests_to_one_host_are_spaced_and_other_hosts_are_not(
+    content: ContentServer,
+) -> None:
+    import asyncio
+
+    from monitor.fetch import HostGate, fetch, make_client
+
+    content.add("/feed", "<rss/>")
+    port = content.base.rsplit(":", 1)[1]
+    gate = HostGate(per_host=1, delay=0.3)
+    async with make_client("test", 2.0) as client:
+        await asyncio.gather(
+            *(
+                fetch(client, f"http://127.0.0.1:{port}/feed", max_bytes=1000, gate=gate)
+                for _ in range(3)
+            ),
+            fetch(client, f"http://localhost:{port}/feed", max_bytes=1000, gate=gate),
+        )
+    same_host = sorted(t for host, _, t in content.arrivals if host.startswith("127.0.0.1"))
+    other_host = [t for host, _, t in content.arrivals if host.startswith("localhost")]
+    assert len(same_host) == 3 and len(other_host) == 1
+    assert all(later - earlier >= 0.28 for earlier, later in itertools.pairwise(same_host))
+    assert other_host[0] - same_host[0] < 0.25  # another host does not wait its turn
