@@ -65,7 +65,7 @@ def render_html(alert: Alert) -> str:
         html.escape(_byline(alert)),
     ]
     if not alert.from_page:
-        lines.append("<i>Matched on the feed's summary; the article text was not available.</i>")
+        lines.append(f"<i>{html.escape(unavailable(alert))}</i>")
     head = "\n".join(lines)
     budget = MAX_MESSAGE_UNITS - utf16_len(_visible(head)) - 2
     return f"{head}\n\n{_snippet_html(alert, budget)}"
@@ -75,10 +75,17 @@ def render_text(alert: Alert) -> str:
     """Render an alert as plain text for the console."""
     marked = mark_snippet(alert.snippet, alert.highlights, "**", "**")
     if not alert.from_page:
-        marked += "\n(matched on the feed's summary; the article text was not available)"
+        marked += f"\n({unavailable(alert)[0].lower()}{unavailable(alert)[1:]})"
     return "\n".join(
         [f"[{' · '.join(alert.topics)}] {alert.title}", _byline(alert), alert.link or "", marked]
     )
+
+
+def unavailable(alert: Alert) -> str:
+    """Say why an alert was matched on the feed's summary rather than the article."""
+    if alert.blocked_by:
+        return f"Matched on the feed's summary: the article is behind {alert.blocked_by}."
+    return "Matched on the feed's summary; the article text was not available."
 
 
 def _byline(alert: Alert) -> str:

@@ -50,6 +50,38 @@ def extract_page(html: bytes, url: str) -> Page:
     return Page(str(fields.get("title") or "").strip(), _worth_matching(fields.get("text")))
 
 
+# Markers of walls that stand between a reader and the article. They are only consulted when a
+# page yields no article text: "paywall" also appears in ordinary pages' tracking scripts.
+_CONSENT_MARKERS = (
+    b"zonconsent",  # ZEIT ONLINE's consent cookie
+    b"sp_message_container",  # Sourcepoint consent dialogs (SPIEGEL and others)
+    b"cmp-container",
+    b"consent-wall",
+    b"werbung und tracking",
+    b"zustimmen und weiter",
+    b"accept and continue",
+)
+_PAYWALL_MARKERS = (
+    b'data-area="paywall"',  # SPIEGEL+
+    b"spiegel+",
+    b"z+ (abo)",
+    b"jetzt weiterlesen mit",
+    b"weiterlesen mit abo",
+    b"paywall",
+    b"subscribe to continue",
+)
+
+
+def wall(html: bytes) -> str | None:
+    """Name what blocks a page that yielded no article text: "a paywall", "a consent wall"."""
+    head = html[:400_000].lower()
+    if any(marker in head for marker in _CONSENT_MARKERS):
+        return "a consent wall"
+    if any(marker in head for marker in _PAYWALL_MARKERS):
+        return "a paywall"
+    return None
+
+
 def _worth_matching(text: object) -> str | None:
     if not isinstance(text, str) or len(text.strip()) < MIN_TEXT_CHARS:
         return None

@@ -29,6 +29,7 @@ class Article:
     entry: Entry
     text: str
     from_page: bool
+    blocked_by: str | None = None  # e.g. "a paywall", when that is why the page gave no text
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,4 @@ class Alert:
     snippet: str
     highlights: tuple[Span, ...]
     from_page: bool
+    blocked_by: str | None = None

@@ -13,7 +13,7 @@ import httpx
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
 from monitor.errors import FetchError, GoneError, ParseError
-from monitor.extract import extract_text
+from monitor.extract import extract_text, wall
 from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.models import Alert, Article, Entry, Match
@@ -224,7 +224,14 @@ async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article
                 "feed %s: extraction of %s failed; using the feed summary", entry.feed, entry.link
             )
             return fallback
-    return Article(entry, text, from_page=True) if text else fallback
+    if text:
+        return Article(entry, text, from_page=True)
+    blocked_by = wall(page.body)
+    if blocked_by is not None:
+        logger.info(
+            "feed %s: %s is behind %s; using the feed summary", entry.feed, entry.link, blocked_by
+        )
+    return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by)
 
 
 def _alerts(
@@ -249,6 +256,7 @@ def _alerts(
             snippet=found_list[0].snippet,
             highlights=found_list[0].highlights,
             from_page=article.from_page,
+            blocked_by=article.blocked_by,
         )
         for chat, found_list in by_chat.items()
     )

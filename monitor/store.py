@@ -469,4 +469,5 @@ def _load_alert(payload: str) -> Alert:
         snippet=data["snippet"],
         highlights=tuple(Span(h["start"], h["end"]) for h in data["highlights"]),
         from_page=data["from_page"],
+        blocked_by=data.get("blocked_by"),  # absent in alerts stored before it existed
     )

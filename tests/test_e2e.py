@@ -174,3 +174,51 @@ def test_private_article_links_are_refused_by_default(
     assert "non-public address 127.0.0.1" in captured.err
     assert TROOPS_TITLE in captured.out and "Kursk" in captured.out
     assert "matched on the feed's summary" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("page", "said"),
+    [
+        (
+            '<html><body><div id="sp_message_container_1">Wir brauchen Ihre Zustimmung. '
+            "<button>Zustimmen und weiter</button></div><script>var zonconsent;</script></body></html>",
+            "the article is behind a consent wall",
+        ),
+        (
+            "<html><body><h1>Kim und Putin</h1><p>Ein kurzer Anriss.</p>"
+            '<div data-area="paywall">Jetzt weiterlesen mit SPIEGEL+</div></body></html>',
+            "the article is behind a paywall",
+        ),
+    ],
+    ids=["consent wall", "paywall"],
+)
+def test_walled_pages_alert_from_the_summary_and_say_why(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    telegram: FakeTelegram,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str,
+    said: str,
+) -> None:
+    summary = "Nordkoreanische Soldaten kämpfen an der Seite russischer Truppen im Gebiet Kursk."
+    link = content.add("/walled", page, "text/html")
+    write_config(
+        [
+            {
+                "name": "Outlet",
+                "url": content.add(
+                    "/feed.xml",
+                    rss([{"title": TROOPS_TITLE, "link": link, "description": summary}]),
+                ),
+            }
+        ]
+    )
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
+
+    assert main(["once"]) == 0
+
+    [message] = telegram.messages
+    assert f"Matched on the feed's summary: {said}." in message["visible"]
+    assert "<b>Kursk</b>" in message["text"]
