@@ -29,6 +29,11 @@ class Route:
     behaviour: str | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 drops concurrent connects for a second
+    daemon_threads = True
+
+
 class ContentServer:
     """Serves feeds and pages by path; records every request path."""
 
@@ -36,8 +41,7 @@ class ContentServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.arrivals: list[tuple[str, str, float]] = []  # (host header, path, monotonic time)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, path: str) -> str:
@@ -175,8 +179,7 @@ class FakeTelegram:
         self._release = threading.Event()
         self._next_id = 100
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _answer(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
