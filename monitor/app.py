@@ -25,6 +25,7 @@ WORKERS = 2
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
+WORKER_MODULES = ("monitor.parse", "monitor.extract")  # imported when a worker starts
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -36,7 +37,7 @@ class App:
         self.config = config
         self.store = Store.open(settings.database_url)
         self.sink: Sink = self._make_sink()
-        self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER)
+        self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
             gate=HostGate(settings.host_connections, settings.host_delay),

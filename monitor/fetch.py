@@ -19,6 +19,9 @@ import httpx
 from monitor.errors import BlockedAddressError, FetchError, GoneError
 
 MAX_REDIRECTS = 5
+POOL_CONNECTIONS = 50
+# Requests in flight at once, kept below the pool so none waits inside httpx for a connection.
+MAX_IN_FLIGHT = POOL_CONNECTIONS - 2
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -52,13 +55,16 @@ class Fetched:
 
 
 class HostGate:
-    """Politeness per host: at most `per_host` requests at once, `delay` seconds between starts."""
+    """Politeness per host (at most `per_host` requests at once, `delay` seconds between starts)
+    and a bound on requests in flight overall, kept below the client's connection pool so a
+    burst of polls queues here instead of timing out inside httpx."""
 
-    def __init__(self, per_host: int = 2, delay: float = 0.5) -> None:
+    def __init__(self, per_host: int = 2, delay: float = 0.5, total: int = MAX_IN_FLIGHT) -> None:
         self.per_host = per_host
         self.delay = delay
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        self._total = asyncio.Semaphore(total)
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
@@ -71,7 +77,8 @@ class HostGate:
             self._next_start[host] = start + self.delay
             if start > now:
                 await asyncio.sleep(start - now)
-            yield
+            async with self._total:
+                yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +90,11 @@ def make_client(user_agent: str, timeout: float) -> httpx.AsyncClient:
     """Build the one HTTP client the service shares; redirects are followed by `fetch`."""
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent},
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        # No pool timeout: waiting for a connection is not the server's fault, and every
+        # request is bounded by the fetch deadline anyway.
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0), pool=None),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        limits=httpx.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=20),
         trust_env=False,
     )
 
@@ -107,11 +116,7 @@ async def fetch(
     requests per host; `deadline` bounds the whole fetch in seconds (a server that drips bytes
     slowly never trips a read timeout).
     """
-    try:
-        async with asyncio.timeout(deadline):
-            return await _fetch(client, url, max_bytes, validators, accept, guard, gate)
-    except TimeoutError:
-        raise FetchError(f"timed out: no complete answer within {deadline:g} s") from None
+    return await _fetch(client, url, max_bytes, validators, accept, guard, gate, deadline)
 
 
 async def _fetch(
@@ -122,12 +127,13 @@ async def _fetch(
     accept: str,
     guard: bool,
     gate: HostGate | None,
+    deadline: float | None,
 ) -> Fetched | NotModified:
     headers = _request_headers(accept, validators)
     visited = {url}
     permanent = True
     for _ in range(MAX_REDIRECTS + 1):
-        result = await _hop(client, url, headers, max_bytes, guard, gate)
+        result = await _hop(client, url, headers, max_bytes, guard, gate, deadline)
         if not isinstance(result, _Redirect):
             return _finish(result, validators, moved=permanent and len(visited) > 1)
         permanent = permanent and result.permanent
@@ -154,16 +160,34 @@ async def _hop(
     max_bytes: int,
     guard: bool,
     gate: HostGate | None,
+    deadline: float | None,
 ) -> Fetched | NotModified | _Redirect:
-    """Check one URL, then request it, waiting for the host's turn when there is a gate."""
+    """Check one URL, then request it, waiting for the host's turn when there is a gate.
+
+    The deadline runs from when the request starts, not while it waits for its turn.
+    """
     if guard:
         await check_public(url)
     else:
         _check_scheme(url)
     if gate is None:
-        return await _get_once(client, url, headers, max_bytes)
+        return await _get_within(client, url, headers, max_bytes, deadline)
     async with gate.slot(url):
-        return await _get_once(client, url, headers, max_bytes)
+        return await _get_within(client, url, headers, max_bytes, deadline)
+
+
+async def _get_within(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    deadline: float | None,
+) -> Fetched | NotModified | _Redirect:
+    try:
+        async with asyncio.timeout(deadline):
+            return await _get_once(client, url, headers, max_bytes)
+    except TimeoutError:
+        raise FetchError(f"timed out: no complete answer within {deadline:g} s") from None
 
 
 def _finish(

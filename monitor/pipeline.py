@@ -126,9 +126,16 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
             feed.name,
             fetched.moved_to,
         )
-    parsed = await deps.pool.run(
-        parse_feed, feed.name, fetched.body, fetched.headers, time_limit=settings.extract_timeout
-    )
+    try:
+        parsed = await deps.pool.run(
+            parse_feed,
+            feed.name,
+            fetched.body,
+            fetched.headers,
+            time_limit=settings.extract_timeout,
+        )
+    except TimeoutError:
+        raise ParseError(f"parsing took over {settings.extract_timeout:g} s; abandoned") from None
     result, queued_items = await _process(feed, parsed.entries, state, deps, now)
     deps.store.record(feed.name, queued_items, now)
     floor = max(feed.interval, parsed.ttl or 0, fetched.max_age or 0)

@@ -5,6 +5,8 @@ task that runs too long by replacing the whole pool, so one hostile page cannot 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import multiprocessing
 from collections.abc import Callable
@@ -20,38 +22,65 @@ T = TypeVar("T")
 class WorkerPool:
     """A process pool with per-task time limits; workers exit after `tasks_per_worker` tasks."""
 
-    def __init__(self, workers: int, tasks_per_worker: int) -> None:
+    def __init__(self, workers: int, tasks_per_worker: int, preload: tuple[str, ...] = ()) -> None:
         self.workers = workers
         self.tasks_per_worker = tasks_per_worker
+        self.preload = preload  # modules each worker imports when it starts
         self.replaced = 0  # how often a task overran and the pool was rebuilt
         self._pool = self._make()
+        self._warming: asyncio.Future[list[bool]] | None = None
+        self._warm_pool: ProcessPoolExecutor | None = None
+        # A task is handed to the pool only when a worker is free, so its time limit measures
+        # its own run, not the queue in front of it.
+        self._free = asyncio.Semaphore(workers)
 
     def _make(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=self.tasks_per_worker,
+            initializer=_import_all,
+            initargs=(self.preload,),
         )
+
+    async def _warm_up(self) -> None:
+        """Start the current pool's workers before any time limit applies to them.
+
+        Every caller waits for the same warm-up; it runs once per pool.
+        """
+        if self._warm_pool is not self._pool or self._warming is None:
+            loop = asyncio.get_running_loop()
+            self._warm_pool = self._pool
+            self._warming = asyncio.gather(
+                *(loop.run_in_executor(self._pool, _ready) for _ in range(self.workers))
+            )
+        with contextlib.suppress(BrokenProcessPool, asyncio.CancelledError):
+            await asyncio.shield(self._warming)
 
     async def run(self, fn: Callable[..., T], *args: Any, time_limit: float | None = None) -> T:
         """Run `fn(*args)` in a worker; raise TimeoutError after `time_limit` seconds.
 
-        A task that overruns takes its pool down with it; tasks of other feeds that were in
-        that pool are run once more in the new one.
+        A task that overruns takes its pool down with it; a task that was running beside it
+        is run once more in the new pool.
         """
-        for attempt in range(2):
-            pool = self._pool
-            future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-            try:
-                return await asyncio.wait_for(future, time_limit)
-            except TimeoutError:
-                self._replace(pool)
-                raise
-            except BrokenProcessPool:
-                if pool is self._pool:  # broken by a crash of its own, not by our replacing it
+        async with self._free:
+            for attempt in range(2):
+                await self._warm_up()
+                pool = self._pool
+                future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+                try:
+                    return await asyncio.wait_for(future, time_limit)
+                except TimeoutError:
                     self._replace(pool)
-                if attempt:
                     raise
+                except (BrokenProcessPool, asyncio.CancelledError):
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # we are being cancelled, not the worker's future
+                    if pool is self._pool:
+                        self._replace(pool)
+                    if attempt:
+                        raise BrokenProcessPool("worker pool broke twice on one task") from None
         raise AssertionError("unreachable")
 
     def _replace(self, pool: ProcessPoolExecutor) -> None:
@@ -68,3 +97,12 @@ class WorkerPool:
     def shutdown(self) -> None:
         """Stop the workers, dropping queued tasks."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+
+
+def _ready() -> bool:
+    return True

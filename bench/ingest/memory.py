@@ -32,11 +32,42 @@ from monitor.app import App  # noqa: E402
 from monitor.config import FeedConfig, Settings, load_config  # noqa: E402
 
 ITEMS = 50
-WORDS = (
-    "Regierung Bericht Minister Wahl Stadt Polizei Wetter Schule Landrat Feuerwehr Brücke "
-    "Wirtschaft Handel Energie Preise Bahn Verkehr Gericht Urteil Klima Sport Verein Trainer "
-    "Kultur Theater Museum Forschung Universität Gesundheit Klinik Arzt Landtag Kanzler Partei"
-).split()
+WORDS = [
+    "Regierung",
+    "Bericht",
+    "Minister",
+    "Wahl",
+    "Stadt",
+    "Polizei",
+    "Wetter",
+    "Schule",
+    "Landrat",
+    "Feuerwehr",
+    "Brücke",
+    "Wirtschaft",
+    "Handel",
+    "Energie",
+    "Preise",
+    "Bahn",
+    "Verkehr",
+    "Gericht",
+    "Urteil",
+    "Klima",
+    "Sport",
+    "Verein",
+    "Trainer",
+    "Kultur",
+    "Theater",
+    "Museum",
+    "Forschung",
+    "Universität",
+    "Gesundheit",
+    "Klinik",
+    "Arzt",
+    "Landtag",
+    "Kanzler",
+    "Partei",
+]
 
 
 def page(key: str) -> bytes:
@@ -44,7 +75,9 @@ def page(key: str) -> bytes:
     paragraphs = "".join(
         "<p>" + " ".join(rng.choice(WORDS) for _ in range(60)) + ".</p>" for _ in range(5)
     )
-    return (f"<html><body><article><h1>Artikel {key}</h1>{paragraphs}</article></body></html>").encode()
+    return (
+        f"<html><body><article><h1>Artikel {key}</h1>{paragraphs}</article></body></html>"
+    ).encode()
 
 
 def feed(number: int, port: int) -> bytes:
@@ -69,7 +102,9 @@ def serve() -> tuple[ThreadingHTTPServer, int]:
             port = self.server.server_address[1]
             body = feed(int(parts[1]), port) if parts[0] == "feed" else page("/".join(parts[1:]))
             self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml" if parts[0] == "feed" else "text/html")
+            self.send_header(
+                "Content-Type", "application/rss+xml" if parts[0] == "feed" else "text/html"
+            )
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -110,16 +145,26 @@ async def run(articles: int, every: int) -> None:
         (config / "feeds.yaml").write_text("feeds: []\n")
         (config / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
         (config / "chats.yaml").write_text("chats:\n  default: -100\n")
-        settings = Settings.from_env({
-            "MONITOR_CONFIG_DIR": str(config), "MONITOR_STATE_DIR": state,
-            "MONITOR_ALLOW_PRIVATE_NETWORKS": "true", "MONITOR_HOST_DELAY": "0",
-            "MONITOR_HOST_CONNECTIONS": "16", "MONITOR_LOG_LEVEL": "WARNING",
-        })
+        settings = Settings.from_env(
+            {
+                "MONITOR_CONFIG_DIR": str(config),
+                "MONITOR_STATE_DIR": state,
+                "MONITOR_ALLOW_PRIVATE_NETWORKS": "true",
+                "MONITOR_HOST_DELAY": "0",
+                "MONITOR_HOST_CONNECTIONS": "16",
+                "MONITOR_LOG_LEVEL": "WARNING",
+            }
+        )
         done, number, started = 0, 0, time.perf_counter()
         print(f"{'articles':>9} {'service MiB':>12} {'workers MiB':>12} {'rate /s':>8}")
         async with App(settings, load_config(config)) as app:
             while done < articles:
-                batch = [FeedConfig(name=f"F{number + i}", url=f"http://127.0.0.1:{port}/feed/{number + i}") for i in range(4)]
+                batch = [
+                    FeedConfig(
+                        name=f"F{number + i}", url=f"http://127.0.0.1:{port}/feed/{number + i}"
+                    )
+                    for i in range(4)
+                ]
                 number += 4
                 results = await asyncio.gather(*(app.poll(f) for f in batch))
                 done += sum(r.new for r in results)
@@ -127,7 +172,10 @@ async def run(articles: int, every: int) -> None:
                 if done % every < ITEMS * 4:
                     workers = sum(rss_mib(child) for child in children(os.getpid()))
                     rate = done / (time.perf_counter() - started)
-                    print(f"{done:>9} {rss_mib(os.getpid()):>12.1f} {workers:>12.1f} {rate:>8.0f}", flush=True)
+                    print(
+                        f"{done:>9} {rss_mib(os.getpid()):>12.1f} {workers:>12.1f} {rate:>8.0f}",
+                        flush=True,
+                    )
     server.shutdown()
 
 
@@ -136,8 +184,10 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=10_000)
     args = parser.parse_args()
-    print(f"bench/ingest/memory run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-          f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})")
+    print(
+        f"bench/ingest/memory run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()})"
+    )
     print(f"command: python bench/ingest/memory.py --articles {args.articles} --every {args.every}")
     sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)  # noqa: SIM115
     asyncio.run(run(args.articles, args.every))
