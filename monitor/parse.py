@@ -40,6 +40,44 @@ def strip_doctype(body: bytes) -> bytes:
     return _DOCTYPE.sub(b"", body, count=1)
 
 
+_LEGACY_CHARSETS = {
+    "iso-8859-1",
+    "latin-1",
+    "latin1",
+    "iso-8859-15",
+    "windows-1252",
+    "cp1252",
+    "us-ascii",
+}
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+def _trusted_charset(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    """Drop a legacy charset from Content-Type when the body is plainly UTF-8.
+
+    feedparser lets the HTTP charset win; servers that label UTF-8 as ISO-8859-1 would then
+    turn every umlaut into two characters. Valid multi-byte UTF-8 is never Latin-1 text.
+    """
+    result = dict(headers)
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            continue
+        declared = _CHARSET.search(value)
+        if declared and declared.group(1).lower() in _LEGACY_CHARSETS and _is_utf8_text(body):
+            result[name] = _CHARSET.sub("charset=utf-8", value)
+    return result
+
+
+def _is_utf8_text(body: bytes) -> bool:
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """A feed's entries, and how often the feed says it changes (seconds), if it says."""
@@ -50,7 +88,8 @@ class ParsedFeed:
 
 def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
     """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
-    parsed = feedparser.parse(io.BytesIO(strip_doctype(body)), response_headers=dict(headers))
+    body = strip_doctype(body)
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=_trusted_charset(body, headers))
     entries = [e for e in (_entry(feed, raw) for raw in parsed.entries) if _usable(e)]
     if not entries and not _looks_like_feed(parsed):
         raise ParseError(_not_a_feed_reason(body, headers, parsed))

@@ -65,6 +65,7 @@ def faults(content: ContentServer) -> list[Fault]:
     latin1 = good_feed("latin1").decode().replace("(latin1)", "(latin1) Grüße").encode("latin-1")
     cp1252 = good_feed("cp1252").decode().replace("(cp1252)", "(cp1252) „Grüße“")
     cp1252_bytes = cp1252.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("cp1252")
+    utf8_as_latin1 = good_feed("utf8").replace(b"(utf8)", "(utf8) Grüße".encode())
     invalid_utf8 = good_feed("invalid").replace(b"Soldaten aus", b"Soldaten \xff\xfe aus")
     two = rss(
         [
@@ -170,6 +171,12 @@ def faults(content: ContentServer) -> list[Fault]:
             "latin1",
         ),
         Fault("cp1252 declared latin-1", Route(cp1252_bytes, headers=rss_type), None, "cp1252"),
+        Fault(
+            "utf-8 served as latin-1",
+            Route(utf8_as_latin1, headers={"Content-Type": "text/xml; charset=ISO-8859-1"}),
+            None,
+            "utf8",
+        ),
         Fault("entity bomb", Route(quadratic, headers=rss_type), None, "entity"),
         Fault(
             "gzip bomb",
@@ -250,6 +257,7 @@ def test_every_fault_is_recorded_against_its_feed_and_recovers(
     assert "feed moved moved permanently to" in err
     assert "internal error" not in err and "Traceback" not in err
     assert "(latin1) Grüße" in out and "(cp1252) „Grüße“" in out  # wrong declarations survived
+    assert "(utf8) Grüße" in out
 
     for index in range(len(faulty)):  # the faults stop
         content.routes[f"/fault/{index}.xml"] = Route(
