@@ -6,6 +6,7 @@ import asyncio
 import html
 import json
 import logging
+import re
 import sys
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from monitor.store import Store
 logger = logging.getLogger(__name__)
 
 BERLIN = ZoneInfo("Europe/Berlin")
+_TAG = re.compile(r"<[^>]+>")
 # Telegram counts 4096 characters of visible text in UTF-16 code units; keep a margin.
 MAX_MESSAGE_UNITS = 4000
 MAX_TITLE_CHARS = 300
@@ -108,9 +110,7 @@ def _snippet_html(alert: Alert, budget: int) -> str:
 
 def _visible(text: str) -> str:
     """Return the text Telegram shows for our own HTML (tags dropped, entities decoded)."""
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+    return html.unescape(_TAG.sub("", text))
 
 
 def _clip(text: str, limit: int) -> str:
