@@ -66,6 +66,22 @@ def test_check_command_exit_codes(env: dict[str, str], capsys: pytest.CaptureFix
             "feeds.yaml: feeds[0].interval: input should be greater than or equal to 30",
         ),
         (
+            {"topics": "topics:\n  - name: T\n    query: nordkorea\n    exclude: fussball OR\n"},
+            "topics.yaml: topics[0].exclude: col 12: expected a term after 'OR'",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: nordkorea\n    min_score: -1\n"},
+            "topics.yaml: topics[0].min_score: input should be greater than or equal to 0",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: nordkorea\n    min_score: lots\n"},
+            "topics.yaml: topics[0].min_score: input should be a valid number",
+        ),
+        (
+            {"feeds": "feeds:\n  - name: A\n    url: https://e.org/\n    interval: 100000\n"},
+            "feeds.yaml: feeds[0].interval: input should be less than or equal to 86400",
+        ),
+        (
             {"feeds": "feeds:\n  - name: A\n    url: ftp://e.org/\n"},
             "feeds.yaml: feeds[0].url: must be an http:// or https:// URL",
         ),
@@ -169,6 +185,22 @@ def test_bad_environment_is_reported_by_name() -> None:
         "environment: MONITOR_ALLOW_PRIVATE_NETWORKS: expected true or false, got 'perhaps'",
         "environment: MONITOR_BACKLOG_HOURS: expected a number, got 'six'",
         "environment: TELEGRAM_API_URL: expected an http(s) URL",
+    ]
+
+
+def test_bad_numbers_in_new_settings_are_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "MONITOR_HOST_DELAY": "-1",
+                "MONITOR_EXTRACT_TIMEOUT": "soon",
+                "MONITOR_HOST_CONNECTIONS": "0",
+            }
+        )
+    assert sorted(raised.value.problems) == [
+        "environment: MONITOR_EXTRACT_TIMEOUT: expected a number, got 'soon'",
+        "environment: MONITOR_HOST_CONNECTIONS: must be at least 1",
+        "environment: MONITOR_HOST_DELAY: must be at least 0",
     ]
 
 
