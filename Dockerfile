@@ -23,5 +23,7 @@ USER monitor
 VOLUME ["/app/state"]
 # Mount your own watchlists read-only over /app/config: -v ./config:/app/config:ro
 STOPSIGNAL SIGTERM
+# `monitor health` fails when the service's heartbeat (written every few seconds) is stale.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["monitor", "health"]
 ENTRYPOINT ["monitor"]
 CMD ["run"]

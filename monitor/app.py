@@ -106,6 +106,7 @@ class App:
             datetime.now(UTC),
         )
         scheduler.start()
+        self.store.beat(datetime.now(UTC))
         logger.info(
             "monitoring %d feeds for %d topics",
             len(scheduler.get_jobs()) - 1,
@@ -127,6 +128,7 @@ class App:
 
     async def _tracked_deliver(self) -> None:
         await self._track(self.deliver())
+        self.store.beat(datetime.now(UTC))
 
     async def _track(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(work)

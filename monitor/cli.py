@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("once", help="poll every enabled feed once, deliver, and exit")
     commands.add_parser("check", help="validate the configuration and exit (2 on problems)")
     commands.add_parser("status", help="show each feed's health and the outbox")
+    commands.add_parser(
+        "health", help="exit 0 if the running service's heartbeat is fresh, else 1 (HEALTHCHECK)"
+    )
     explain = commands.add_parser(
         "explain", help="show how an article (URL or file) matches each topic, and why not"
     )
@@ -105,12 +108,32 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
         return EXIT_OK
     if args.command == "status":
         return _status(settings, config)
+    if args.command == "health":
+        return _health(settings)
     if args.command == "explain":
         return _explain(settings, config, args.source, args.topic, full=args.full)
     if args.command == "backtest":
         return _backtest(settings, config, args.since, args.topics)
     runner = _once if args.command == "once" else _run
     return asyncio.run(runner(settings, config))
+
+
+def _health(settings: Settings) -> int:
+    store = Store.open(settings.database_url)
+    try:
+        beat = store.last_beat()
+    finally:
+        store.close()
+    if beat is None:
+        print("unhealthy: the service has never run here (no heartbeat)", file=sys.stderr)
+        return EXIT_FAILURE
+    age = (datetime.now(UTC) - beat).total_seconds()
+    if age > settings.health_max_age:
+        limit = settings.health_max_age
+        print(f"unhealthy: last heartbeat {age:.0f} s ago (limit {limit:g} s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"healthy: last heartbeat {age:.0f} s ago")
+    return EXIT_OK
 
 
 def _status(settings: Settings, config: Config) -> int:

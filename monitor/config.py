@@ -83,6 +83,9 @@ ENV_SETTINGS = (
         "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)",
         "User-Agent sent with every request.",
     ),
+    EnvSetting(
+        "MONITOR_HEALTH_MAX_AGE", "120", "`monitor health` fails when the heartbeat is older."
+    ),
     EnvSetting("MONITOR_LOG_FORMAT", "console", "`console` for people or `json` for machines."),
     EnvSetting("MONITOR_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
@@ -108,6 +111,7 @@ class Settings:
     host_connections: int
     backoff_cap: float
     extract_timeout: float
+    health_max_age: float
     user_agent: str
     log_format: str
     log_level: str
@@ -165,6 +169,7 @@ class Settings:
             host_connections=number("MONITOR_HOST_CONNECTIONS", int, 1),
             backoff_cap=number("MONITOR_BACKOFF_CAP", float, 1),
             extract_timeout=number("MONITOR_EXTRACT_TIMEOUT", float, 0.1),
+            health_max_age=number("MONITOR_HEALTH_MAX_AGE", float, 10),
             user_agent=get("MONITOR_USER_AGENT"),
             log_format=log_format,
             log_level=log_level,

@@ -82,6 +82,14 @@ alerts = sa.Table(
 )
 
 
+heartbeats = sa.Table(
+    "heartbeats",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 def _m001_initial(conn: Connection) -> None:
     # The feeds table as version 1 had it; later columns arrive through later migrations.
     feeds_v1 = sa.Table(
@@ -111,10 +119,15 @@ def _m002_feed_schedule(conn: Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE feeds ADD COLUMN {name} {column_type}"))
 
 
+def _m003_heartbeats(conn: Connection) -> None:
+    heartbeats.create(conn)
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("initial", _m001_initial),
     ("feed schedule: poll_url, next_poll_at, gone_at", _m002_feed_schedule),
+    ("heartbeats", _m003_heartbeats),
 )
 
 
@@ -403,6 +416,21 @@ class Store:
                     published=_utc(row["published_at"]),
                 )
                 yield Article(entry, row["text"] or "", bool(row["from_page"]))
+
+    def beat(self, now: datetime, name: str = "service") -> None:
+        """Record that the service's loop is alive and can write to the database."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                heartbeats.update().where(heartbeats.c.name == name).values(beat_at=now)
+            )
+            if updated.rowcount == 0:
+                conn.execute(heartbeats.insert().values(name=name, beat_at=now))
+
+    def last_beat(self, name: str = "service") -> datetime | None:
+        """Return when the service last recorded its heartbeat, if ever."""
+        with self.engine.connect() as conn:
+            value = conn.scalar(sa.select(heartbeats.c.beat_at).where(heartbeats.c.name == name))
+        return _utc(value)
 
     def alert_counts(self) -> dict[str, int]:
         """Return how many alerts are in each status."""

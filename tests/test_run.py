@@ -7,10 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor.cli import main
+from monitor.store import Store
 from tests.conftest import TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer
 
@@ -46,6 +49,7 @@ def test_run_alerts_then_stops_cleanly(
         while not alerts.exists() and time.monotonic() < deadline and child.poll() is None:
             time.sleep(0.2)
         assert alerts.exists(), "no alert was delivered by the running service"
+        assert main(["health"]) == 0  # the running service keeps its heartbeat fresh
         child.send_signal(signum)
         out, err = child.communicate(timeout=20)
     finally:
@@ -57,3 +61,20 @@ def test_run_alerts_then_stops_cleanly(
     assert "monitoring 1 feeds for 5 topics" in err
     assert "stopped" in err
     assert "Traceback" not in err
+
+
+def test_health_fails_without_a_fresh_heartbeat(
+    env: dict[str, str], write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config([{"name": "Outlet", "url": "https://example.org/feed.xml"}])
+    assert main(["health"]) == 1
+    assert "unhealthy: the service has never run here" in capsys.readouterr().err
+
+    store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
+    store.beat(datetime.now(UTC) - timedelta(minutes=10))
+    assert main(["health"]) == 1
+    assert "unhealthy: last heartbeat 600 s ago (limit 120 s)" in capsys.readouterr().err
+    store.beat(datetime.now(UTC))
+    store.close()
+    assert main(["health"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: last heartbeat 0 s ago")
