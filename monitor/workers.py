@@ -30,9 +30,9 @@ class WorkerPool:
         self._pool = self._make()
         self._warming: asyncio.Future[list[bool]] | None = None
         self._warm_pool: ProcessPoolExecutor | None = None
-        # A task is handed to the pool only when a worker is free, so its time limit measures
-        # its own run, not the queue in front of it.
-        self._free = asyncio.Semaphore(workers)
+        # At most one task waits per worker: its time limit then covers its own run and at most
+        # one task ahead of it, never a long queue, while no worker idles between tasks.
+        self._free = asyncio.Semaphore(2 * workers)
 
     def _make(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
