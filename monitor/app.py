@@ -6,17 +6,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from monitor.config import Config, FeedConfig, Settings
-from monitor.deliver import ConsoleSink, Sink, TelegramSink, deliver_pending
+from monitor.deliver import ConsoleSink, Pacer, Sink, TelegramSink, deliver_pending
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler
 from monitor.store import Store
+from monitor.stories import StoryIndex, lead_terms, shingle_signature
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
 WORKER_MODULES = ("monitor.parse", "monitor.extract")  # imported when a worker starts
 STOP_TIMEOUT_SECONDS = 10.0
+MAINTAIN_EVERY = timedelta(hours=1)
 
 
 class App:
@@ -38,6 +40,8 @@ class App:
         self.store = Store.open(settings.database_url)
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
+        self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
+        self._maintained_at: datetime | None = None
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
             gate=HostGate(settings.host_connections, settings.host_delay),
@@ -47,6 +51,7 @@ class App:
             topics=config.topics,
             matcher=Matcher(config.topics),
             chats=config.chats,
+            stories=self.stories,
         )
         self._tasks: set[asyncio.Task[object]] = set()
         # Two overlapping rounds would read the same pending alerts and send them twice.
@@ -54,13 +59,40 @@ class App:
 
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
-            return TelegramSink(self.settings.telegram_token, self.settings.telegram_api_url)
+            pacer = Pacer(self.settings.private_interval, self.settings.group_interval)
+            return TelegramSink(self.settings.telegram_token, self.settings.telegram_api_url, pacer)
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
 
     async def __aenter__(self) -> App:
         if isinstance(self.sink, TelegramSink):
             await self.sink.start()
+        self._load_stories(datetime.now(UTC))
         return self
+
+    def _load_stories(self, now: datetime) -> None:
+        """Rebuild the story index from the articles stored within its window."""
+        for stored in self.store.stored_articles(now - self.stories.window):
+            terms = lead_terms(stored.title, stored.text)
+            self.stories.observe(terms, stored.seen_at)
+            if stored.story is not None:
+                signature = shingle_signature(f"{stored.title}\n{stored.text}")
+                self.stories.add(
+                    f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at
+                )
+        if len(self.stories):
+            logger.info("story index: %d alerted articles in the window", len(self.stories))
+
+    def maintain(self, now: datetime) -> None:
+        """Hourly: drop stories and seen keys that fell out of their windows."""
+        if self._maintained_at is not None and now - self._maintained_at < MAINTAIN_EVERY:
+            return
+        self._maintained_at = now
+        self.stories.expire(now)
+        forgotten = self.store.forget_keys(now - timedelta(days=self.settings.seen_days))
+        if forgotten:
+            logger.info(
+                "forgot %d identity keys older than %g days", forgotten, self.settings.seen_days
+            )
 
     async def __aexit__(
         self,
@@ -87,7 +119,13 @@ class App:
     async def deliver(self) -> int:
         """Send what the outbox holds."""
         async with self._delivering:
-            return await deliver_pending(self.store, self.sink, datetime.now(UTC))
+            return await deliver_pending(
+                self.store,
+                self.sink,
+                datetime.now(UTC),
+                self.config.chats,
+                timedelta(hours=self.settings.dead_after_hours),
+            )
 
     async def run_once(self) -> list[PollResult]:
         """Poll every enabled feed once, concurrently, then deliver."""
@@ -128,7 +166,9 @@ class App:
 
     async def _tracked_deliver(self) -> None:
         await self._track(self.deliver())
-        self.store.beat(datetime.now(UTC))
+        now = datetime.now(UTC)
+        self.maintain(now)
+        self.store.beat(now)
 
     async def _track(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(work)

@@ -139,7 +139,13 @@ def _health(settings: Settings) -> int:
 def _status(settings: Settings, config: Config) -> int:
     store = Store.open(settings.database_url)
     try:
-        report = status_report(config.feeds, store.feed_states(), store.alert_counts())
+        report = status_report(
+            config.feeds,
+            store.feed_states(),
+            store.alert_counts(),
+            chats=store.chat_states(),
+            dead=store.dead_alerts(),
+        )
     finally:
         store.close()
     print("\n".join(report))

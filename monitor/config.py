@@ -86,6 +86,17 @@ ENV_SETTINGS = (
     EnvSetting(
         "MONITOR_HEALTH_MAX_AGE", "120", "`monitor health` fails when the heartbeat is older."
     ),
+    EnvSetting(
+        "MONITOR_TELEGRAM_PRIVATE_INTERVAL", "1", "Seconds between messages to one private chat."
+    ),
+    EnvSetting(
+        "MONITOR_TELEGRAM_GROUP_INTERVAL", "3", "Seconds between messages to one group or channel."
+    ),
+    EnvSetting(
+        "MONITOR_DEAD_AFTER", "24", "Hours an alert may stay undelivered before it is kept as dead."
+    ),
+    EnvSetting("MONITOR_STORY_HOURS", "72", "Hours a story stays open for later reports."),
+    EnvSetting("MONITOR_SEEN_DAYS", "90", "Days an entry's identity keys are remembered."),
     EnvSetting("MONITOR_LOG_FORMAT", "console", "`console` for people or `json` for machines."),
     EnvSetting("MONITOR_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
@@ -112,6 +123,11 @@ class Settings:
     backoff_cap: float
     extract_timeout: float
     health_max_age: float
+    private_interval: float
+    group_interval: float
+    dead_after_hours: float
+    story_hours: float
+    seen_days: float
     user_agent: str
     log_format: str
     log_level: str
@@ -170,6 +186,11 @@ class Settings:
             backoff_cap=number("MONITOR_BACKOFF_CAP", float, 1),
             extract_timeout=number("MONITOR_EXTRACT_TIMEOUT", float, 0.1),
             health_max_age=number("MONITOR_HEALTH_MAX_AGE", float, 10),
+            private_interval=number("MONITOR_TELEGRAM_PRIVATE_INTERVAL", float, 0),
+            group_interval=number("MONITOR_TELEGRAM_GROUP_INTERVAL", float, 0),
+            dead_after_hours=number("MONITOR_DEAD_AFTER", float, 0.01),
+            story_hours=number("MONITOR_STORY_HOURS", float, 1),
+            seen_days=number("MONITOR_SEEN_DAYS", float, 1),
             user_agent=get("MONITOR_USER_AGENT"),
             log_format=log_format,
             log_level=log_level,

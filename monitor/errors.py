@@ -70,3 +70,18 @@ class DeliveryError(MonitorError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         self.permanent = permanent
         super().__init__(message)
+
+
+class ChatBlocked(DeliveryError):
+    """The bot was blocked by the user or removed from the chat: stop sending there."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+class ChatMoved(DeliveryError):
+    """Telegram migrated the group to a supergroup with a new id; send there instead."""
+
+    def __init__(self, message: str, new_chat_id: str) -> None:
+        self.new_chat_id = new_chat_id
+        super().__init__(message)

@@ -19,6 +19,7 @@ from monitor.match import Matcher, Topic
 from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
 from monitor.store import FeedState, NewEntry, Store
+from monitor.stories import StoryIndex, lead_terms, shingle_signature
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Deps:
     topics: Sequence[Topic]
     matcher: Matcher
     chats: Mapping[str, str]
+    stories: StoryIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,10 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
     )
     if result.skipped_old:
         logger.info(
-            "feed %s: %d older items recorded without alerting", feed.name, result.skipped_old
+            "feed %s: %d older items skipped (published before the %g h backlog window)",
+            feed.name,
+            result.skipped_old,
+            settings.backlog_hours,
         )
     logger.info("feed %s: %d new items, %d alerts queued", feed.name, result.new, result.alerts)
     return result
@@ -169,10 +174,35 @@ async def _process(
     # Older items keep their summary, so `monitor backtest` has something to match them on.
     items = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
     for (entry, keys), article in zip(new, articles, strict=True):
-        matches = deps.matcher.match(article)
-        items.append(NewEntry(entry, keys, article, _alerts(feed, article, matches, deps)))
+        alerts = _alerts(feed, article, deps.matcher.match(article), deps)
+        items.append(_storied(NewEntry(entry, keys, article, alerts), deps.stories, now))
     queued = sum(len(item.alerts) for item in items)
     return PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued), items
+
+
+def _storied(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
+    """Count the article towards the story index and, if it alerts, place it in a story."""
+    assert item.article is not None
+    terms = lead_terms(item.entry.title, item.article.text)
+    stories.observe(terms, now)
+    if not item.alerts:
+        return item
+    signature = shingle_signature(f"{item.entry.title}\n{item.article.text}")
+    key = item.keys[0]
+    placed = stories.assign(key, terms, signature)
+    stories.add(key, placed.story, terms, signature, now)
+    if placed.kind != "new":
+        logger.info(
+            "feed %s: %r joins story %s as %s (similarity %.2f)",
+            item.entry.feed,
+            item.entry.title,
+            placed.story,
+            "the same report" if placed.kind == "same" else "a follow-up",
+            placed.score,
+        )
+    return NewEntry(
+        item.entry, item.keys, item.article, item.alerts, story=placed.story, kind=placed.kind
+    )
 
 
 def _validators(state: FeedState | None) -> Validators | None:

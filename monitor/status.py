@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.config import FeedConfig
 from monitor.deliver import BERLIN
-from monitor.store import FeedState
+from monitor.store import ChatState, FeedState
 
 
 def status_report(
@@ -15,8 +15,10 @@ def status_report(
     states: Iterable[FeedState],
     alert_counts: Mapping[str, int],
     now: datetime | None = None,
+    chats: Iterable[ChatState] = (),
+    dead: Sequence[tuple[int, str, str, str | None]] = (),
 ) -> list[str]:
-    """Return the lines of a status table for the configured feeds, then the alert counts."""
+    """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
     known = {state.name: state for state in states}
     header = f"{'feed':<24} {'state':<8} {'last success':<16} {'errors':>6}  {'next poll':<10}"
@@ -37,8 +39,17 @@ def status_report(
             lines.append(f"{'':<24} moved permanently: polling {state.poll_url}")
     lines.append(
         f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
-        f"{alert_counts.get('failed', 0)} failed"
+        f"{alert_counts.get('dead', 0)} dead"
     )
+    for chat in chats:
+        if chat.disabled_at is not None:
+            since = _when(chat.disabled_at)
+            lines.append(f"chat {chat.name}: disabled since {since}: {chat.disabled_reason}")
+        if chat.moved_to is not None:
+            moved = f"moved from {chat.chat_id} to {chat.moved_to}"
+            lines.append(f"chat {chat.name}: {moved} (update chats.yaml)")
+    for alert_id, chat_name, title, error in dead:
+        lines.append(f"dead alert {alert_id} to {chat_name}: {title[:60]!r}: {error or '-'}")
     return lines
 
 

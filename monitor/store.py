@@ -56,6 +56,7 @@ entries = sa.Table(
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("text", sa.Text),
     sa.Column("from_page", sa.Boolean),
+    sa.Column("story", sa.String(2048)),  # the story key, for alerted entries
 )
 entry_keys = sa.Table(
     "entry_keys",
@@ -72,13 +73,25 @@ alerts = sa.Table(
     sa.Column("chat", sa.String(200), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | failed
+    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | dead
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("message_id", sa.String(100)),
+    sa.Column("story", sa.String(2048)),
+    sa.Column("kind", sa.String(20)),  # new | same | followup (stories.Kind)
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
     sa.Index("alerts_by_status", "status", "id"),
+)
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("chat_id", sa.String(100), nullable=False),  # the id the state below is about
+    sa.Column("moved_to", sa.String(100)),  # Telegram migrated the group to this supergroup
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    sa.Column("disabled_reason", sa.Text),
 )
 
 
@@ -106,8 +119,37 @@ def _m001_initial(conn: Connection) -> None:
         sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
     )
     feeds_v1.create(conn)
-    for table in (entries, entry_keys, alerts):
-        table.create(conn)
+    v1 = sa.MetaData()
+    sa.Table(
+        "entries",
+        v1,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("feed", sa.String(200), nullable=False),
+        sa.Column("guid", sa.Text),
+        sa.Column("link", sa.Text),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("text", sa.Text),
+        sa.Column("from_page", sa.Boolean),
+    ).create(conn)
+    sa.Table(
+        "alerts",
+        v1,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id"), nullable=False),
+        sa.Column("chat", sa.String(200), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("message_id", sa.String(100)),
+        sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
+        sa.Index("alerts_by_status", "status", "id"),
+    ).create(conn)
+    entry_keys.create(conn)
 
 
 _ADDED_IN_002 = ("poll_url", "next_poll_at", "gone_at")
@@ -123,11 +165,24 @@ def _m003_heartbeats(conn: Connection) -> None:
     heartbeats.create(conn)
 
 
+def _m004_stories(conn: Connection) -> None:
+    for table, names in ((entries, ("story",)), (alerts, ("story", "kind", "next_attempt_at"))):
+        for name in names:
+            column_type = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {column_type}"))
+    conn.execute(sa.text("UPDATE alerts SET status = 'dead' WHERE status = 'failed'"))
+    conn.execute(sa.text("UPDATE alerts SET kind = 'new'"))
+    chats.create(conn)
+    sa.Index("alerts_by_story", alerts.c.story, alerts.c.chat).create(conn)
+    sa.Index("entries_by_seen", entries.c.seen_at).create(conn)
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("initial", _m001_initial),
     ("feed schedule: poll_url, next_poll_at, gone_at", _m002_feed_schedule),
     ("heartbeats", _m003_heartbeats),
+    ("stories, delivery retries, chat state", _m004_stories),
 )
 
 
@@ -157,6 +212,8 @@ class NewEntry:
     keys: tuple[str, ...]
     article: Article | None
     alerts: tuple[Alert, ...]
+    story: str | None = None  # the story its alerts belong to (stories.py)
+    kind: str = "new"  # how it relates to that story: new | same | followup
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +223,42 @@ class PendingAlert:
     id: int
     alert: Alert
     attempts: int
+    created_at: datetime
+    story: str | None = None
+    kind: str = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAlert:
+    """An earlier alert of the same story in the same chat."""
+
+    id: int
+    alert: Alert
+    status: str
+    message_id: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """What delivery learned about a chat: a new id after a migration, or that it is closed."""
+
+    name: str
+    chat_id: str
+    moved_to: str | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A stored entry's id, title, text, time and story, to rebuild the story index."""
+
+    id: int
+    title: str
+    text: str
+    seen_at: datetime
+    story: str | None
 
 
 class Store:
@@ -275,6 +368,7 @@ class Store:
                 seen_at=now,
                 text=item.article.text if item.article else None,
                 from_page=item.article.from_page if item.article else None,
+                story=item.story if item.alerts else None,
             )
         ).inserted_primary_key
         assert inserted is not None
@@ -291,6 +385,8 @@ class Store:
                     payload=_dump_alert(alert),
                     created_at=now,
                     status="pending",
+                    story=item.story,
+                    kind=item.kind,
                 )
             )
         return len(item.alerts)
@@ -354,19 +450,56 @@ class Store:
                     )
                 )
 
-    def pending_alerts(self, limit: int = 100) -> list[PendingAlert]:
-        """Return undelivered alerts, oldest first."""
+    def pending_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
+        """Return undelivered alerts whose next attempt is due, oldest first."""
+        due = sa.or_(alerts.c.next_attempt_at.is_(None), alerts.c.next_attempt_at <= now)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(alerts.c.id, alerts.c.payload, alerts.c.attempts)
-                .where(alerts.c.status == "pending")
+                sa.select(
+                    alerts.c.id,
+                    alerts.c.payload,
+                    alerts.c.attempts,
+                    alerts.c.created_at,
+                    alerts.c.story,
+                    alerts.c.kind,
+                )
+                .where(alerts.c.status == "pending", due)
                 .order_by(alerts.c.id)
                 .limit(limit)
             ).all()
-        return [PendingAlert(row.id, _load_alert(row.payload), row.attempts) for row in rows]
+        return [
+            PendingAlert(
+                row.id,
+                _load_alert(row.payload),
+                row.attempts,
+                _utc(row.created_at) or now,
+                row.story,
+                row.kind or "new",
+            )
+            for row in rows
+        ]
+
+    def story_alerts(self, chat: str, story: str, before: int) -> list[StoryAlert]:
+        """Return the alerts of `story` in `chat` queued before alert `before`, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    alerts.c.id,
+                    alerts.c.payload,
+                    alerts.c.status,
+                    alerts.c.message_id,
+                    alerts.c.kind,
+                )
+                .where(alerts.c.chat == chat, alerts.c.story == story, alerts.c.id < before)
+                .order_by(alerts.c.id)
+            ).all()
+        return [
+            StoryAlert(row.id, _load_alert(row.payload), row.status, row.message_id, row.kind)
+            for row in rows
+        ]
 
     def mark_sent(self, alert_id: int, message_id: str | None, now: datetime) -> None:
-        """Record that an alert reached its chat."""
+        """Record that an alert reached its chat (as a message of its own or an edit)."""
         with self.engine.begin() as conn:
             conn.execute(
                 alerts.update()
@@ -376,11 +509,12 @@ class Store:
                     sent_at=now,
                     message_id=message_id,
                     attempts=alerts.c.attempts + 1,
+                    next_attempt_at=None,
                 )
             )
 
-    def mark_attempt_failed(self, alert_id: int, error: str, *, permanent: bool) -> None:
-        """Record a failed delivery; a permanent failure leaves the outbox as `failed`."""
+    def mark_attempt_failed(self, alert_id: int, error: str, retry_at: datetime | None) -> None:
+        """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None."""
         with self.engine.begin() as conn:
             conn.execute(
                 alerts.update()
@@ -388,9 +522,98 @@ class Store:
                 .values(
                     attempts=alerts.c.attempts + 1,
                     last_error=error,
-                    status="failed" if permanent else "pending",
+                    status="dead" if retry_at is None else "pending",
+                    next_attempt_at=retry_at,
                 )
             )
+
+    def expire_pending(self, created_before: datetime) -> int:
+        """Mark alerts still undelivered since before `created_before` as dead; return how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                alerts.update()
+                .where(alerts.c.status == "pending", alerts.c.created_at < created_before)
+                .values(
+                    status="dead",
+                    last_error=sa.func.coalesce(alerts.c.last_error, "never attempted")
+                    + " (gave up: undelivered too long)",
+                )
+            )
+        return result.rowcount or 0
+
+    def dead_alerts(self, limit: int = 5) -> list[tuple[int, str, str, str | None]]:
+        """Return the latest dead alerts as (id, chat, title, last error)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(alerts.c.id, alerts.c.chat, alerts.c.payload, alerts.c.last_error)
+                .where(alerts.c.status == "dead")
+                .order_by(alerts.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [(row.id, row.chat, _load_alert(row.payload).title, row.last_error) for row in rows]
+
+    def chat_state(self, name: str) -> ChatState | None:
+        """Return what delivery learned about chat `name`, if anything."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(chats).where(chats.c.name == name)).mappings().first()
+        return _chat_state(row) if row is not None else None
+
+    def chat_states(self) -> list[ChatState]:
+        """Return every chat delivery learned something about, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(chats).order_by(chats.c.name)).mappings().all()
+        return [_chat_state(row) for row in rows]
+
+    def chat_moved(self, name: str, chat_id: str, moved_to: str) -> None:
+        """Remember that Telegram migrated chat `name` (configured as `chat_id`) to `moved_to`."""
+        self._put_chat(name, chat_id, {"moved_to": moved_to})
+
+    def chat_disabled(self, name: str, chat_id: str, reason: str, now: datetime) -> None:
+        """Stop delivering to chat `name` (the bot was blocked or removed)."""
+        self._put_chat(name, chat_id, {"disabled_at": now, "disabled_reason": reason})
+
+    def chat_enabled(self, name: str) -> None:
+        """Deliver to chat `name` again."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                chats.update()
+                .where(chats.c.name == name)
+                .values(disabled_at=None, disabled_reason=None)
+            )
+
+    def forget_chat(self, name: str) -> None:
+        """Drop what delivery learned about chat `name` (its configured id changed)."""
+        with self.engine.begin() as conn:
+            conn.execute(chats.delete().where(chats.c.name == name))
+
+    def _put_chat(self, name: str, chat_id: str, values: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                chats.update().where(chats.c.name == name).values(chat_id=chat_id, **values)
+            )
+            if updated.rowcount == 0:
+                conn.execute(chats.insert().values(name=name, chat_id=chat_id, **values))
+
+    def forget_keys(self, before: datetime) -> int:
+        """Drop identity keys first seen before `before`; return how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(entry_keys.delete().where(entry_keys.c.seen_at < before))
+        return result.rowcount or 0
+
+    def stored_articles(self, since: datetime) -> Iterator[StoredArticle]:
+        """Yield entries seen since `since` with their story, oldest first, in batches."""
+        query = (
+            sa.select(
+                entries.c.id, entries.c.title, entries.c.text, entries.c.seen_at, entries.c.story
+            )
+            .where(entries.c.seen_at >= since)
+            .order_by(entries.c.id)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
+                yield StoredArticle(
+                    row.id, row.title, row.text or "", _utc(row.seen_at) or since, row.story
+                )
 
     def count_articles(self, since: datetime | None = None) -> int:
         """Return how many entries were seen since `since` (all when None)."""
@@ -454,6 +677,16 @@ def _feed_state(row: Any) -> FeedState:
         poll_url=row["poll_url"],
         next_poll_at=_utc(row["next_poll_at"]),
         gone_at=_utc(row["gone_at"]),
+    )
+
+
+def _chat_state(row: Any) -> ChatState:
+    return ChatState(
+        name=row["name"],
+        chat_id=row["chat_id"],
+        moved_to=row["moved_to"],
+        disabled_at=_utc(row["disabled_at"]),
+        disabled_reason=row["disabled_reason"],
     )
 
 

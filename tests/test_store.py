@@ -55,7 +55,7 @@ def test_entry_keys_and_alerts_are_written_together(tmp_path: Path) -> None:
     assert queued == 2
     again = store.record("F", [NewEntry(item, entry_keys(item), article, (alert(),))], NOW)
     assert again == 0
-    pending = store.pending_alerts()
+    pending = store.pending_alerts(NOW)
     assert [p.alert.chat for p in pending] == ["default", "ops"]
     assert pending[0].alert == alert()
 
