@@ -188,7 +188,7 @@ class Settings:
             health_max_age=number("MONITOR_HEALTH_MAX_AGE", float, 10),
             private_interval=number("MONITOR_TELEGRAM_PRIVATE_INTERVAL", float, 0),
             group_interval=number("MONITOR_TELEGRAM_GROUP_INTERVAL", float, 0),
-            dead_after_hours=number("MONITOR_DEAD_AFTER", float, 0.01),
+            dead_after_hours=number("MONITOR_DEAD_AFTER", float, 0.0001),
             story_hours=number("MONITOR_STORY_HOURS", float, 1),
             seen_days=number("MONITOR_SEEN_DAYS", float, 1),
             user_agent=get("MONITOR_USER_AGENT"),

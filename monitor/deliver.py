@@ -6,6 +6,7 @@ import asyncio
 import html
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -220,6 +221,8 @@ class TelegramSink:
     """Send and edit alerts with a python-telegram-bot `Bot` pointed at `api_url`."""
 
     def __init__(self, token: str, api_url: str, pacer: Pacer) -> None:
+        # Opt in to PTB's future `retry_after` type (timedelta) instead of a warning per 429.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.bot = Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot")
         self.pacer = pacer
 
@@ -277,7 +280,7 @@ class TelegramSink:
         try:
             await self._call(alert.chat, chat_id, request)
         except DeliveryError as exc:
-            if "message is not modified" not in str(exc):
+            if "message is not modified" not in str(exc).lower():
                 raise
 
     async def _call(

@@ -48,6 +48,9 @@ LOOKUP_TERMS = 16
 # Of the members sharing those terms, only the ones sharing most are scored.
 MAX_CANDIDATES = 50
 WINDOW = timedelta(hours=72)
+# Pseudo-documents that contain none of the terms: with few articles seen (a fresh start) every
+# term weighs about the same, and the weights only take shape as the window fills.
+PRIOR_DOCUMENTS = 200
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d{3})+|\w+")
 _WORDS = re.compile(r"\w+")
@@ -213,14 +216,21 @@ class StoryIndex:
         return shared / total if total else 0.0
 
     def _idf(self, term: str) -> float:
-        documents = max(len(self._seen), 1)
-        return math.log((documents + 1) / (self._df[term] + 1)) + 0.1
+        documents = len(self._seen) + PRIOR_DOCUMENTS
+        return math.log((documents + 1) / (self._df[term] + 1))
 
     def _candidates(self, terms: Iterable[str]) -> list[str]:
-        rarest = sorted(terms, key=lambda term: self._df[term])[:LOOKUP_TERMS]
+        """Return the members sharing most of the article's rarest terms that members have."""
         shared: Counter[str] = Counter()
-        for term in rarest:
-            shared.update(self._postings.get(term, ()))
+        used = 0
+        for term in sorted(terms, key=lambda term: self._df[term]):
+            posting = self._postings.get(term)
+            if not posting:
+                continue
+            shared.update(posting)
+            used += 1
+            if used == LOOKUP_TERMS:
+                break
         return [key for key, _ in shared.most_common(MAX_CANDIDATES)]
 
     def _near_duplicate(self, signature: MinHash | None) -> str | None:

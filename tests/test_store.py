@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,10 +60,12 @@ def test_entry_keys_and_alerts_are_written_together(tmp_path: Path) -> None:
     assert pending[0].alert == alert()
 
     store.mark_sent(pending[0].id, "42", NOW)
-    store.mark_attempt_failed(pending[1].id, "network", permanent=False)
-    assert [p.id for p in store.pending_alerts()] == [pending[1].id]
-    store.mark_attempt_failed(pending[1].id, "chat not found", permanent=True)
-    assert store.alert_counts() == {"sent": 1, "failed": 1}
+    store.mark_attempt_failed(pending[1].id, "network", NOW + timedelta(seconds=5))
+    assert store.pending_alerts(NOW) == []  # waits for its retry time
+    assert [p.id for p in store.pending_alerts(NOW + timedelta(seconds=5))] == [pending[1].id]
+    store.mark_attempt_failed(pending[1].id, "chat not found", None)
+    assert store.alert_counts() == {"sent": 1, "dead": 1}
+    assert store.dead_alerts()[0][1:] == ("ops", item.title, "chat not found")
     store.close()
 
 

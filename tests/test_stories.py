@@ -1,0 +1,151 @@
+"""Stories: one message per story, edited as outlets confirm it; follow-ups threaded; no resends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, needs_shared, rss
+from tests.servers import ContentServer, FakeTelegram
+
+FOLLOW_UP_TITLE = "Nordkorea weist Erklärung der G7-Außenminister zurück"
+FOLLOW_UP = [
+    "Nordkoreas Außenministerium hat die gemeinsame Erklärung der Außenministerinnen und "
+    "Außenminister zur Zusammenarbeit mit Russland als feindselige Provokation zurückgewiesen.",
+    "Ein Sprecher sagte am Mittwoch in Pjöngjang, die Kooperation mit Moskau sei ein souveränes "
+    "Recht und verstoße gegen keine Resolution. Man werde die Beziehungen weiter ausbauen. Die "
+    "Staatsagentur KCNA veröffentlichte zudem Bilder eines Treffens mit einer russischen "
+    "Militärdelegation in Wonsan, bei dem neue Vereinbarungen unterzeichnet worden seien.",
+]
+
+
+def seed(path: Path) -> tuple[str, list[str]]:
+    """Return a seed document's title (its first line) and paragraphs."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines[0][:120], lines[1:]
+
+
+@pytest.fixture
+def bot(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> FakeTelegram:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
+    return telegram
+
+
+def two_outlets(content: ContentServer, write_config: WriteConfig) -> None:
+    """Configure two outlets whose feeds are empty until a test fills them."""
+    content.add("/aa.xml", rss([]))
+    content.add("/zeit.xml", rss([]))
+    write_config(
+        [
+            {"name": "Auswärtiges Amt", "url": content.url("/aa.xml")},
+            {"name": "ZEIT", "url": content.url("/zeit.xml")},
+        ]
+    )
+
+
+def publish(content: ContentServer, feed: str, items: list[tuple[str, str, list[str]]]) -> None:
+    """Serve `items` (path, title, paragraphs) as pages and list them in `feed`."""
+    entries = []
+    for path, title, paragraphs in items:
+        entries.append(
+            {
+                "title": title,
+                "link": content.add(path, article_page(title, paragraphs), "text/html"),
+            }
+        )
+    content.add(feed, rss(entries))
+
+
+def test_one_statement_from_two_outlets_is_one_message_edited_to_name_both(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    first = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    second = seed(needs_shared("seeds/001_7908a5c7b56742fe.txt"))
+    two_outlets(content, write_config)
+    publish(content, "/zeit.xml", [("/zeit/g7", *first)])
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 1
+
+    publish(content, "/aa.xml", [("/aa/erklaerung", *second)])
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 1, "the same statement must not become a second message"
+    assert len(bot.edits) == 1
+    story = bot.messages[0]["visible"]
+    assert "Also reported by Auswärtiges Amt" in story and "(2 sources)" in story
+    assert content.url("/aa/erklaerung") in bot.messages[0]["text"]  # linked
+    assert not bot.errors
+
+
+def test_new_guid_and_tracking_url_for_the_same_article_send_nothing(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    title, paragraphs = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    two_outlets(content, write_config)
+    link = content.add("/zeit/g7", article_page(title, paragraphs), "text/html")
+    content.add("/zeit.xml", rss([{"title": title, "link": link, "guid": "https://zeit/g7"}]))
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 1
+
+    # SPIEGEL-style GUID switch to a UUID, and the link now carries tracking parameters
+    content.add(
+        "/zeit.xml",
+        rss(
+            [
+                {
+                    "title": title,
+                    "link": f"{link}?utm_source=rss&utm_medium=feed#top",
+                    "guid": "5c1b7a9e-2f61-4c1e-9a43-0d0c8f7b1e22",
+                }
+            ]
+        ),
+    )
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 1 and not bot.edits
+
+
+def test_a_follow_up_with_new_facts_is_a_reply_not_an_edit(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    first = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    two_outlets(content, write_config)
+    publish(content, "/aa.xml", [("/aa/g7", *first)])
+    assert main(["once"]) == 0
+    publish(content, "/zeit.xml", [("/zeit/reaction", FOLLOW_UP_TITLE, FOLLOW_UP)])
+    assert main(["once"]) == 0
+
+    assert len(bot.messages) == 2 and not bot.edits
+    root, follow_up = bot.messages
+    assert follow_up["reply_to"] == root["message_id"]
+    assert FOLLOW_UP_TITLE in follow_up["visible"]
+
+
+def test_a_chat_that_has_not_seen_the_story_gets_its_own_message(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    first = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    second = seed(needs_shared("seeds/001_7908a5c7b56742fe.txt"))
+    content.add("/aa.xml", rss([]))
+    content.add("/zeit.xml", rss([]))
+    bot.chats = {GROUP_CHAT, "-1009"}
+    write_config(
+        [
+            {"name": "Auswärtiges Amt", "url": content.url("/aa.xml")},
+            {"name": "ZEIT", "url": content.url("/zeit.xml")},
+        ],
+        topics=[
+            {"name": "Russia", "query": "Russland", "chats": ["default"]},
+            {"name": "Statement", "query": "Wortlaut", "chats": ["desk"]},
+        ],
+        chats={"default": int(GROUP_CHAT), "desk": -1009},
+    )
+    publish(content, "/zeit.xml", [("/zeit/g7", *first)])
+    assert main(["once"]) == 0
+    publish(content, "/aa.xml", [("/aa/erklaerung", *second)])
+    assert main(["once"]) == 0
+    by_chat = {m["chat_id"]: m for m in bot.messages}
+    assert set(by_chat) == {GROUP_CHAT, "-1009"}
+    assert len([m for m in bot.messages if m["chat_id"] == "-1009"]) == 1
