@@ -314,6 +314,8 @@ class TelegramSink:
                 return None
             except NetworkError as exc:
                 raise DeliveryError(f"network error talking to Telegram: {exc.message}") from None
+            except TelegramError as exc:  # e.g. a reply that is not the Bot API's JSON
+                raise DeliveryError(f"unexpected answer from Telegram: {exc.message}") from None
         raise DeliveryError("Telegram kept asking to retry later")
 
 
@@ -348,15 +350,23 @@ async def deliver_pending(
         )
     delivered = 0
     stalled: set[str] = set()
+    states = {state.name: state for state in store.chat_states()}  # read once per round
     for pending in store.pending_alerts(now):
         chat = pending.alert.chat
         if chat in stalled:
             continue
-        chat_id = _chat_id(store, chat, chats.get(chat, pending.alert.chat_id), now)
+        configured = chats.get(chat, pending.alert.chat_id)
+        chat_id = _chat_id(store, states.get(chat), configured, now)
         if chat_id is None:
             stalled.add(chat)
             continue
-        outcome = await _attempt(store, sink, pending, chat_id, now)
+        outcome = await _attempt(store, sink, pending, (configured, chat_id), states.get(chat), now)
+        if outcome != "sent" or chat in states:
+            # the attempt may have disabled, moved or re-enabled the chat
+            state = store.chat_state(chat)
+            states.pop(chat, None)
+            if state is not None:
+                states[chat] = state
         if outcome == "sent":
             delivered += 1
         elif outcome == "wait":
@@ -364,13 +374,12 @@ async def deliver_pending(
     return delivered
 
 
-def _chat_id(store: Store, chat: str, configured: str, now: datetime) -> str | None:
-    """Return where to send for `chat`, following a migration; None while it is blocked."""
-    state: ChatState | None = store.chat_state(chat)
+def _chat_id(store: Store, state: ChatState | None, configured: str, now: datetime) -> str | None:
+    """Return where to send for a chat, following a migration; None while it is blocked."""
     if state is None:
         return configured
     if state.chat_id != configured:  # the operator changed the id: start afresh
-        store.forget_chat(chat)
+        store.forget_chat(state.name)
         return configured
     if state.disabled_at is not None and now - state.disabled_at < BLOCKED_RECHECK:
         return None
@@ -378,24 +387,30 @@ def _chat_id(store: Store, chat: str, configured: str, now: datetime) -> str | N
 
 
 async def _attempt(
-    store: Store, sink: Sink, pending: PendingAlert, chat_id: str, now: datetime
+    store: Store,
+    sink: Sink,
+    pending: PendingAlert,
+    target: tuple[str, str],
+    state: ChatState | None,
+    now: datetime,
 ) -> Literal["sent", "dead", "wait"]:
-    """Try one alert and record the outcome: sent, dead (never retried) or wait (retry later)."""
+    """Try one alert and record the outcome: sent, dead (never retried) or wait (retry later).
+
+    `target` is the chat's configured id and the id to send to (different after a migration).
+    """
     chat = pending.alert.chat
-    configured = chat_id
+    configured, chat_id = target
     for _ in range(2):  # a second pass only after following a migrated chat
         try:
             message_id = await _deliver_one(store, sink, pending, chat_id)
         except ChatMoved as exc:
             logger.warning("%s; sending there from now on (update chats.yaml)", exc)
-            state = store.chat_state(chat)
-            store.chat_moved(chat, state.chat_id if state else configured, exc.new_chat_id)
+            store.chat_moved(chat, configured, exc.new_chat_id)
             chat_id = exc.new_chat_id
             continue
         except ChatBlocked as exc:
             logger.error("%s; chat disabled, its alerts wait (retrying daily)", exc)
-            state = store.chat_state(chat)
-            store.chat_disabled(chat, state.chat_id if state else configured, str(exc), now)
+            store.chat_disabled(chat, configured, str(exc), now)
             store.mark_attempt_failed(pending.id, str(exc), now + BLOCKED_RECHECK)
             return "wait"
         except DeliveryError as exc:
@@ -403,7 +418,6 @@ async def _attempt(
             logger.warning("alert %d to chat %s not delivered: %s", pending.id, chat, exc)
             store.mark_attempt_failed(pending.id, str(exc), retry_at)
             return "dead" if exc.permanent else "wait"
-        state = store.chat_state(chat)
         if state is not None and state.disabled_at is not None:
             store.chat_enabled(chat)
             logger.warning("chat %s accepts messages again", chat)

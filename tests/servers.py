@@ -57,118 +57,6 @@ class ContentServer:
         self.routes[path] = Route(body=data, headers=headers, **kw)
         return self.url(path)
 
-    def _check_text(self, form: dict[str, str]) -> tuple[tuple[int, dict[str, Any]] | None, str]:
-        """Refuse text Telegram would refuse: bad HTML, empty, over 4096 UTF-16 units."""
-        text = form.get("text", "")
-        if form.get("parse_mode") == "HTML":
-            error, visible = check_telegram_html(text)
-            if error:
-                self.errors.append(error)
-                return (
-                    400,
-                    {"ok": False, "error_code": 400, "description": f"Bad Request: {error}"},
-                ), ""
-        else:
-            visible = text
-        if not visible.strip():
-            return (
-                400,
-                {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: message text is empty",
-                },
-            ), ""
-        if len(visible.encode("utf-16-le")) // 2 > 4096:
-            self.errors.append("too long")
-            return (
-                400,
-                {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"},
-            ), ""
-        return None, visible
-
-    def _refuse(self, chat_id: str) -> tuple[int, dict[str, Any]] | None:
-        """Answer as Telegram does for a 429, blocked, migrated, unknown or too busy chats."""
-        if self.retry_after is not None:
-            seconds, self.retry_after = self.retry_after, None
-            return 429, {
-                "ok": False,
-                "error_code": 429,
-                "description": f"Too Many Requests: retry after {seconds}",
-                "parameters": {"retry_after": seconds},
-            }
-        if chat_id in self.blocked:
-            return 403, {
-                "ok": False,
-                "error_code": 403,
-                "description": "Forbidden: bot was blocked by the user",
-            }
-        if chat_id in self.migrated:
-            return 400, {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                "parameters": {"migrate_to_chat_id": int(self.migrated[chat_id])},
-            }
-        if self.chats is not None and chat_id not in self.chats:
-            return 400, {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: chat not found",
-            }
-        with self._lock:
-            now = time.monotonic()
-            last = self._last_in_chat.get(chat_id)
-            if last is not None and now - last < self.chat_interval:
-                self.rate_violations += 1
-                return 429, {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1},
-                }
-            self._last_in_chat[chat_id] = now
-        return None
-
-    def _edit(self, chat_id: str, form: dict[str, str], visible: str) -> tuple[int, dict[str, Any]]:
-        with self._lock:
-            target = next(
-                (
-                    m
-                    for m in self.messages
-                    if m["chat_id"] == chat_id and m["message_id"] == form.get("message_id")
-                ),
-                None,
-            )
-            if target is None:
-                return 400, {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: message to edit not found",
-                }
-            if target["text"] == form.get("text"):
-                return 400, {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: message is not modified: specified new message"
-                    " content and reply markup are exactly the same as a current content and"
-                    " reply markup of the message",
-                }
-            target.update(text=form.get("text", ""), visible=visible)
-            self.edits.append(dict(form))
-        return 200, {
-            "ok": True,
-            "result": {
-                "message_id": int(target["message_id"]),
-                "date": int(time.time()),
-                "chat": {
-                    "id": int(chat_id) if chat_id.lstrip("-").isdigit() else 0,
-                    "type": "group",
-                },
-                "text": visible,
-            },
-        }
-
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -290,6 +178,7 @@ class FakeTelegram:
         self.blocked: set[str] = set()  # chats that blocked the bot: 403
         self.migrated: dict[str, str] = {}  # group id -> supergroup id: 400 migrate_to_chat_id
         self.chat_interval = 0.0  # minimum seconds between two messages to one chat, else 429
+        self.garbage = False  # answer sendMessage with a body that is not JSON
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
         self.edits: list[dict[str, str]] = []
@@ -507,13 +396,18 @@ class FakeTelegram:
                     )
                     return
                 form = {key: values[0] for key, values in parse_qs(raw).items()}
+                if fake.garbage and match.group(2) == "sendMessage":
+                    self._send_raw(200, b"<html>502 upstream says hello</html>")
+                    return
                 status, payload = fake._answer(match.group(2), form)
                 self._send(status, payload)
 
             do_GET = do_POST
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
+                self._send_raw(status, json.dumps(payload).encode())
+
+            def _send_raw(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

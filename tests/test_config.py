@@ -204,6 +204,26 @@ def test_bad_numbers_in_new_settings_are_named() -> None:
     ]
 
 
+def test_bad_delivery_and_story_settings_are_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(
+            {
+                "MONITOR_TELEGRAM_PRIVATE_INTERVAL": "fast",
+                "MONITOR_TELEGRAM_GROUP_INTERVAL": "-3",
+                "MONITOR_DEAD_AFTER": "0",
+                "MONITOR_STORY_HOURS": "0.5",
+                "MONITOR_SEEN_DAYS": "forever",
+            }
+        )
+    assert sorted(raised.value.problems) == [
+        "environment: MONITOR_DEAD_AFTER: must be at least 0.0001",
+        "environment: MONITOR_SEEN_DAYS: expected a number, got 'forever'",
+        "environment: MONITOR_STORY_HOURS: must be at least 1",
+        "environment: MONITOR_TELEGRAM_GROUP_INTERVAL: must be at least 0",
+        "environment: MONITOR_TELEGRAM_PRIVATE_INTERVAL: expected a number, got 'fast'",
+    ]
+
+
 def test_defaults_from_empty_environment() -> None:
     settings = Settings.from_env({})
     assert settings.config_dir == Path("config")

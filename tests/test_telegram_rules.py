@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -136,20 +137,7 @@ def test_blocked_chat_is_disabled_reported_and_keeps_its_alerts(
     assert main(["once"]) == 0
     assert bot.messages == [], "a disabled chat is not retried before its daily recheck"
 
-    async def recheck() -> int:
-        sink = TelegramSink(TOKEN, bot.url, Pacer(0, 0))
-        await sink.start()
-        try:
-            later = datetime.now(UTC) + timedelta(hours=25)
-            return await deliver_pending(
-                store, sink, later, {"default": GROUP_CHAT}, timedelta(hours=48)
-            )
-        finally:
-            await sink.stop()
-
-    import asyncio
-
-    assert asyncio.run(recheck()) == 2
+    assert asyncio.run(deliver_later(store, bot, timedelta(hours=25))) == 2
     assert store.chat_state("default").disabled_at is None  # type: ignore[union-attr]
     store.close()
 
@@ -172,8 +160,6 @@ def test_migrated_group_is_followed_to_its_new_id(
 
 
 def test_unchanged_edit_is_not_an_error(bot: FakeTelegram) -> None:
-    import asyncio
-
     alert = Alert(
         chat="default",
         chat_id=GROUP_CHAT,
@@ -200,6 +186,36 @@ def test_unchanged_edit_is_not_an_error(bot: FakeTelegram) -> None:
 
     asyncio.run(twice())
     assert len(bot.edits) == 1
+
+
+def test_garbage_from_the_api_is_retried_and_nothing_is_lost(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    bot: FakeTelegram,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    serve(content, write_config, 2)
+    bot.garbage = True
+    assert main(["once"]) == 0
+    assert "unexpected answer from Telegram" in capsys.readouterr().err
+    store = open_store(env)
+    assert store.alert_counts() == {"pending": 2}
+    bot.garbage = False
+    assert asyncio.run(deliver_later(store, bot, timedelta(minutes=1))) == 2
+    store.close()
+
+
+async def deliver_later(store: Store, bot: FakeTelegram, later: timedelta) -> int:
+    """Run one delivery round as if `later` had passed (retries and rechecks are due)."""
+    sink = TelegramSink(TOKEN, bot.url, Pacer(0, 0))
+    await sink.start()
+    try:
+        return await deliver_pending(
+            store, sink, datetime.now(UTC) + later, {"default": GROUP_CHAT}, timedelta(hours=48)
+        )
+    finally:
+        await sink.stop()
 
 
 def test_alert_undeliverable_too_long_is_kept_as_dead(
