@@ -125,6 +125,8 @@ class App:
                 datetime.now(UTC),
                 self.config.chats,
                 timedelta(hours=self.settings.dead_after_hours),
+                rules=self.config.chat_rules,
+                topic_digests={topic.name: topic.digest for topic in self.config.topics},
             )
 
     async def run_once(self) -> list[PollResult]:

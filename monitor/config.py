@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -23,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from monitor.digest import DEFAULT_TIMEZONE, ChatRules
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Topic
 from monitor.query import parse
@@ -205,6 +208,56 @@ class _Strict(BaseModel):
 
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s].*$")]
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+MIN_DIGEST = timedelta(minutes=5)
+MAX_DIGEST = timedelta(days=7)
+
+
+def _digest_interval(value: object) -> timedelta:
+    """Accept a digest interval such as 30m, 1h or 1d (5 minutes to 7 days)."""
+    found = re.fullmatch(r"(\d{1,4})\s*([mhd])", value.strip()) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError("expected an interval such as 30m, 1h or 1d")
+    interval = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    if not MIN_DIGEST <= interval <= MAX_DIGEST:
+        raise ValueError("a digest interval must be between 5m and 7d")
+    return interval
+
+
+def _quiet_hours(value: object) -> tuple[time, time]:
+    """Accept quiet hours as local "HH:MM-HH:MM"; the end may be on the next day."""
+    found = (
+        re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if isinstance(value, str)
+        else None
+    )
+    if found is None:
+        raise ValueError('expected local times "HH:MM-HH:MM", e.g. "22:00-07:00"')
+    start = time(int(found[1]), int(found[2]))
+    end = time(int(found[3]), int(found[4]))
+    if start == end:
+        raise ValueError("quiet hours must not start and end at the same time")
+    return start, end
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
+
+
+def _timezone(value: object) -> str:
+    """Accept an IANA time zone name such as Europe/Berlin."""
+    if isinstance(value, str) and _ZONE_NAME.fullmatch(value):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return value
+    raise ValueError("expected a time zone name such as Europe/Berlin")
+
+
+DigestInterval = Annotated[timedelta, BeforeValidator(_digest_interval)]
+QuietHours = Annotated[tuple[time, time], BeforeValidator(_quiet_hours)]
+TimeZone = Annotated[str, BeforeValidator(_timezone)]
 
 
 class FeedConfig(_Strict):
@@ -231,6 +284,7 @@ class TopicConfig(_Strict):
     exclude: str | None = Field(default=None, min_length=1)
     min_score: float = Field(default=0.0, ge=0)
     chats: list[Name] | None = None
+    digest: DigestInterval | None = None
 
 
 class _FeedsFile(_Strict):
@@ -254,17 +308,36 @@ def _chat_id(value: object) -> str:
 ChatId = Annotated[str, BeforeValidator(_chat_id)]
 
 
+class ChatConfig(_Strict):
+    """One chat: its id and how it wants alerts (a digest interval, quiet hours)."""
+
+    id: ChatId
+    digest: DigestInterval | None = None
+    quiet: QuietHours | None = None
+    timezone: TimeZone = DEFAULT_TIMEZONE
+
+    def rules(self) -> ChatRules:
+        """Return the delivery rules for this chat."""
+        return ChatRules(digest=self.digest, quiet=self.quiet, timezone=self.timezone)
+
+
+def _chat_entry(value: object) -> object:
+    """A chat is either just its id or a mapping with `id` and options."""
+    return value if isinstance(value, dict) else {"id": _chat_id(value)}
+
+
 class _ChatsFile(_Strict):
-    chats: dict[Name, ChatId]
+    chats: dict[Name, Annotated[ChatConfig, BeforeValidator(_chat_entry)]]
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything config/ says: feeds to poll, compiled topics, and chat ids by name."""
+    """Everything config/ says: feeds to poll, compiled topics, chat ids and rules by name."""
 
     feeds: tuple[FeedConfig, ...]
     topics: tuple[Topic, ...]
     chats: Mapping[str, str]
+    chat_rules: Mapping[str, ChatRules] = field(default_factory=dict)
 
 
 def load_config(directory: Path) -> Config:
@@ -286,7 +359,8 @@ def load_config(directory: Path) -> Config:
     return Config(
         feeds=tuple(feeds.feeds),
         topics=tuple(compiled),
-        chats=dict(chats.chats),
+        chats={name: chat.id for name, chat in chats.chats.items()},
+        chat_rules={name: chat.rules() for name, chat in chats.chats.items()},
     )
 
 
@@ -336,6 +410,7 @@ def _compile(
             tuple(chats),
             exclude=compiled.get("exclude"),
             min_score=topic.min_score,
+            digest=topic.digest,
         )
     ]
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -30,20 +27,23 @@ from telegram.error import (
     TimedOut,
 )
 
+from monitor.digest import ChatRules, digest_interval, plan
 from monitor.errors import ChatBlocked, ChatMoved, DeliveryError
 from monitor.models import Alert
-from monitor.snippet import mark_snippet
-from monitor.store import ChatState, PendingAlert, Store
+from monitor.render import (
+    DigestItem,
+    DigestPart,
+    digest_heading,
+    digest_parts,
+    render_html,
+    render_text,
+    sources_text,
+)
+from monitor.store import ChatState, PendingAlert, Store, StoryAlert
 
 logger = logging.getLogger(__name__)
 
-BERLIN = ZoneInfo("Europe/Berlin")
-_TAG = re.compile(r"<[^>]+>")
-# Telegram counts 4096 characters of visible text in UTF-16 code units; keep a margin.
-MAX_MESSAGE_UNITS = 4000
-MAX_TITLE_CHARS = 300
 MAX_RETRY_AFTER_SECONDS = 120
-MAX_SOURCES_LISTED = 10
 # Telegram's global limit is about 30 messages per second across all chats.
 GLOBAL_INTERVAL = 1 / 30
 # A retryable failure waits 5 s, doubling per attempt, at most this long.
@@ -53,7 +53,7 @@ BLOCKED_RECHECK = timedelta(hours=24)
 
 
 class Sink(Protocol):
-    """Where alerts go: new messages (optionally as replies) and edits of earlier ones."""
+    """Where alerts go: new messages (optionally as replies), edits of earlier ones, digests."""
 
     async def send(self, alert: Alert, chat_id: str, reply_to: str | None = None) -> str | None:
         """Post an alert; return the new message's id, if known."""
@@ -63,104 +63,8 @@ class Sink(Protocol):
     ) -> None:
         """Rewrite the story message `message_id` to list `sources` (newest first)."""
 
-
-def utf16_len(text: str) -> int:
-    """Return the length of `text` as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def render_html(alert: Alert, sources: Sequence[Alert] = ()) -> str:
-    """Render an alert as Telegram HTML: only <b>, <i> and <a href>, everything else escaped.
-
-    `sources` are later reports of the same story by other outlets, newest first; they are
-    listed under the snippet ("Also reported by ... (3 sources)").
-    """
-    title = _clip(alert.title or "(untitled)", MAX_TITLE_CHARS)
-    heading = (
-        f'<a href="{html.escape(alert.link, quote=True)}">{html.escape(title)}</a>'
-        if alert.link
-        else f"<b>{html.escape(title)}</b>"
-    )
-    lines = [
-        f"<b>{html.escape(' · '.join(alert.topics))}</b>",
-        heading,
-        html.escape(_byline(alert)),
-    ]
-    if not alert.from_page:
-        lines.append(f"<i>{html.escape(unavailable(alert))}</i>")
-    head = "\n".join(lines)
-    footer = _sources_html(sources)
-    budget = MAX_MESSAGE_UNITS - utf16_len(_visible(head + footer)) - 4
-    tail = f"\n\n{footer}" if footer else ""
-    return f"{head}\n\n{_snippet_html(alert, budget)}{tail}"
-
-
-def _sources_html(sources: Sequence[Alert]) -> str:
-    """List other outlets' reports of the story, newest first, with links and times."""
-    if not sources:
-        return ""
-    shown = []
-    for source in sources[:MAX_SOURCES_LISTED]:
-        outlet = html.escape(_clip(source.outlet, 60))
-        when = f" {source.published.astimezone(BERLIN):%H:%M}" if source.published else ""
-        shown.append(
-            f'<a href="{html.escape(source.link, quote=True)}">{outlet}</a>{when}'
-            if source.link
-            else f"{outlet}{when}"
-        )
-    more = len(sources) - MAX_SOURCES_LISTED
-    listed = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-    return f"<i>Also reported by</i> {listed} ({len(sources) + 1} sources)"
-
-
-def sources_text(sources: Sequence[Alert]) -> str:
-    """Say in plain text which outlets also reported the story, newest first."""
-    names = ", ".join(source.outlet for source in sources)
-    return f"Also reported by {names} ({len(sources) + 1} sources)"
-
-
-def render_text(alert: Alert) -> str:
-    """Render an alert as plain text for the console."""
-    marked = mark_snippet(alert.snippet, alert.highlights, "**", "**")
-    if not alert.from_page:
-        marked += f"\n({unavailable(alert)[0].lower()}{unavailable(alert)[1:]})"
-    return "\n".join(
-        [f"[{' · '.join(alert.topics)}] {alert.title}", _byline(alert), alert.link or "", marked]
-    )
-
-
-def unavailable(alert: Alert) -> str:
-    """Say why an alert was matched on the feed's summary rather than the article."""
-    if alert.blocked_by:
-        return f"Matched on the feed's summary: the article is behind {alert.blocked_by}."
-    return "Matched on the feed's summary; the article text was not available."
-
-
-def _byline(alert: Alert) -> str:
-    if alert.published is None:
-        return alert.outlet
-    local = alert.published.astimezone(BERLIN)
-    return f"{alert.outlet} · {local:%d.%m.%Y %H:%M} {local.tzname()}"
-
-
-def _snippet_html(alert: Alert, budget: int) -> str:
-    """Escape the snippet with hits in bold, cut to `budget` visible UTF-16 units."""
-    snippet = alert.snippet
-    if utf16_len(snippet) > budget:
-        cut = budget - 1
-        while utf16_len(snippet[:cut]) > budget - 1:
-            cut -= 1
-        snippet = snippet[:cut] + "…"
-    return mark_snippet(snippet, alert.highlights, "<b>", "</b>", html.escape)
-
-
-def _visible(text: str) -> str:
-    """Return the text Telegram shows for our own HTML (tags dropped, entities decoded)."""
-    return html.unescape(_TAG.sub("", text))
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
+        """Post one message of a digest; return its id, if known."""
 
 
 class ConsoleSink:
@@ -183,6 +87,14 @@ class ConsoleSink:
         """Print which outlets now also report the story."""
         print(f"Update: {alert.title}\n{sources_text(sources)}", end="\n\n", file=self.stream)
         self._append(sources[0], {"update_of": message_id, "sources": len(sources) + 1})
+
+    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
+        """Print one digest message; return an id for it."""
+        print(part.text, end="\n\n", file=self.stream, flush=True)
+        message_id = f"console-{time.time_ns()}"
+        for alert in part.alerts:
+            self._append(alert, {"digest": message_id})
+        return message_id
 
     def _append(self, alert: Alert, extra: dict[str, object]) -> None:
         record: dict[str, object] = asdict(alert)
@@ -283,6 +195,21 @@ class TelegramSink:
             if "message is not modified" not in str(exc).lower():
                 raise
 
+    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
+        """Send one message of a digest; return its message id."""
+        chat = part.alerts[0].chat if part.alerts else chat_id
+
+        def request() -> Awaitable[Message | bool]:
+            return self.bot.send_message(
+                chat_id=chat_id,
+                text=part.html,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+        message = await self._call(chat, chat_id, request)
+        return str(message.message_id) if isinstance(message, Message) else None
+
     async def _call(
         self, chat: str, chat_id: str, request: Callable[[], Awaitable[Message | bool]]
     ) -> Message | bool | None:
@@ -336,42 +263,157 @@ async def deliver_pending(
     now: datetime,
     chats: Mapping[str, str],
     dead_after: timedelta,
+    rules: Mapping[str, ChatRules] | None = None,
+    topic_digests: Mapping[str, timedelta | None] | None = None,
 ) -> int:
-    """Send (or fold into their story's message) the due alerts, in order per chat.
+    """Send (or fold into their story's message, or into a digest) the due alerts.
 
-    `chats` are the configured chat ids by name. A chat whose delivery fails is skipped for
-    the rest of the round, so its alerts keep their order; alerts undelivered for `dead_after`
-    become dead. Returns how many alerts were delivered.
+    `chats` are the configured chat ids by name, `rules` each chat's digest and quiet hours,
+    `topic_digests` each topic's digest interval. Alerts go out in order per chat; a chat whose
+    delivery fails is skipped for the rest of the round, so its alerts keep their order; alerts
+    undelivered for `dead_after` after falling due become dead. Returns how many were delivered.
     """
     expired = store.expire_pending(now - dead_after)
     if expired:
         logger.error(
             "%d alerts undelivered for %s are now dead (see monitor status)", expired, dead_after
         )
-    delivered = 0
-    stalled: set[str] = set()
-    states = {state.name: state for state in store.chat_states()}  # read once per round
+    round_ = _Round(store, sink, now, chats)
+    holds: dict[datetime, list[int]] = {}
+    digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
     for pending in store.pending_alerts(now):
         chat = pending.alert.chat
-        if chat in stalled:
+        if chat in round_.stalled:
             continue
-        configured = chats.get(chat, pending.alert.chat_id)
-        chat_id = _chat_id(store, states.get(chat), configured, now)
+        root = _story_root(store, pending)
+        chat_rules = (rules or {}).get(chat, ChatRules())
+        interval = digest_interval(chat_rules, pending.alert.topics, topic_digests or {})
+        silent = pending.kind == "same" and root is not None and root.via != "digest"
+        decided = plan(chat_rules, interval, pending.created_at, now, silent)
+        if decided.action == "hold" and decided.until is not None:
+            holds.setdefault(decided.until, []).append(pending.id)
+        elif decided.action == "digest":
+            digests.setdefault(chat, []).append((pending, root, decided.quiet))
+        else:
+            await round_.send(pending, root)
+    for until, ids in holds.items():
+        store.hold(ids, until)
+    for chat, batch in digests.items():
+        if chat not in round_.stalled:
+            await round_.send_digest(chat, batch)
+    return round_.delivered
+
+
+def _story_root(store: Store, pending: PendingAlert) -> StoryAlert | None:
+    """Return the alert that opened this alert's story in its chat, if it was delivered."""
+    if pending.story is None or pending.kind == "new":
+        return None
+    earlier = store.story_alerts(pending.alert.chat, pending.story, before=pending.id)
+    return next((a for a in earlier if a.status == "sent" and a.message_id), None)
+
+
+class _Round:
+    """One delivery round: chat states read once, chats that stalled, alerts delivered."""
+
+    def __init__(self, store: Store, sink: Sink, now: datetime, chats: Mapping[str, str]) -> None:
+        self.store = store
+        self.sink = sink
+        self.now = now
+        self.chats = chats
+        self.states = {state.name: state for state in store.chat_states()}
+        self.stalled: set[str] = set()
+        self.delivered = 0
+
+    def _target(self, chat: str, fallback: str) -> tuple[str, str] | None:
+        """Return (configured id, id to send to) for a chat, or None while it is blocked."""
+        configured = self.chats.get(chat, fallback)
+        chat_id = _chat_id(self.store, self.states.get(chat), configured, self.now)
         if chat_id is None:
-            stalled.add(chat)
-            continue
-        outcome = await _attempt(store, sink, pending, (configured, chat_id), states.get(chat), now)
-        if outcome != "sent" or chat in states:
+            self.stalled.add(chat)
+            return None
+        return configured, chat_id
+
+    def _record(self, chat: str, outcome: str, count: int) -> None:
+        if outcome != "sent" or chat in self.states:
             # the attempt may have disabled, moved or re-enabled the chat
-            state = store.chat_state(chat)
-            states.pop(chat, None)
+            state = self.store.chat_state(chat)
+            self.states.pop(chat, None)
             if state is not None:
-                states[chat] = state
+                self.states[chat] = state
         if outcome == "sent":
-            delivered += 1
+            self.delivered += count
         elif outcome == "wait":
-            stalled.add(chat)  # later alerts of this chat must not overtake this one
-    return delivered
+            self.stalled.add(chat)  # later alerts of this chat must not overtake this one
+
+    async def send(self, pending: PendingAlert, root: StoryAlert | None) -> None:
+        """Deliver one alert on its own (a message, a reply, or an edit of its story)."""
+        chat = pending.alert.chat
+        target = self._target(chat, pending.alert.chat_id)
+        if target is None:
+            return
+
+        async def deliver(chat_id: str) -> str | None:
+            return await _deliver_one(self.store, self.sink, pending, root, chat_id)
+
+        attempt = _Attempt(self.store, chat, (pending.id,), pending.attempts)
+        outcome = await attempt.run(deliver, target, self.states.get(chat), self.now)
+        self._record(chat, outcome, 1)
+
+    async def send_digest(
+        self, chat: str, batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]]
+    ) -> None:
+        """Deliver a chat's due digest alerts as few messages as fit, each recorded as sent."""
+        target = self._target(chat, batch[0][0].alert.chat_id)
+        if target is None:
+            return
+        quiet = all(held_quietly for _, _, held_quietly in batch)
+        since = min(pending.created_at for pending, _, _ in batch)
+        heading = digest_heading(len(batch), since, quiet)
+        attempts = {pending.id: pending.attempts for pending, _, _ in batch}
+        for part in digest_parts(_digest_items(batch), heading):
+
+            async def deliver(chat_id: str, part: DigestPart = part) -> str | None:
+                return await self.sink.send_digest(part, chat_id)
+
+            attempt = _Attempt(self.store, chat, part.ids, max(attempts[i] for i in part.ids))
+            outcome = await attempt.run(
+                deliver, target, self.states.get(chat), self.now, via="digest"
+            )
+            self._record(chat, outcome, len(part.ids))
+            if outcome != "sent":
+                return
+
+
+def _digest_items(
+    batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]],
+) -> list[DigestItem]:
+    """Lay out a digest: one item per report, other outlets' same report listed under it.
+
+    A follow-up (a new development) is an item of its own; a report of a story the chat was
+    told about before, with nothing else of that story here, is a short "More on" item.
+    """
+    items: list[DigestItem] = []
+    lead_of: dict[str, int] = {}  # story -> index of its first item in this digest
+    for pending, root, _ in batch:
+        story = pending.story
+        if pending.kind == "same" and story is not None and story in lead_of:
+            index = lead_of[story]
+            lead = items[index]
+            items[index] = replace(
+                lead, sources=(pending.alert, *lead.sources), ids=(*lead.ids, pending.id)
+            )
+            continue
+        if story is not None:
+            lead_of.setdefault(story, len(items))
+        items.append(
+            DigestItem(
+                alert=pending.alert,
+                ids=(pending.id,),
+                followup=pending.kind == "followup",
+                update=pending.kind == "same" and root is not None,
+            )
+        )
+    return items
 
 
 def _chat_id(store: Store, state: ChatState | None, configured: str, now: datetime) -> str | None:
@@ -386,62 +428,81 @@ def _chat_id(store: Store, state: ChatState | None, configured: str, now: dateti
     return state.moved_to or configured
 
 
-async def _attempt(
-    store: Store,
-    sink: Sink,
-    pending: PendingAlert,
-    target: tuple[str, str],
-    state: ChatState | None,
-    now: datetime,
-) -> Literal["sent", "dead", "wait"]:
-    """Try one alert and record the outcome: sent, dead (never retried) or wait (retry later).
+class _Attempt:
+    """Try to deliver some alerts of one chat and record the outcome for all of them."""
 
-    `target` is the chat's configured id and the id to send to (different after a migration).
+    def __init__(self, store: Store, chat: str, ids: Sequence[int], attempts: int) -> None:
+        self.store = store
+        self.chat = chat
+        self.ids = ids
+        self.attempts = attempts
+
+    async def run(
+        self,
+        deliver: Callable[[str], Awaitable[str | None]],
+        target: tuple[str, str],
+        state: ChatState | None,
+        now: datetime,
+        via: str = "message",
+    ) -> Literal["sent", "dead", "wait"]:
+        """Call `deliver(chat_id)`; return sent, dead (never retried) or wait (retry later).
+
+        `target` is the chat's configured id and the id to send to (different after a
+        migration).
+        """
+        store, chat = self.store, self.chat
+        configured, chat_id = target
+        for _ in range(2):  # a second pass only after following a migrated chat
+            try:
+                message_id = await deliver(chat_id)
+            except ChatMoved as exc:
+                logger.warning("%s; sending there from now on (update chats.yaml)", exc)
+                store.chat_moved(chat, configured, exc.new_chat_id)
+                chat_id = exc.new_chat_id
+                continue
+            except ChatBlocked as exc:
+                logger.error("%s; chat disabled, its alerts wait (retrying daily)", exc)
+                store.chat_disabled(chat, configured, str(exc), now)
+                store.mark_attempt_failed(self.ids, str(exc), now + BLOCKED_RECHECK)
+                return "wait"
+            except DeliveryError as exc:
+                retry_at = None if exc.permanent else now + retry_delay(self.attempts)
+                logger.warning("alerts %s to chat %s not delivered: %s", _ids(self.ids), chat, exc)
+                store.mark_attempt_failed(self.ids, str(exc), retry_at)
+                return "dead" if exc.permanent else "wait"
+            if state is not None and state.disabled_at is not None:
+                store.chat_enabled(chat)
+                logger.warning("chat %s accepts messages again", chat)
+            store.mark_sent(self.ids, message_id, now, via=via)
+            return "sent"
+        store.mark_attempt_failed(self.ids, "chat kept moving", now + retry_delay(self.attempts))
+        return "wait"
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(str(i) for i in ids[:5]) + (" …" if len(ids) > 5 else "")
+
+
+async def _deliver_one(
+    store: Store, sink: Sink, pending: PendingAlert, root: StoryAlert | None, chat_id: str
+) -> str | None:
+    """Send the alert, or edit its story's message when it is the same report again.
+
+    A story whose first alert went out in a digest is not edited (that message is the digest);
+    its later reports are sent as messages of their own.
     """
-    chat = pending.alert.chat
-    configured, chat_id = target
-    for _ in range(2):  # a second pass only after following a migrated chat
-        try:
-            message_id = await _deliver_one(store, sink, pending, chat_id)
-        except ChatMoved as exc:
-            logger.warning("%s; sending there from now on (update chats.yaml)", exc)
-            store.chat_moved(chat, configured, exc.new_chat_id)
-            chat_id = exc.new_chat_id
-            continue
-        except ChatBlocked as exc:
-            logger.error("%s; chat disabled, its alerts wait (retrying daily)", exc)
-            store.chat_disabled(chat, configured, str(exc), now)
-            store.mark_attempt_failed(pending.id, str(exc), now + BLOCKED_RECHECK)
-            return "wait"
-        except DeliveryError as exc:
-            retry_at = None if exc.permanent else now + retry_delay(pending.attempts)
-            logger.warning("alert %d to chat %s not delivered: %s", pending.id, chat, exc)
-            store.mark_attempt_failed(pending.id, str(exc), retry_at)
-            return "dead" if exc.permanent else "wait"
-        if state is not None and state.disabled_at is not None:
-            store.chat_enabled(chat)
-            logger.warning("chat %s accepts messages again", chat)
-        store.mark_sent(pending.id, message_id, now)
-        return "sent"
-    store.mark_attempt_failed(pending.id, "chat kept moving", now + retry_delay(pending.attempts))
-    return "wait"
-
-
-async def _deliver_one(store: Store, sink: Sink, pending: PendingAlert, chat_id: str) -> str | None:
-    """Send the alert, or edit its story's message when it is the same report again."""
     alert = pending.alert
-    if pending.story is None or pending.kind == "new":
+    if pending.story is None or root is None or root.message_id is None:
+        return await sink.send(alert, chat_id)  # new, or this chat has not seen the story yet
+    if root.via == "digest":
         return await sink.send(alert, chat_id)
-    earlier = store.story_alerts(alert.chat, pending.story, before=pending.id)
-    root = next((a for a in earlier if a.status == "sent" and a.message_id), None)
-    if root is None or root.message_id is None:
-        return await sink.send(alert, chat_id)  # this chat has not seen the story yet
     if pending.kind == "followup":
         return await sink.send(alert, chat_id, reply_to=root.message_id)
+    earlier = store.story_alerts(alert.chat, pending.story, before=pending.id)
     sources = [
         a.alert
         for a in reversed(earlier)
-        if a is not root and a.kind == "same" and a.message_id == root.message_id
+        if a.id != root.id and a.kind == "same" and a.message_id == root.message_id
     ]
     try:
         await sink.edit(root.message_id, root.alert, chat_id, [alert, *sources])

@@ -14,6 +14,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import lru_cache
 
 import ahocorasick
@@ -38,6 +39,7 @@ class Topic:
     chats: tuple[str, ...]
     exclude: Node | None = None
     min_score: float = 0.0
+    digest: timedelta | None = None  # collect its alerts into a digest this often
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.config import FeedConfig
-from monitor.deliver import BERLIN
+from monitor.render import BERLIN
 from monitor.store import ChatState, FeedState
 
 

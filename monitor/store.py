@@ -81,6 +81,9 @@ alerts = sa.Table(
     sa.Column("story", sa.String(2048)),
     sa.Column("kind", sa.String(20)),  # new | same | followup (stories.Kind)
     sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    # when it became due: later than created_at when held for quiet hours or a digest
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.Column("via", sa.String(20)),  # message | digest: how it reached the chat
     sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
     sa.Index("alerts_by_status", "status", "id"),
 )
@@ -177,12 +180,20 @@ def _m004_stories(conn: Connection) -> None:
     sa.Index("entries_by_seen", entries.c.seen_at).create(conn)
 
 
+def _m005_digests(conn: Connection) -> None:
+    for name in ("due_at", "via"):
+        column_type = alerts.c[name].type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {name} {column_type}"))
+    conn.execute(sa.text("UPDATE alerts SET via = 'message' WHERE status = 'sent'"))
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("initial", _m001_initial),
     ("feed schedule: poll_url, next_poll_at, gone_at", _m002_feed_schedule),
     ("heartbeats", _m003_heartbeats),
     ("stories, delivery retries, chat state", _m004_stories),
+    ("digests and quiet hours: due_at, via", _m005_digests),
 )
 
 
@@ -237,6 +248,7 @@ class StoryAlert:
     status: str
     message_id: str | None
     kind: str
+    via: str | None = None  # message | digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,7 +462,7 @@ class Store:
                     )
                 )
 
-    def pending_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
+    def pending_alerts(self, now: datetime, limit: int = 500) -> list[PendingAlert]:
         """Return undelivered alerts whose next attempt is due, oldest first."""
         due = sa.or_(alerts.c.next_attempt_at.is_(None), alerts.c.next_attempt_at <= now)
         with self.engine.connect() as conn:
@@ -489,36 +501,59 @@ class Store:
                     alerts.c.status,
                     alerts.c.message_id,
                     alerts.c.kind,
+                    alerts.c.via,
                 )
                 .where(alerts.c.chat == chat, alerts.c.story == story, alerts.c.id < before)
                 .order_by(alerts.c.id)
             ).all()
         return [
-            StoryAlert(row.id, _load_alert(row.payload), row.status, row.message_id, row.kind)
+            StoryAlert(
+                row.id, _load_alert(row.payload), row.status, row.message_id, row.kind, row.via
+            )
             for row in rows
         ]
 
-    def mark_sent(self, alert_id: int, message_id: str | None, now: datetime) -> None:
-        """Record that an alert reached its chat (as a message of its own or an edit)."""
+    def mark_sent(
+        self,
+        alert_ids: int | Sequence[int],
+        message_id: str | None,
+        now: datetime,
+        via: str = "message",
+    ) -> None:
+        """Record that alerts reached their chat: as a message, an edit, or in a digest."""
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.engine.begin() as conn:
             conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id)
+                .where(alerts.c.id.in_(ids))
                 .values(
                     status="sent",
                     sent_at=now,
                     message_id=message_id,
                     attempts=alerts.c.attempts + 1,
                     next_attempt_at=None,
+                    via=via,
                 )
             )
 
-    def mark_attempt_failed(self, alert_id: int, error: str, retry_at: datetime | None) -> None:
-        """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None."""
+    def hold(self, alert_ids: Sequence[int], until: datetime) -> None:
+        """Keep pending alerts back until `until` (quiet hours, a digest's time); no attempt."""
         with self.engine.begin() as conn:
             conn.execute(
                 alerts.update()
-                .where(alerts.c.id == alert_id)
+                .where(alerts.c.id.in_(list(alert_ids)), alerts.c.status == "pending")
+                .values(next_attempt_at=until, due_at=until)
+            )
+
+    def mark_attempt_failed(
+        self, alert_ids: int | Sequence[int], error: str, retry_at: datetime | None
+    ) -> None:
+        """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None."""
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
+        with self.engine.begin() as conn:
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.id.in_(ids))
                 .values(
                     attempts=alerts.c.attempts + 1,
                     last_error=error,
@@ -527,12 +562,16 @@ class Store:
                 )
             )
 
-    def expire_pending(self, created_before: datetime) -> int:
-        """Mark alerts still undelivered since before `created_before` as dead; return how many."""
+    def expire_pending(self, due_before: datetime) -> int:
+        """Mark alerts undelivered since they fell due before `due_before` as dead; count them.
+
+        An alert falls due when created, or when its hold (quiet hours, digest) ends.
+        """
+        due = sa.func.coalesce(alerts.c.due_at, alerts.c.created_at)
         with self.engine.begin() as conn:
             result = conn.execute(
                 alerts.update()
-                .where(alerts.c.status == "pending", alerts.c.created_at < created_before)
+                .where(alerts.c.status == "pending", due < due_before)
                 .values(
                     status="dead",
                     last_error=sa.func.coalesce(alerts.c.last_error, "never attempted")

@@ -125,6 +125,38 @@ def test_check_command_exit_codes(env: dict[str, str], capsys: pytest.CaptureFix
             {"chats": "chats:\n  default: group-chat\n"},
             "chats.yaml: chats.default: expected a chat id",
         ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    digest: hourly\n"},
+            "chats.yaml: chats.default.digest: expected an interval such as 30m, 1h or 1d",
+        ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    digest: 1m\n"},
+            "chats.yaml: chats.default.digest: a digest interval must be between 5m and 7d",
+        ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    quiet: 22-7\n"},
+            'chats.yaml: chats.default.quiet: expected local times "HH:MM-HH:MM"',
+        ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    quiet: 07:00-07:00\n"},
+            "chats.yaml: chats.default.quiet: quiet hours must not start and end at the same",
+        ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    timezone: Europe/Atlantis\n"},
+            "chats.yaml: chats.default.timezone: expected a time zone name",
+        ),
+        (
+            {"chats": "chats:\n  default:\n    id: -100\n    timezone: ../../etc/passwd\n"},
+            "chats.yaml: chats.default.timezone: expected a time zone name",
+        ),
+        (
+            {"chats": "chats:\n  default:\n    digest: 1h\n"},
+            "chats.yaml: chats.default.id: required key is missing",
+        ),
+        (
+            {"topics": "topics:\n  - name: T\n    query: x\n    digest: 2 weeks\n"},
+            "topics.yaml: topics[0].digest: expected an interval such as 30m, 1h or 1d",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_problem(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.deliver import MAX_MESSAGE_UNITS, render_html, utf16_len
 from monitor.models import Alert, Span
+from monitor.render import MAX_MESSAGE_UNITS, render_html, utf16_len
 from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer, FakeTelegram, check_telegram_html
 

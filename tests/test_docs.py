@@ -7,7 +7,7 @@ import re
 import pytest
 
 from monitor.cli import build_parser
-from monitor.config import ENV_SETTINGS, FeedConfig, TopicConfig
+from monitor.config import ENV_SETTINGS, ChatConfig, FeedConfig, TopicConfig
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -27,7 +27,8 @@ def test_every_command_is_documented() -> None:
 @pytest.mark.parametrize(
     "key",
     [f"feeds[].{field}" for field in FeedConfig.model_fields]
-    + [f"topics[].{field}" for field in TopicConfig.model_fields],
+    + [f"topics[].{field}" for field in TopicConfig.model_fields]
+    + [f"chats.<name>.{field}" for field in ChatConfig.model_fields],
 )
 def test_every_yaml_key_is_documented(key: str) -> None:
     assert f"`{key}`" in README
