@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -17,12 +18,23 @@ from pathlib import Path
 from monitor import __version__, logs
 from monitor.app import App
 from monitor.backtest import backtest
-from monitor.config import Config, Settings, load_config, load_topics, telegram_problems
-from monitor.errors import ConfigError, MonitorError
+from monitor.config import (
+    FEEDS_FILE,
+    Config,
+    Settings,
+    add_feeds,
+    config_schemas,
+    load_config,
+    load_feeds,
+    load_topics,
+    telegram_problems,
+)
+from monitor.errors import ConfigError, MonitorError, OpmlError
 from monitor.explain import article_from_file, article_from_url, describe
 from monitor.fetch import make_client
 from monitor.match import Matcher
 from monitor.models import Article
+from monitor.opml import plan_import, read_opml
 from monitor.status import status_report
 from monitor.store import Store
 
@@ -61,7 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--since", type=_since, help="only articles seen since this ISO date")
     backtest.add_argument("--topics", type=Path, help="candidate topics file to compare")
+    schema = commands.add_parser(
+        "schema", help="write JSON Schema for feeds.yaml, topics.yaml and chats.yaml"
+    )
+    schema.add_argument(
+        "--out", type=Path, help="directory to write to (default: schema/ in the config directory)"
+    )
+    opml = commands.add_parser(
+        "import-opml", help="add the feeds of an OPML export (another reader's) to feeds.yaml"
+    )
+    opml.add_argument("file", type=Path, help="the OPML file")
+    opml.add_argument(
+        "--interval", type=_interval, default=600, help="seconds between polls (30..86400)"
+    )
+    opml.add_argument(
+        "--dry-run", action="store_true", help="show what would be added, change nothing"
+    )
     return parser
+
+
+def _interval(text: str) -> int:
+    if not text.isdigit() or not 30 <= int(text) <= 86400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 30 to 86400: {text!r}")
+    return int(text)
 
 
 def _since(text: str) -> datetime:
@@ -76,8 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings, config = _configure()
-        return _dispatch(args, settings, config)
+        settings = Settings.from_env(os.environ)
+        logs.setup(settings.log_level, settings.log_format, [settings.telegram_token])
+        if args.command == "schema":
+            return _schema(args.out or settings.config_dir / "schema")
+        if args.command == "import-opml":
+            feeds_file = settings.config_dir / FEEDS_FILE
+            return _import_opml(feeds_file, args.file, args.interval, args.dry_run)
+        return _dispatch(args, settings, _configure(settings))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -90,13 +130,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _configure() -> tuple[Settings, Config]:
-    settings = Settings.from_env(os.environ)
-    logs.setup(settings.log_level, settings.log_format, [settings.telegram_token])
+def _configure(settings: Settings) -> Config:
     config = load_config(settings.config_dir)
     if settings.telegram_token and (problems := telegram_problems(config)):
         raise ConfigError(problems)
-    return settings, config
+    return config
+
+
+def _import_opml(feeds_file: Path, source: Path, interval: int, dry_run: bool) -> int:
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {source}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        outlines = read_opml(data)
+    except OpmlError as exc:
+        print(f"error: {source}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    plan = plan_import(outlines, load_feeds(feeds_file), interval)
+    for outline, reason in plan.skipped:
+        print(f"skipped {outline.title!r} ({outline.url}): {reason}")
+    for feed in plan.added:
+        print(f"{'would add' if dry_run else 'added'} {feed.name!r}: {feed.url}")
+    if plan.added and not dry_run:
+        try:
+            add_feeds(feeds_file, plan.added)
+        except OSError as exc:
+            print(f"error: cannot write {feeds_file}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILURE
+    verb = "would add" if dry_run else "added"
+    where = "" if dry_run or not plan.added else f"; see {feeds_file}"
+    print(
+        f"{len(outlines)} feeds in {source.name}: {verb} {len(plan.added)}, "
+        f"skipped {len(plan.skipped)}{where}"
+    )
+    return EXIT_OK
+
+
+def _schema(directory: Path) -> int:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, schema in config_schemas().items():
+            path = directory / name
+            path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            print(f"wrote {path}")
+    except OSError as exc:
+        print(f"error: cannot write the schema to {directory}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> int:

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -255,9 +257,29 @@ def _timezone(value: object) -> str:
     raise ValueError("expected a time zone name such as Europe/Berlin")
 
 
-DigestInterval = Annotated[timedelta, BeforeValidator(_digest_interval)]
-QuietHours = Annotated[tuple[time, time], BeforeValidator(_quiet_hours)]
-TimeZone = Annotated[str, BeforeValidator(_timezone)]
+DigestInterval = Annotated[
+    timedelta,
+    BeforeValidator(_digest_interval),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{1,4}\s*[mhd]$", "examples": ["30m", "1h", "1d"]}
+    ),
+]
+QuietHours = Annotated[
+    tuple[time, time],
+    BeforeValidator(_quiet_hours),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d$",
+            "examples": ["22:00-07:00"],
+        }
+    ),
+]
+TimeZone = Annotated[
+    str,
+    BeforeValidator(_timezone),
+    WithJsonSchema({"type": "string", "examples": ["Europe/Berlin", "UTC"]}),
+]
 
 
 class FeedConfig(_Strict):
@@ -288,10 +310,14 @@ class TopicConfig(_Strict):
 
 
 class _FeedsFile(_Strict):
+    """feeds.yaml: the feeds to poll."""
+
     feeds: list[FeedConfig]
 
 
 class _TopicsFile(_Strict):
+    """topics.yaml: the watch topics."""
+
     topics: list[TopicConfig]
 
 
@@ -305,7 +331,19 @@ def _chat_id(value: object) -> str:
     return text
 
 
-ChatId = Annotated[str, BeforeValidator(_chat_id)]
+ChatId = Annotated[
+    str,
+    BeforeValidator(_chat_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "pattern": r"^(@[A-Za-z0-9_]{4,}|-?\d+)$"},
+            ],
+            "description": "a chat id such as -1001234567890, or @channelname",
+        }
+    ),
+]
 
 
 class ChatConfig(_Strict):
@@ -327,7 +365,14 @@ def _chat_entry(value: object) -> object:
 
 
 class _ChatsFile(_Strict):
-    chats: dict[Name, Annotated[ChatConfig, BeforeValidator(_chat_entry)]]
+    """chats.yaml: Telegram chats by name, as an id or a mapping with the id and options."""
+
+    chats: dict[
+        Name,
+        Annotated[
+            ChatConfig, BeforeValidator(_chat_entry, json_schema_input_type=ChatId | ChatConfig)
+        ],
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,6 +407,73 @@ def load_config(directory: Path) -> Config:
         chats={name: chat.id for name, chat in chats.chats.items()},
         chat_rules={name: chat.rules() for name, chat in chats.chats.items()},
     )
+
+
+def load_feeds(path: Path) -> tuple[FeedConfig, ...]:
+    """Read one feeds file (the format of feeds.yaml); raise `ConfigError` on problems."""
+    problems: list[str] = []
+    feeds = _load(path.parent, path.name, _FeedsFile, problems)
+    if feeds is None or problems:
+        raise ConfigError(problems)
+    problems += _duplicates(path.name, "feeds", [feed.name for feed in feeds.feeds])
+    if problems:
+        raise ConfigError(problems)
+    return tuple(feeds.feeds)
+
+
+def add_feeds(path: Path, new: Sequence[FeedConfig]) -> None:
+    """Append feeds to the feeds file, keeping its comments; replace the file atomically.
+
+    The entries are appended as text; when the result does not read back as the old feeds
+    plus the new ones (the list is not the file's last block), the file is rewritten whole,
+    keeping its leading comments.
+    """
+    old = load_feeds(path)
+    text = path.read_text("utf-8")
+    entries = [feed.model_dump(exclude_defaults=True) for feed in new]
+    block = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=1000)
+    appended = text.rstrip("\n") + "\n" + textwrap.indent(block, "  ")
+    expected = (*old, *new)
+    if _feeds_in(appended) != expected:
+        comments = "".join(line for line in text.splitlines(True) if line.startswith("#"))
+        document = {"feeds": [feed.model_dump(exclude_defaults=True) for feed in expected]}
+        appended = comments + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(appended, "utf-8")
+    temporary.replace(path)
+
+
+def _feeds_in(text: str) -> tuple[FeedConfig, ...] | None:
+    try:
+        return tuple(_FeedsFile.model_validate(yaml.load(text, Loader=_NoAliasLoader)).feeds)
+    except (yaml.YAMLError, ValidationError):
+        return None
+
+
+SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_FILE_MODELS: tuple[tuple[str, type[BaseModel]], ...] = (
+    (FEEDS_FILE, _FeedsFile),
+    (TOPICS_FILE, _TopicsFile),
+    (CHATS_FILE, _ChatsFile),
+)
+
+
+def config_schemas() -> dict[str, dict[str, Any]]:
+    """Return JSON Schema for each YAML file, by schema file name (feeds.schema.json, ...).
+
+    Generated from the same models that validate the files, so editors check what the
+    service checks (cross-file rules, such as topic chats naming known chats, excepted).
+    """
+    schemas = {}
+    for file, model in _FILE_MODELS:
+        schema = model.model_json_schema(mode="validation")
+        stem = file.removesuffix(".yaml")
+        schemas[f"{stem}.schema.json"] = {
+            "$schema": SCHEMA_DRAFT,
+            **schema,
+            "title": f"news-monitor {file}",
+        }
+    return schemas
 
 
 def load_topics(path: Path, chat_names: Iterable[str]) -> tuple[Topic, ...]:

@@ -7,6 +7,7 @@
      │    ├── GoneError     the server answered 410 Gone
      │    └── BlockedAddressError   a link resolves to a loopback/private address or is not http(s)
      ├── ParseError         bytes that should be a feed are not one
+     ├── OpmlError          an OPML file to import cannot be read
      └── DeliveryError      an alert could not be handed to its destination
 
 Messages are written for operators: they name the thing that failed and why, and never carry
@@ -85,3 +86,7 @@ class ChatMoved(DeliveryError):
     def __init__(self, message: str, new_chat_id: str) -> None:
         self.new_chat_id = new_chat_id
         super().__init__(message)
+
+
+class OpmlError(MonitorError):
+    """An OPML file to import is unreadable, too large, or not OPML."""
