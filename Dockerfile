@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MONITOR_CONFIG_DIR=/app/config \
-    MONITOR_STATE_DIR=/app/state
+    MONITOR_STATE_DIR=/app/state \
+    MONITOR_HTTP_LISTEN=0.0.0.0:9464
 
 WORKDIR /app
 COPY requirements.lock ./
@@ -22,6 +23,8 @@ COPY config ./config
 USER monitor
 VOLUME ["/app/state"]
 # Mount your own watchlists read-only over /app/config: -v ./config:/app/config:ro
+# /healthz and /metrics (Prometheus)
+EXPOSE 9464
 STOPSIGNAL SIGTERM
 # `monitor health` fails when the service's heartbeat (written every few seconds) is stale.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["monitor", "health"]

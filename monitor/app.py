@@ -12,12 +12,16 @@ from typing import Any
 
 from monitor.config import Config, FeedConfig, Settings
 from monitor.deliver import ConsoleSink, Pacer, Sink, TelegramSink, deliver_pending
+from monitor.errors import MonitorError
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
+from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler
+from monitor.status import heartbeat_health
 from monitor.store import Store
 from monitor.stories import StoryIndex, lead_terms, shingle_signature
+from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ class App:
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
+        self.metrics = Metrics()
+        self.probes: ProbeServer | None = None
         self._maintained_at: datetime | None = None
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
@@ -52,6 +58,7 @@ class App:
             matcher=Matcher(config.topics),
             chats=config.chats,
             stories=self.stories,
+            metrics=self.metrics,
         )
         self._tasks: set[asyncio.Task[object]] = set()
         # Two overlapping rounds would read the same pending alerts and send them twice.
@@ -127,6 +134,7 @@ class App:
                 timedelta(hours=self.settings.dead_after_hours),
                 rules=self.config.chat_rules,
                 topic_digests={topic.name: topic.digest for topic in self.config.topics},
+                metrics=self.metrics,
             )
 
     async def run_once(self) -> list[PollResult]:
@@ -136,8 +144,41 @@ class App:
         await self.deliver()
         return list(results)
 
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Answer /healthz: the heartbeat is fresh and the database answers."""
+        healthy, reason, age = heartbeat_health(
+            self.store, self.settings.health_max_age, datetime.now(UTC)
+        )
+        return healthy, {"reason": reason, "heartbeat_age_seconds": age, "database": "ok"}
+
+    def _beat(self, now: datetime) -> None:
+        self.store.beat(now)
+        self.metrics.beat(now.timestamp())
+        self.metrics.outbox_is(self.store.alert_counts())
+
+    def _start_probes(self) -> None:
+        if self.settings.http_listen is None:
+            return
+        host, port = self.settings.http_listen
+        try:
+            self.probes = ProbeServer(host, port, self.metrics, self.health)
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot listen on {host}:{port} for /healthz and /metrics "
+                f"({exc.strerror}); set MONITOR_HTTP_LISTEN"
+            ) from None
+        self.probes.start()
+
     async def serve(self, stop: asyncio.Event) -> None:
         """Poll on schedule and deliver until `stop` is set, then finish in-flight work."""
+        self._start_probes()
+        try:
+            await self._serve(stop)
+        finally:
+            if self.probes is not None:
+                self.probes.stop()
+
+    async def _serve(self, stop: asyncio.Event) -> None:
         scheduler = build_scheduler(
             self.config.feeds,
             self._tracked_poll,
@@ -146,7 +187,7 @@ class App:
             datetime.now(UTC),
         )
         scheduler.start()
-        self.store.beat(datetime.now(UTC))
+        self._beat(datetime.now(UTC))
         logger.info(
             "monitoring %d feeds for %d topics",
             len(scheduler.get_jobs()) - 1,
@@ -170,7 +211,7 @@ class App:
         await self._track(self.deliver())
         now = datetime.now(UTC)
         self.maintain(now)
-        self.store.beat(now)
+        self._beat(now)
 
     async def _track(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(work)

@@ -35,7 +35,7 @@ from monitor.fetch import make_client
 from monitor.match import Matcher
 from monitor.models import Article
 from monitor.opml import plan_import, read_opml
-from monitor.status import status_report
+from monitor.status import heartbeat_health, status_report
 from monitor.store import Store
 
 logger = logging.getLogger(__name__)
@@ -203,18 +203,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
 def _health(settings: Settings) -> int:
     store = Store.open(settings.database_url)
     try:
-        beat = store.last_beat()
+        healthy, reason, _ = heartbeat_health(store, settings.health_max_age, datetime.now(UTC))
     finally:
         store.close()
-    if beat is None:
-        print("unhealthy: the service has never run here (no heartbeat)", file=sys.stderr)
+    if not healthy:
+        print(f"unhealthy: {reason}", file=sys.stderr)
         return EXIT_FAILURE
-    age = (datetime.now(UTC) - beat).total_seconds()
-    if age > settings.health_max_age:
-        limit = settings.health_max_age
-        print(f"unhealthy: last heartbeat {age:.0f} s ago (limit {limit:g} s)", file=sys.stderr)
-        return EXIT_FAILURE
-    print(f"healthy: last heartbeat {age:.0f} s ago")
+    print(f"healthy: {reason}")
     return EXIT_OK
 
 

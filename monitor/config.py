@@ -102,6 +102,11 @@ ENV_SETTINGS = (
     ),
     EnvSetting("MONITOR_STORY_HOURS", "72", "Hours a story stays open for later reports."),
     EnvSetting("MONITOR_SEEN_DAYS", "90", "Days an entry's identity keys are remembered."),
+    EnvSetting(
+        "MONITOR_HTTP_LISTEN",
+        "127.0.0.1:9464",
+        "host:port for /healthz and /metrics while running; port 0 picks one; off disables.",
+    ),
     EnvSetting("MONITOR_LOG_FORMAT", "console", "`console` for people or `json` for machines."),
     EnvSetting("MONITOR_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
@@ -136,6 +141,7 @@ class Settings:
     user_agent: str
     log_format: str
     log_level: str
+    http_listen: tuple[str, int] | None = None  # /healthz and /metrics; None: off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -174,6 +180,7 @@ class Settings:
         if not re.match(r"https?://[^/\s]+", api_url):
             problems.append("environment: TELEGRAM_API_URL: expected an http(s) URL")
         state_dir = Path(get("MONITOR_STATE_DIR"))
+        listen = _listen(get("MONITOR_HTTP_LISTEN"), problems)
         settings = cls(
             config_dir=Path(get("MONITOR_CONFIG_DIR")),
             state_dir=state_dir,
@@ -197,12 +204,27 @@ class Settings:
             story_hours=number("MONITOR_STORY_HOURS", float, 1),
             seen_days=number("MONITOR_SEEN_DAYS", float, 1),
             user_agent=get("MONITOR_USER_AGENT"),
+            http_listen=listen,
             log_format=log_format,
             log_level=log_level,
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _listen(value: str, problems: list[str]) -> tuple[str, int] | None:
+    """Read MONITOR_HTTP_LISTEN: "host:port", ":port" (all interfaces) or "off"."""
+    if value.lower() == "off":
+        return None
+    found = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(\d{1,5})", value)
+    if found is None or int(found[2]) > 65535:
+        problems.append(
+            "environment: MONITOR_HTTP_LISTEN: expected host:port (e.g. 0.0.0.0:9464) or off, "
+            f"got {value!r}"
+        )
+        return None
+    return found[1].strip("[]") or "0.0.0.0", int(found[2])
 
 
 class _Strict(BaseModel):

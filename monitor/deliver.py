@@ -29,6 +29,7 @@ from telegram.error import (
 
 from monitor.digest import ChatRules, digest_interval, plan
 from monitor.errors import ChatBlocked, ChatMoved, DeliveryError
+from monitor.metrics import Metrics
 from monitor.models import Alert
 from monitor.render import (
     DigestItem,
@@ -265,6 +266,7 @@ async def deliver_pending(
     dead_after: timedelta,
     rules: Mapping[str, ChatRules] | None = None,
     topic_digests: Mapping[str, timedelta | None] | None = None,
+    metrics: Metrics | None = None,
 ) -> int:
     """Send (or fold into their story's message, or into a digest) the due alerts.
 
@@ -278,7 +280,7 @@ async def deliver_pending(
         logger.error(
             "%d alerts undelivered for %s are now dead (see monitor status)", expired, dead_after
         )
-    round_ = _Round(store, sink, now, chats)
+    round_ = _Round(store, sink, now, chats, metrics)
     holds: dict[datetime, list[int]] = {}
     digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
     for pending in store.pending_alerts(now):
@@ -315,7 +317,15 @@ def _story_root(store: Store, pending: PendingAlert) -> StoryAlert | None:
 class _Round:
     """One delivery round: chat states read once, chats that stalled, alerts delivered."""
 
-    def __init__(self, store: Store, sink: Sink, now: datetime, chats: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sink: Sink,
+        now: datetime,
+        chats: Mapping[str, str],
+        metrics: Metrics | None,
+    ) -> None:
+        self.metrics = metrics
         self.store = store
         self.sink = sink
         self.now = now
@@ -333,7 +343,9 @@ class _Round:
             return None
         return configured, chat_id
 
-    def _record(self, chat: str, outcome: str, count: int) -> None:
+    def _record(
+        self, chat: str, outcome: str, alerts: Sequence[PendingAlert], via: str = "message"
+    ) -> None:
         if outcome != "sent" or chat in self.states:
             # the attempt may have disabled, moved or re-enabled the chat
             state = self.store.chat_state(chat)
@@ -341,7 +353,11 @@ class _Round:
             if state is not None:
                 self.states[chat] = state
         if outcome == "sent":
-            self.delivered += count
+            self.delivered += len(alerts)
+            if self.metrics is not None:
+                for pending in alerts:
+                    due = pending.due_at or pending.created_at
+                    self.metrics.delivered(chat, via, 1, time.time() - due.timestamp())
         elif outcome == "wait":
             self.stalled.add(chat)  # later alerts of this chat must not overtake this one
 
@@ -357,7 +373,7 @@ class _Round:
 
         attempt = _Attempt(self.store, chat, (pending.id,), pending.attempts)
         outcome = await attempt.run(deliver, target, self.states.get(chat), self.now)
-        self._record(chat, outcome, 1)
+        self._record(chat, outcome, [pending])
 
     async def send_digest(
         self, chat: str, batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]]
@@ -369,17 +385,18 @@ class _Round:
         quiet = all(held_quietly for _, _, held_quietly in batch)
         since = min(pending.created_at for pending, _, _ in batch)
         heading = digest_heading(len(batch), since, quiet)
-        attempts = {pending.id: pending.attempts for pending, _, _ in batch}
+        by_id = {pending.id: pending for pending, _, _ in batch}
         for part in digest_parts(_digest_items(batch), heading):
 
             async def deliver(chat_id: str, part: DigestPart = part) -> str | None:
                 return await self.sink.send_digest(part, chat_id)
 
-            attempt = _Attempt(self.store, chat, part.ids, max(attempts[i] for i in part.ids))
+            tries = max(by_id[i].attempts for i in part.ids)
+            attempt = _Attempt(self.store, chat, part.ids, tries)
             outcome = await attempt.run(
                 deliver, target, self.states.get(chat), self.now, via="digest"
             )
-            self._record(chat, outcome, len(part.ids))
+            self._record(chat, outcome, [by_id[i] for i in part.ids], via="digest")
             if outcome != "sent":
                 return
 

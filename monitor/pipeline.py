@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -16,6 +17,7 @@ from monitor.errors import FetchError, GoneError, ParseError
 from monitor.extract import extract_text, wall
 from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
+from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
 from monitor.store import FeedState, NewEntry, Store
@@ -40,6 +42,7 @@ class Deps:
     matcher: Matcher
     chats: Mapping[str, str]
     stories: StoryIndex
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,12 @@ def backoff(interval: float, errors: int, cap: float) -> timedelta:
 
 async def poll_feed(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     """Poll one feed; never raises: failures are logged, recorded against the feed and returned."""
+    result = await _poll_safely(feed, deps, now)
+    deps.metrics.polled(feed.name, result.ok, result.new)
+    return result
+
+
+async def _poll_safely(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
     state = deps.store.feed_state(feed.name)
     if state is not None and state.url != feed.url:
         deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
@@ -173,11 +182,24 @@ async def _process(
     articles = await asyncio.gather(*(_article(entry, deps, gate) for entry, _ in new))
     # Older items keep their summary, so `monitor backtest` has something to match them on.
     items = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
-    for (entry, keys), article in zip(new, articles, strict=True):
-        alerts = _alerts(feed, article, deps.matcher.match(article), deps)
+    for (entry, keys), (article, seconds) in zip(new, articles, strict=True):
+        deps.metrics.article(article.from_page, seconds)
+        matches = deps.matcher.match(article)
+        for found in matches:
+            deps.metrics.matched(found.topic)
+        alerts = _alerts(feed, article, matches, deps)
         items.append(_storied(NewEntry(entry, keys, article, alerts), deps.stories, now))
     queued = sum(len(item.alerts) for item in items)
+    deps.metrics.queued_alerts(_per_chat(items))
     return PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued), items
+
+
+def _per_chat(items: Sequence[NewEntry]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        for alert in item.alerts:
+            counts[alert.chat] = counts.get(alert.chat, 0) + 1
+    return counts
 
 
 def _storied(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
@@ -218,9 +240,14 @@ def _is_old(entry: Entry, cutoff: datetime, first_poll: bool) -> bool:
     return entry.published < cutoff
 
 
-async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article:
-    """Fetch and extract the entry's page; fall back to the feed's title and summary."""
-    fallback = Article(entry, entry.summary, from_page=False)
+async def _article(
+    entry: Entry, deps: Deps, gate: asyncio.Semaphore
+) -> tuple[Article, float | None]:
+    """Fetch and extract the entry's page; fall back to the feed's title and summary.
+
+    Also returns the seconds extraction took, when it finished.
+    """
+    fallback = Article(entry, entry.summary, from_page=False), None
     if not entry.link:
         return fallback
     async with gate:
@@ -244,6 +271,7 @@ async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article
             return fallback
         if not isinstance(page, Fetched):
             return fallback
+        started = time.perf_counter()
         try:
             text = await deps.pool.run(
                 extract_text, page.body, page.url, time_limit=deps.settings.extract_timeout
@@ -261,14 +289,15 @@ async def _article(entry: Entry, deps: Deps, gate: asyncio.Semaphore) -> Article
                 "feed %s: extraction of %s failed; using the feed summary", entry.feed, entry.link
             )
             return fallback
+        seconds = time.perf_counter() - started
     if text:
-        return Article(entry, text, from_page=True)
+        return Article(entry, text, from_page=True), seconds
     blocked_by = wall(page.body)
     if blocked_by is not None:
         logger.info(
             "feed %s: %s is behind %s; using the feed summary", entry.feed, entry.link, blocked_by
         )
-    return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by)
+    return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by), seconds
 
 
 def _alerts(

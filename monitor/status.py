@@ -7,7 +7,21 @@ from datetime import UTC, datetime
 
 from monitor.config import FeedConfig
 from monitor.render import BERLIN
-from monitor.store import ChatState, FeedState
+from monitor.store import ChatState, FeedState, Store
+
+
+def heartbeat_health(store: Store, max_age: float, now: datetime) -> tuple[bool, str, float | None]:
+    """Return (healthy, reason, heartbeat age in seconds) from the heartbeat in the database.
+
+    Reading it also shows the database answers; an error reading it propagates.
+    """
+    beat = store.last_beat()
+    if beat is None:
+        return False, "the service has never run here (no heartbeat)", None
+    age = (now - beat).total_seconds()
+    if age > max_age:
+        return False, f"last heartbeat {age:.0f} s ago (limit {max_age:g} s)", age
+    return True, f"last heartbeat {age:.0f} s ago", age
 
 
 def status_report(

@@ -237,6 +237,7 @@ class PendingAlert:
     created_at: datetime
     story: str | None = None
     kind: str = "new"
+    due_at: datetime | None = None  # when its hold (quiet hours, digest) ended, if it had one
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +475,7 @@ class Store:
                     alerts.c.created_at,
                     alerts.c.story,
                     alerts.c.kind,
+                    alerts.c.due_at,
                 )
                 .where(alerts.c.status == "pending", due)
                 .order_by(alerts.c.id)
@@ -487,6 +489,7 @@ class Store:
                 _utc(row.created_at) or now,
                 row.story,
                 row.kind or "new",
+                _utc(row.due_at),
             )
             for row in rows
         ]

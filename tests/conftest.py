@@ -108,6 +108,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
         "MONITOR_HTTP_TIMEOUT": "2",
         "MONITOR_FETCH_DEADLINE": "4",
         "MONITOR_HOST_DELAY": "0",  # every test server is 127.0.0.1: politeness is tested apart
+        "MONITOR_HTTP_LISTEN": "127.0.0.1:0",  # probes on a free port: tests run side by side
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -263,3 +263,27 @@ def test_defaults_from_empty_environment() -> None:
     assert settings.allow_private_networks is False
     assert settings.backlog_hours == 6
     assert settings.telegram_api_url == "https://api.telegram.org"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("off", None),
+        ("OFF", None),
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        (":8080", ("0.0.0.0", 8080)),
+        ("[::1]:0", ("::1", 0)),
+    ],
+)
+def test_probe_address_forms(value: str, expected: tuple[str, int] | None) -> None:
+    assert Settings.from_env({"MONITOR_HTTP_LISTEN": value}).http_listen == expected
+
+
+@pytest.mark.parametrize("value", ["9464", "localhost:99999", "host:port", "a b:1"])
+def test_bad_probe_address_is_named(value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"MONITOR_HTTP_LISTEN": value})
+    assert raised.value.problems == [
+        "environment: MONITOR_HTTP_LISTEN: expected host:port (e.g. 0.0.0.0:9464) or off, "
+        f"got {value!r}"
+    ]
