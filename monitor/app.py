@@ -6,18 +6,28 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from monitor.config import Config, FeedConfig, Settings
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.config import (
+    Config,
+    FeedConfig,
+    Settings,
+    config_signature,
+    load_config,
+    telegram_problems,
+)
 from monitor.deliver import ConsoleSink, Pacer, Sink, TelegramSink, deliver_pending
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, DeliveryError, MonitorError
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
-from monitor.schedule import build_scheduler
+from monitor.schedule import build_scheduler, sync_feed_jobs
 from monitor.status import heartbeat_health
 from monitor.store import Store
 from monitor.stories import StoryIndex, lead_terms, shingle_signature
@@ -30,6 +40,8 @@ WORKERS = 2
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
+# How often config/ is checked for edits (a stat of three files).
+CONFIG_CHECK_SECONDS = 2.0
 WORKER_MODULES = ("monitor.parse", "monitor.extract")  # imported when a worker starts
 STOP_TIMEOUT_SECONDS = 10.0
 MAINTAIN_EVERY = timedelta(hours=1)
@@ -47,6 +59,8 @@ class App:
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
         self.metrics = Metrics()
         self.probes: ProbeServer | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
@@ -179,18 +193,22 @@ class App:
                 self.probes.stop()
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        self._config_seen = config_signature(self.settings.config_dir)
         scheduler = build_scheduler(
             self.config.feeds,
             self._tracked_poll,
-            self._tracked_deliver,
-            DELIVER_EVERY_SECONDS,
+            [
+                ("deliver", self._tracked_deliver, DELIVER_EVERY_SECONDS),
+                ("watch config", self._watch_config, CONFIG_CHECK_SECONDS),
+            ],
             datetime.now(UTC),
         )
+        self._scheduler = scheduler
         scheduler.start()
         self._beat(datetime.now(UTC))
         logger.info(
             "monitoring %d feeds for %d topics",
-            len(scheduler.get_jobs()) - 1,
+            sum(1 for feed in self.config.feeds if feed.enabled),
             len(self.config.topics),
         )
         await stop.wait()
@@ -202,6 +220,82 @@ class App:
         # Whatever is still pending stays in the outbox and goes out on the next start.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
+
+    async def reload(self, reason: str) -> bool:
+        """Read config/ again and apply it without a restart; keep the last good one if invalid.
+
+        Feeds are added, dropped and rescheduled, topics recompiled, chats updated. Settings
+        from the environment are not reloaded.
+        """
+        try:
+            config = load_config(self.settings.config_dir)
+            if self.settings.telegram_token and (problems := telegram_problems(config)):
+                raise ConfigError(problems)
+        except ConfigError as exc:
+            self.metrics.reloaded(ok=False)
+            logger.error(
+                "config reload (%s) refused, keeping the last good config: %s",
+                reason,
+                "; ".join(exc.problems),
+            )
+            await self._notify_operators(
+                "Configuration change refused; the last good configuration stays in force:\n"
+                + "\n".join(exc.problems[:20])
+            )
+            return False
+        changes = self._apply(config)
+        self.metrics.reloaded(ok=True)
+        logger.info("config reloaded (%s): %s", reason, changes)
+        await self._notify_operators(f"Configuration reloaded: {changes}.")
+        return True
+
+    def request_reload(self, reason: str) -> None:
+        """Reload soon, from a signal handler (SIGHUP)."""
+        task = asyncio.ensure_future(self.reload(reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _apply(self, config: Config) -> str:
+        """Switch to `config`; return a summary of what changed."""
+        old = self.config
+        self.config = config
+        self.deps = replace(
+            self.deps, topics=config.topics, matcher=Matcher(config.topics), chats=config.chats
+        )
+        summary = []
+        if self._scheduler is not None:
+            added, removed, changed = sync_feed_jobs(
+                self._scheduler, config.feeds, self._tracked_poll, datetime.now(UTC)
+            )
+            for label, names in (("added", added), ("removed", removed), ("changed", changed)):
+                if names:
+                    summary.append(f"feeds {label}: {', '.join(names)}")
+        before = {topic.name for topic in old.topics}
+        after = {topic.name for topic in config.topics}
+        if after - before:
+            summary.append(f"topics added: {', '.join(sorted(after - before))}")
+        if before - after:
+            summary.append(f"topics removed: {', '.join(sorted(before - after))}")
+        summary.append(f"{len(config.feeds)} feeds, {len(config.topics)} topics")
+        return "; ".join(summary)
+
+    async def _watch_config(self) -> None:
+        """Reload when a file in config/ changed since the last look."""
+        seen = config_signature(self.settings.config_dir)
+        if seen != self._config_seen:
+            self._config_seen = seen
+            await self.reload("files changed")
+
+    async def _notify_operators(self, text: str) -> None:
+        """Tell the chats marked `operator: true`; a failure is logged, never raised."""
+        for name in self.config.operators:
+            chat_id = self.config.chats.get(name)
+            if chat_id is None:
+                continue
+            try:
+                await self.sink.notice(text, chat_id)
+            except DeliveryError as exc:
+                logger.warning("could not tell operator chat %s: %s", name, exc)
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
         await self._track(self.poll_if_due(feed))

@@ -345,6 +345,8 @@ async def _run(settings: Settings, config: Config) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with App(settings, config) as app:
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, app.request_reload, "SIGHUP")
         await app.serve(stop)
     logger.info("stopped")
     return EXIT_OK

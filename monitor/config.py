@@ -375,6 +375,7 @@ class ChatConfig(_Strict):
     digest: DigestInterval | None = None
     quiet: QuietHours | None = None
     timezone: TimeZone = DEFAULT_TIMEZONE
+    operator: bool = False
 
     def rules(self) -> ChatRules:
         """Return the delivery rules for this chat."""
@@ -405,6 +406,7 @@ class Config:
     topics: tuple[Topic, ...]
     chats: Mapping[str, str]
     chat_rules: Mapping[str, ChatRules] = field(default_factory=dict)
+    operators: tuple[str, ...] = ()  # chats marked `operator: true`
 
 
 def load_config(directory: Path) -> Config:
@@ -428,6 +430,7 @@ def load_config(directory: Path) -> Config:
         topics=tuple(compiled),
         chats={name: chat.id for name, chat in chats.chats.items()},
         chat_rules={name: chat.rules() for name, chat in chats.chats.items()},
+        operators=tuple(name for name, chat in chats.chats.items() if chat.operator),
     )
 
 
@@ -496,6 +499,19 @@ def config_schemas() -> dict[str, dict[str, Any]]:
             "title": f"news-monitor {file}",
         }
     return schemas
+
+
+def config_signature(directory: Path) -> tuple[tuple[str, int, int] | None, ...]:
+    """Return (name, mtime, size) of each YAML file, None for a missing one: a cheap change test."""
+    signature: list[tuple[str, int, int] | None] = []
+    for file in (FEEDS_FILE, TOPICS_FILE, CHATS_FILE):
+        try:
+            stat = (directory / file).stat()
+        except OSError:
+            signature.append(None)
+        else:
+            signature.append((file, stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def load_topics(path: Path, chat_names: Iterable[str]) -> tuple[Topic, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from monitor.errors import ChatBlocked, ChatMoved, DeliveryError
 from monitor.metrics import Metrics
 from monitor.models import Alert
 from monitor.render import (
+    MAX_MESSAGE_UNITS,
     DigestItem,
     DigestPart,
     digest_heading,
@@ -39,6 +41,7 @@ from monitor.render import (
     render_html,
     render_text,
     sources_text,
+    utf16_len,
 )
 from monitor.store import ChatState, PendingAlert, Store, StoryAlert
 
@@ -67,6 +70,9 @@ class Sink(Protocol):
     async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
         """Post one message of a digest; return its id, if known."""
 
+    async def notice(self, text: str, chat_id: str) -> None:
+        """Tell an operator chat something about the service itself (plain text)."""
+
 
 class ConsoleSink:
     """Print alerts to a stream and append them as JSON lines to a file."""
@@ -88,6 +94,10 @@ class ConsoleSink:
         """Print which outlets now also report the story."""
         print(f"Update: {alert.title}\n{sources_text(sources)}", end="\n\n", file=self.stream)
         self._append(sources[0], {"update_of": message_id, "sources": len(sources) + 1})
+
+    async def notice(self, text: str, chat_id: str) -> None:
+        """Print a notice for the operators."""
+        print(f"Notice for operators: {text}", end="\n\n", file=self.stream, flush=True)
 
     async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
         """Print one digest message; return an id for it."""
@@ -195,6 +205,17 @@ class TelegramSink:
         except DeliveryError as exc:
             if "message is not modified" not in str(exc).lower():
                 raise
+
+    async def notice(self, text: str, chat_id: str) -> None:
+        """Send a plain-text notice (escaped, cut to Telegram's limit) to an operator chat."""
+        clipped = text if utf16_len(text) <= MAX_MESSAGE_UNITS else text[:3000] + "…"
+
+        def request() -> Awaitable[Message | bool]:
+            return self.bot.send_message(
+                chat_id=chat_id, text=html.escape(clipped), parse_mode=ParseMode.HTML
+            )
+
+        await self._call("operators", chat_id, request)
 
     async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
         """Send one message of a digest; return its message id."""

@@ -14,16 +14,19 @@ from monitor.config import FeedConfig
 MISFIRE_GRACE_SECONDS = 60
 # Spread the first polls so that every feed does not hit the network in the same instant.
 STARTUP_SPREAD_SECONDS = 0.5
+FEED_JOB = "feed:"
 
 
 def build_scheduler(
     feeds: Sequence[FeedConfig],
     poll: Callable[[FeedConfig], Awaitable[None]],
-    deliver: Callable[[], Awaitable[None]],
-    deliver_every: float,
+    periodic: Sequence[tuple[str, Callable[[], Awaitable[None]], float]],
     now: datetime,
 ) -> AsyncIOScheduler:
-    """Return a scheduler with one interval job per enabled feed and one delivery job."""
+    """Return a scheduler with one interval job per enabled feed and the `periodic` jobs.
+
+    `periodic` holds (name, job, seconds between runs); each first runs at `now`.
+    """
     scheduler = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={
@@ -32,20 +35,48 @@ def build_scheduler(
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
         },
     )
-    for index, feed in enumerate(f for f in feeds if f.enabled):
+    sync_feed_jobs(scheduler, feeds, poll, now)
+    for name, job, seconds in periodic:
+        scheduler.add_job(
+            job, IntervalTrigger(seconds=seconds), id=name, name=name, next_run_time=now
+        )
+    return scheduler
+
+
+def sync_feed_jobs(
+    scheduler: AsyncIOScheduler,
+    feeds: Sequence[FeedConfig],
+    poll: Callable[[FeedConfig], Awaitable[None]],
+    now: datetime,
+) -> tuple[list[str], list[str], list[str]]:
+    """Make the feed jobs match `feeds`: add new ones, drop removed or disabled ones,
+    and reschedule those whose settings changed. Returns (added, removed, changed) names.
+    """
+    wanted = {f"{FEED_JOB}{feed.name}": feed for feed in feeds if feed.enabled}
+    removed = []
+    for job in scheduler.get_jobs():
+        if job.id.startswith(FEED_JOB) and job.id not in wanted:
+            job.remove()
+            removed.append(job.id.removeprefix(FEED_JOB))
+    added: list[str] = []
+    changed: list[str] = []
+    spread = 0  # the new jobs' first polls are spread out
+    for job_id, feed in wanted.items():
+        job = scheduler.get_job(job_id)
+        if job is not None and job.args == (feed,):
+            continue
+        if job is not None:
+            job.remove()
+            changed.append(feed.name)
+        else:
+            added.append(feed.name)
         scheduler.add_job(
             poll,
             IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
             args=[feed],
-            id=f"feed:{feed.name}",
+            id=job_id,
             name=f"poll {feed.name}",
-            next_run_time=now + timedelta(seconds=index * STARTUP_SPREAD_SECONDS),
+            next_run_time=now + timedelta(seconds=spread * STARTUP_SPREAD_SECONDS),
         )
-    scheduler.add_job(
-        deliver,
-        IntervalTrigger(seconds=deliver_every),
-        id="deliver",
-        name="deliver alerts",
-        next_run_time=now,
-    )
-    return scheduler
+        spread += 1
+    return added, removed, changed
