@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy monitor
 
 test: lint typecheck  ## lint, type-check and run the whole test suite
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lock:  ## re-resolve both lock files from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
