@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run once check test lint typecheck lock clean
+.PHONY: run once demo check test lint typecheck lock clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ run: $(STAMP)  ## run the service on config/ with SQLite in state/
 
 once: $(STAMP)  ## poll every feed once, deliver, exit
 	$(BIN)/monitor once
+
+demo: $(STAMP)  ## offline demo: sample feeds from a local server, alerts to the console
+	$(BIN)/monitor demo
 
 check: $(STAMP)  ## validate config/
 	$(BIN)/monitor check

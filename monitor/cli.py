@@ -29,6 +29,7 @@ from monitor.config import (
     load_topics,
     telegram_problems,
 )
+from monitor.demo import run_demo
 from monitor.errors import ConfigError, MonitorError, OpmlError
 from monitor.explain import article_from_file, article_from_url, describe
 from monitor.fetch import make_client
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--out", type=Path, help="directory to write to (default: schema/ in the config directory)"
     )
+    commands.add_parser(
+        "demo", help="run the pipeline once over bundled sample feeds, offline; alerts to console"
+    )
     opml = commands.add_parser(
         "import-opml", help="add the feeds of an OPML export (another reader's) to feeds.yaml"
     )
@@ -117,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import-opml":
             feeds_file = settings.config_dir / FEEDS_FILE
             return _import_opml(feeds_file, args.file, args.interval, args.dry_run)
+        if args.command == "demo":  # the token and chat ids are not used: no Telegram check
+            return asyncio.run(_demo(settings, load_config(settings.config_dir)))
         return _dispatch(args, settings, _configure(settings))
     except ConfigError as exc:
         for problem in exc.problems:
@@ -335,6 +341,18 @@ async def _once(settings: Settings, config: Config) -> int:
     )
     for result in failed:
         print(f"  {result.feed}: {result.error}", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _demo(settings: Settings, config: Config) -> int:
+    print("news-monitor demo: sample feeds from a local server, your topics, alerts below.\n")
+    outcome = await run_demo(settings, config)
+    alerts = sum(result.alerts for result in outcome.results)
+    print(
+        f"demo: {outcome.reports} sample reports from {len(outcome.results)} outlets, "
+        f"{alerts} alerts for {len(config.topics)} topics (one story reported twice is one "
+        "message with its second source added). Run `make run` for the real feeds."
+    )
     return EXIT_OK
 
 

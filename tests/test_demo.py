@@ -1,0 +1,28 @@
+"""`monitor demo`: the real pipeline over bundled samples, offline, alerts on the console."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.cli import main
+from tests.conftest import WriteConfig
+
+
+def test_demo_shows_alerts_a_merged_story_and_filters_the_rest(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_config([], chats={"default": 0})  # the shipped topics; chat ids not set
+    # A token and an unreachable API: the demo must use neither.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:demo-secret-token")
+    monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:9")
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Gemeinsame Erklärung der Außenministerinnen" in out
+    assert "Also reported by ZEIT (demo) (2 sources)" in out
+    assert "NATO-Generalsekretär warnt vor Einsatz nordkoreanischer Soldaten" in out
+    assert "Schneefall" not in out
+    assert "demo: 5 sample reports from 3 outlets, 4 alerts for 5 topics" in out
+    assert "demo-secret-token" not in out
