@@ -13,6 +13,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.bot import CommandBot
+from monitor.commands import Desk
 from monitor.config import (
     Config,
     FeedConfig,
@@ -59,6 +61,7 @@ class App:
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
         self.metrics = Metrics()
         self.probes: ProbeServer | None = None
+        self.bot: CommandBot | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
@@ -186,11 +189,32 @@ class App:
     async def serve(self, stop: asyncio.Event) -> None:
         """Poll on schedule and deliver until `stop` is set, then finish in-flight work."""
         self._start_probes()
+        await self._start_bot()
         try:
             await self._serve(stop)
         finally:
+            if self.bot is not None:
+                await self.bot.stop()
             if self.probes is not None:
                 self.probes.stop()
+
+    async def _start_bot(self) -> None:
+        """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
+        if not self.settings.telegram_token or not self.settings.bot_commands:
+            return
+        bot = CommandBot(
+            self.settings.telegram_token,
+            self.settings.telegram_api_url,
+            Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
+            lambda: self.config.chats,
+            lambda: self.config.operators,
+        )
+        try:
+            await bot.start()
+        except DeliveryError as exc:  # alerts matter more than commands: carry on without
+            logger.error("%s; alerts are still delivered, commands are not answered", exc)
+            return
+        self.bot = bot
 
     async def _serve(self, stop: asyncio.Event) -> None:
         self._config_seen = config_signature(self.settings.config_dir)
@@ -221,7 +245,7 @@ class App:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
 
-    async def reload(self, reason: str) -> bool:
+    async def reload(self, reason: str, notify: bool = True) -> tuple[bool, str]:
         """Read config/ again and apply it without a restart; keep the last good one if invalid.
 
         Feeds are added, dropped and rescheduled, topics recompiled, chats updated. Settings
@@ -238,16 +262,19 @@ class App:
                 reason,
                 "; ".join(exc.problems),
             )
-            await self._notify_operators(
-                "Configuration change refused; the last good configuration stays in force:\n"
-                + "\n".join(exc.problems[:20])
-            )
-            return False
+            listed = "\n".join(exc.problems[:20])
+            if notify:
+                await self._notify_operators(
+                    "Configuration change refused; the last good configuration stays in force:\n"
+                    + listed
+                )
+            return False, listed
         changes = self._apply(config)
         self.metrics.reloaded(ok=True)
         logger.info("config reloaded (%s): %s", reason, changes)
-        await self._notify_operators(f"Configuration reloaded: {changes}.")
-        return True
+        if notify:
+            await self._notify_operators(f"Configuration reloaded: {changes}.")
+        return True, changes
 
     def request_reload(self, reason: str) -> None:
         """Reload soon, from a signal handler (SIGHUP)."""

@@ -103,6 +103,12 @@ ENV_SETTINGS = (
     EnvSetting("MONITOR_STORY_HOURS", "72", "Hours a story stays open for later reports."),
     EnvSetting("MONITOR_SEEN_DAYS", "90", "Days an entry's identity keys are remembered."),
     EnvSetting(
+        "MONITOR_BOT_COMMANDS",
+        "true",
+        "Answer analysts' bot commands (getUpdates) when a token is set; false on all but one "
+        "of several services sharing a bot.",
+    ),
+    EnvSetting(
         "MONITOR_HTTP_LISTEN",
         "127.0.0.1:9464",
         "host:port for /healthz and /metrics while running; port 0 picks one; off disables.",
@@ -142,6 +148,7 @@ class Settings:
     log_format: str
     log_level: str
     http_listen: tuple[str, int] | None = None  # /healthz and /metrics; None: off
+    bot_commands: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -162,20 +169,16 @@ class Settings:
                 problems.append(f"environment: {name}: must be at least {minimum}")
             return value
 
-        allow = get("MONITOR_ALLOW_PRIVATE_NETWORKS").lower()
-        if allow not in _TRUE | _FALSE:
-            problems.append(
-                "environment: MONITOR_ALLOW_PRIVATE_NETWORKS: "
-                f"expected true or false, got {allow!r}"
-            )
-        log_format = get("MONITOR_LOG_FORMAT").lower()
-        if log_format not in {"console", "json"}:
-            problems.append(
-                f"environment: MONITOR_LOG_FORMAT: expected console or json, got {log_format!r}"
-            )
-        log_level = get("MONITOR_LOG_LEVEL").upper()
-        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            problems.append(f"environment: MONITOR_LOG_LEVEL: unknown level {log_level!r}")
+        def flag(name: str) -> bool:
+            raw = get(name).lower()
+            if raw not in _TRUE | _FALSE:
+                problems.append(f"environment: {name}: expected true or false, got {raw!r}")
+            return raw in _TRUE
+
+        allow = flag("MONITOR_ALLOW_PRIVATE_NETWORKS")
+        log_format, log_level = _log_settings(
+            get("MONITOR_LOG_FORMAT"), get("MONITOR_LOG_LEVEL"), problems
+        )
         api_url = get("TELEGRAM_API_URL").rstrip("/")
         if not re.match(r"https?://[^/\s]+", api_url):
             problems.append("environment: TELEGRAM_API_URL: expected an http(s) URL")
@@ -187,7 +190,7 @@ class Settings:
             database_url=get("MONITOR_DATABASE_URL") or f"sqlite:///{state_dir / 'monitor.sqlite'}",
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=api_url,
-            allow_private_networks=allow in _TRUE,
+            allow_private_networks=allow,
             backlog_hours=number("MONITOR_BACKLOG_HOURS", float, 0),
             max_feed_bytes=number("MONITOR_MAX_FEED_BYTES", int, 1024),
             max_page_bytes=number("MONITOR_MAX_PAGE_BYTES", int, 1024),
@@ -205,12 +208,25 @@ class Settings:
             seen_days=number("MONITOR_SEEN_DAYS", float, 1),
             user_agent=get("MONITOR_USER_AGENT"),
             http_listen=listen,
+            bot_commands=flag("MONITOR_BOT_COMMANDS"),
             log_format=log_format,
             log_level=log_level,
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _log_settings(log_format: str, log_level: str, problems: list[str]) -> tuple[str, str]:
+    """Check MONITOR_LOG_FORMAT and MONITOR_LOG_LEVEL; return them normalised."""
+    log_format, log_level = log_format.lower(), log_level.upper()
+    if log_format not in {"console", "json"}:
+        problems.append(
+            f"environment: MONITOR_LOG_FORMAT: expected console or json, got {log_format!r}"
+        )
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(f"environment: MONITOR_LOG_LEVEL: unknown level {log_level!r}")
+    return log_format, log_level
 
 
 def _listen(value: str, problems: list[str]) -> tuple[str, int] | None:

@@ -294,6 +294,7 @@ async def deliver_pending(
     `chats` are the configured chat ids by name, `rules` each chat's digest and quiet hours,
     `topic_digests` each topic's digest interval. Alerts go out in order per chat; a chat whose
     delivery fails is skipped for the rest of the round, so its alerts keep their order; alerts
+    whose topics are all muted in their chat (/mute) are marked muted, not sent; alerts
     undelivered for `dead_after` after falling due become dead. Returns how many were delivered.
     """
     expired = store.expire_pending(now - dead_after)
@@ -302,25 +303,7 @@ async def deliver_pending(
             "%d alerts undelivered for %s are now dead (see monitor status)", expired, dead_after
         )
     round_ = _Round(store, sink, now, chats, metrics)
-    holds: dict[datetime, list[int]] = {}
-    digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
-    for pending in store.pending_alerts(now):
-        chat = pending.alert.chat
-        if chat in round_.stalled:
-            continue
-        root = _story_root(store, pending)
-        chat_rules = (rules or {}).get(chat, ChatRules())
-        interval = digest_interval(chat_rules, pending.alert.topics, topic_digests or {})
-        silent = pending.kind == "same" and root is not None and root.via != "digest"
-        decided = plan(chat_rules, interval, pending.created_at, now, silent)
-        if decided.action == "hold" and decided.until is not None:
-            holds.setdefault(decided.until, []).append(pending.id)
-        elif decided.action == "digest":
-            digests.setdefault(chat, []).append((pending, root, decided.quiet))
-        else:
-            await round_.send(pending, root)
-    for until, ids in holds.items():
-        store.hold(ids, until)
+    digests = await round_.run(store.pending_alerts(now), rules or {}, topic_digests or {})
     for chat, batch in digests.items():
         if chat not in round_.stalled:
             await round_.send_digest(chat, batch)
@@ -381,6 +364,41 @@ class _Round:
                     self.metrics.delivered(chat, via, 1, time.time() - due.timestamp())
         elif outcome == "wait":
             self.stalled.add(chat)  # later alerts of this chat must not overtake this one
+
+    async def run(
+        self,
+        due: Sequence[PendingAlert],
+        rules: Mapping[str, ChatRules],
+        topic_digests: Mapping[str, timedelta | None],
+    ) -> dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]]:
+        """Send what goes out now, mute or hold the rest; return the digests due, per chat."""
+        muted = self.store.mutes(self.now)
+        silenced: list[int] = []
+        holds: dict[datetime, list[int]] = {}
+        digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
+        for pending in due:
+            chat = pending.alert.chat
+            if chat in self.stalled:
+                continue
+            if chat in muted and set(pending.alert.topics) <= set(muted[chat]):
+                silenced.append(pending.id)  # /mute: every topic it matched is muted here
+                continue
+            root = _story_root(self.store, pending)
+            chat_rules = rules.get(chat, ChatRules())
+            interval = digest_interval(chat_rules, pending.alert.topics, topic_digests)
+            silent = pending.kind == "same" and root is not None and root.via != "digest"
+            decided = plan(chat_rules, interval, pending.created_at, self.now, silent)
+            if decided.action == "hold" and decided.until is not None:
+                holds.setdefault(decided.until, []).append(pending.id)
+            elif decided.action == "digest":
+                digests.setdefault(chat, []).append((pending, root, decided.quiet))
+            else:
+                await self.send(pending, root)
+        if silenced:
+            self.store.mark_muted(silenced)
+        for until, ids in holds.items():
+            self.store.hold(ids, until)
+        return digests
 
     async def send(self, pending: PendingAlert, root: StoryAlert | None) -> None:
         """Deliver one alert on its own (a message, a reply, or an edit of its story)."""

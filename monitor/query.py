@@ -147,6 +147,23 @@ def to_query(node: Node) -> str:
     return joiner.join(_grouped(child) for child in node.children)
 
 
+def in_words(node: Node) -> str:
+    """Say what a query asks for in plain English, e.g. "any of nordkorea*, pjoengjang"."""
+    if isinstance(node, Term):
+        return term_text(node)
+    if isinstance(node, Not):
+        return f"not {_worded(node.child)}"
+    if isinstance(node, Near):
+        return f"{_worded(node.left)} within {node.distance} words of {_worded(node.right)}"
+    if isinstance(node, Or):
+        return "any of " + ", ".join(_worded(child) for child in node.children)
+    return " and ".join(_worded(child) for child in node.children)
+
+
+def _worded(node: Node) -> str:
+    return in_words(node) if isinstance(node, Term | Not) else f"({in_words(node)})"
+
+
 def term_text(term: Term) -> str:
     """Print one term in query syntax (folded words)."""
     words = " ".join(_word_text(word) for word in term.words)

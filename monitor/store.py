@@ -98,6 +98,15 @@ chats = sa.Table(
 )
 
 
+mutes = sa.Table(
+    "mutes",
+    metadata,
+    sa.Column("chat", sa.String(200), primary_key=True),
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 heartbeats = sa.Table(
     "heartbeats",
     metadata,
@@ -187,6 +196,11 @@ def _m005_digests(conn: Connection) -> None:
     conn.execute(sa.text("UPDATE alerts SET via = 'message' WHERE status = 'sent'"))
 
 
+def _m006_mutes(conn: Connection) -> None:
+    mutes.create(conn)
+    sa.Index("alerts_by_message", alerts.c.chat, alerts.c.message_id).create(conn)
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("initial", _m001_initial),
@@ -194,6 +208,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("heartbeats", _m003_heartbeats),
     ("stories, delivery retries, chat state", _m004_stories),
     ("digests and quiet hours: due_at, via", _m005_digests),
+    ("mutes, alerts by message", _m006_mutes),
 )
 
 
@@ -672,15 +687,7 @@ class Store:
             query = query.where(entries.c.seen_at >= since)
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=500).execute(query).mappings():
-                entry = Entry(
-                    feed=row["feed"],
-                    guid=row["guid"],
-                    link=row["link"],
-                    title=row["title"],
-                    summary="",
-                    published=_utc(row["published_at"]),
-                )
-                yield Article(entry, row["text"] or "", bool(row["from_page"]))
+                yield _article(row)
 
     def beat(self, now: datetime, name: str = "service") -> None:
         """Record that the service's loop is alive and can write to the database."""
@@ -697,12 +704,98 @@ class Store:
             value = conn.scalar(sa.select(heartbeats.c.beat_at).where(heartbeats.c.name == name))
         return _utc(value)
 
+    def alert_by_message(self, chat: str, message_id: str) -> tuple[Alert, int] | None:
+        """Return the alert delivered to `chat` as message `message_id`, and its entry id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(alerts.c.payload, alerts.c.entry_id)
+                .where(alerts.c.chat == chat, alerts.c.message_id == message_id)
+                .order_by(alerts.c.id)
+                .limit(1)
+            ).first()
+        return (_load_alert(row.payload), row.entry_id) if row is not None else None
+
+    def entry_article(self, entry_id: int) -> Article | None:
+        """Return the stored text of one entry as an article."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(entries).where(entries.c.id == entry_id)).mappings().first()
+            )
+        return _article(row) if row is not None else None
+
+    def recent_alerts(self, chat: str, topic: str | None, limit: int) -> list[Alert]:
+        """Return the latest alerts delivered to `chat` (naming `topic`, if given), newest first."""
+        found: list[Alert] = []
+        query = (
+            sa.select(alerts.c.payload)
+            .where(alerts.c.chat == chat, alerts.c.status == "sent")
+            .order_by(alerts.c.id.desc())
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=200).execute(query):
+                alert = _load_alert(row.payload)
+                if topic is None or topic in alert.topics:
+                    found.append(alert)
+                    if len(found) >= limit:
+                        break
+        return found
+
+    def last_sent_at(self) -> datetime | None:
+        """Return when the last alert was delivered, if ever."""
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(sa.func.max(alerts.c.sent_at))).scalar()
+        return _utc(value)
+
+    def mute(self, chat: str, topic: str, until: datetime) -> None:
+        """Hold back `topic`'s alerts in `chat` until `until`."""
+        with self.engine.begin() as conn:
+            conn.execute(mutes.delete().where(mutes.c.chat == chat, mutes.c.topic == topic))
+            conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until))
+
+    def unmute(self, chat: str, topic: str | None = None) -> int:
+        """Lift the mute of `topic` (or every mute) in `chat`; return how many were lifted."""
+        condition = mutes.c.chat == chat
+        if topic is not None:
+            condition = sa.and_(condition, mutes.c.topic == topic)
+        with self.engine.begin() as conn:
+            return conn.execute(mutes.delete().where(condition)).rowcount or 0
+
+    def mutes(self, now: datetime) -> dict[str, dict[str, datetime]]:
+        """Return the mutes in force at `now`: chat -> topic -> until."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(mutes).where(mutes.c.until > now)).all()
+        found: dict[str, dict[str, datetime]] = {}
+        for row in rows:
+            found.setdefault(row.chat, {})[row.topic] = _utc(row.until) or now
+        return found
+
+    def mark_muted(self, alert_ids: Sequence[int]) -> None:
+        """Record that alerts were not sent because their topics were muted in their chat."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.id.in_(list(alert_ids)), alerts.c.status == "pending")
+                .values(status="muted", next_attempt_at=None)
+            )
+
     def alert_counts(self) -> dict[str, int]:
         """Return how many alerts are in each status."""
         with self.engine.connect() as conn:
             count = sa.func.count().label("n")
             query = sa.select(alerts.c.status, count).group_by(alerts.c.status)
             return {row.status: row.n for row in conn.execute(query)}
+
+
+def _article(row: Any) -> Article:
+    entry = Entry(
+        feed=row["feed"],
+        guid=row["guid"],
+        link=row["link"],
+        title=row["title"],
+        summary="",
+        published=_utc(row["published_at"]),
+    )
+    return Article(entry, row["text"] or "", bool(row["from_page"]))
 
 
 def _feed_state(row: Any) -> FeedState:

@@ -182,6 +182,9 @@ class FakeTelegram:
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
         self.edits: list[dict[str, str]] = []
+        self._updates_queue: list[dict[str, Any]] = []
+        self._update_ready = threading.Event()
+        self.polled_updates = threading.Event()  # the bot has asked for updates at least once
         self._last_in_chat: dict[str, float] = {}
         self.received = threading.Event()
         self._release = threading.Event()
@@ -192,6 +195,13 @@ class FakeTelegram:
 
     def _answer(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.calls.append(method)
+        if method in ("getMe", "deleteWebhook", "setMyCommands", "getUpdates"):
+            return self._bot_method(method, form)
+        if method not in ("sendMessage", "editMessageText"):
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        return self._message(method, form)
+
+    def _bot_method(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if method == "getMe":
             return 200, {
                 "ok": True,
@@ -202,8 +212,11 @@ class FakeTelegram:
                     "username": "monitor_bot",
                 },
             }
-        if method not in ("sendMessage", "editMessageText"):
-            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        if method == "getUpdates":
+            return self._updates(form)
+        return 200, {"ok": True, "result": True}
+
+    def _message(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         chat_id = form.get("chat_id", "")
         refused = self._refuse(chat_id)
         if refused is not None:
@@ -255,6 +268,62 @@ class FakeTelegram:
                 "text": visible,
             },
         }
+
+    def send_update(
+        self,
+        chat_id: str,
+        text: str,
+        chat_type: str = "group",
+        reply_to: str | None = None,
+        user_id: int = 777,
+    ) -> int:
+        """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id."""
+        with self._lock:
+            self._next_id += 1
+            message_id = self._next_id
+            update_id = len(self._updates_queue) + 1
+            message: dict[str, Any] = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(chat_id), "type": chat_type, "title": "Chat"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "Analyst"},
+                "text": text,
+            }
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            if reply_to is not None:
+                original = next(
+                    (m for m in self.messages if m["message_id"] == reply_to), {"text": ""}
+                )
+                message["reply_to_message"] = {
+                    "message_id": int(reply_to),
+                    "date": int(time.time()),
+                    "chat": message["chat"],
+                    "from": {"id": 1, "is_bot": True, "first_name": "Monitor"},
+                    "text": original.get("visible", ""),
+                }
+            self._updates_queue.append({"update_id": update_id, "message": message})
+            self._update_ready.set()
+        return message_id
+
+    def replies_to(self, chat_id: str) -> list[str]:
+        """Return the visible text of every message the bot sent to `chat_id`."""
+        with self._lock:
+            return [m["visible"] for m in self.messages if m["chat_id"] == chat_id]
+
+    def _updates(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer getUpdates: updates after `offset`, waiting up to `timeout` (at most 1 s)."""
+        offset = int(form.get("offset", "0") or 0)
+        deadline = time.monotonic() + min(float(form.get("timeout", "0") or 0), 1.0)
+        while True:
+            with self._lock:
+                pending = [u for u in self._updates_queue if u["update_id"] >= offset]
+                self._update_ready.clear()
+            if pending or time.monotonic() >= deadline:
+                self.polled_updates.set()
+                return 200, {"ok": True, "result": pending}
+            self._update_ready.wait(max(0.0, deadline - time.monotonic()))
 
     def _check_text(self, form: dict[str, str]) -> tuple[tuple[int, dict[str, Any]] | None, str]:
         """Refuse text Telegram would refuse: bad HTML, empty, over 4096 UTF-16 units."""

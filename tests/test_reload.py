@@ -152,13 +152,13 @@ def test_a_refused_reload_is_told_to_the_operator_chat(
     async def scenario() -> tuple[bool, bool]:
         async with App(settings, load_config(directory)) as app:
             (directory / "topics.yaml").write_text("topics:\n  - name: x\n    query: (a\n")
-            refused = await app.reload("test")
+            refused, _ = await app.reload("test")
             write_config(
                 [{"name": "A", "url": content.url("/feed.xml")}],
                 topics=TOPICS[:1],
                 chats={"default": {"id": int(GROUP_CHAT), "operator": True}},
             )
-            applied = await app.reload("test")
+            applied, _ = await app.reload("test")
             return refused, applied
 
     refused, applied = asyncio.run(scenario())

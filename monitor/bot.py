@@ -1,0 +1,120 @@
+"""Take analysts' commands from Telegram: a python-telegram-bot `Application`, run in our loop.
+
+PTB's `run_polling` owns the loop and its signals, so the lifecycle is driven by hand
+(initialize, start, updater.start_polling; the reverse on stop), as PTB advises for
+applications that run beside other asyncio code. Only chats named in chats.yaml are answered;
+everything else is ignored and logged. What to answer is decided in commands.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
+from monitor.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+# Seconds a getUpdates long poll may wait; stopping the bot waits for it at most this long.
+POLL_TIMEOUT = 5
+
+
+class CommandBot:
+    """Receive commands with getUpdates and answer them in the chat they came from.
+
+    `chats` returns the configured chats (name -> id) and `operators` the names of the
+    operators' chats; both are read per message, so a config reload applies at once.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        desk: Desk,
+        chats: Callable[[], Mapping[str, str]],
+        operators: Callable[[], tuple[str, ...]],
+    ) -> None:
+        self.desk = desk
+        self.chats = chats
+        self.operators = operators
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{api_url}/bot")
+            .base_file_url(f"{api_url}/file/bot")
+            .job_queue(None)
+            .build()
+        )
+        self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        self.application.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        """Register the command menu and start polling for updates."""
+        app = self.application
+        try:
+            await app.initialize()
+            await app.bot.set_my_commands(
+                [BotCommand(name, text) for name, text in COMMAND_DESCRIPTIONS.items()]
+            )
+            await app.start()
+            assert app.updater is not None  # built with the default updater
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=["message"]
+            )
+        except TelegramError as exc:
+            raise DeliveryError(f"cannot start the command bot: {type(exc).__name__}") from None
+        logger.info("answering bot commands in %d configured chats", len(self.chats()))
+
+    async def stop(self) -> None:
+        """Stop polling and finish the commands being answered."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    def _chat_name(self, chat_id: str) -> str | None:
+        return next((name for name, known in self.chats().items() if known == chat_id), None)
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        word, *args = message.text.split()
+        command = word[1:].split("@", 1)[0].lower()
+        name = self._chat_name(str(chat.id))
+        if name is None:
+            logger.warning("ignored /%s from chat %s: not in chats.yaml", command[:32], chat.id)
+            return
+        reply_to = message.reply_to_message
+        request = Request(
+            chat=name,
+            command=command,
+            args=tuple(args),
+            reply_to=str(reply_to.message_id) if reply_to is not None else None,
+            operator=name in self.operators(),
+        )
+        if command in ("feeds", "reload") and not request.operator:
+            logger.warning("refused operator command /%s from chat %s", command, name)
+        for text in await self.desk.answer(request):
+            await context.bot.send_message(
+                chat_id=chat.id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, TelegramError):
+            logger.warning("bot command not answered: %s: %s", type(error).__name__, error)
+        else:
+            logger.error("bot command failed", exc_info=error)

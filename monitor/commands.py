@@ -1,0 +1,331 @@
+"""Answer the bot's commands from the database and the current configuration.
+
+`Desk.answer(chat, command, args, ...)` returns the replies as Telegram HTML, each within
+Telegram's length limit. Arguments are hostile: anything unexpected gets a usage line. Who may
+ask what (known chats, operator chats) is decided here too; bot.py only carries messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.config import Config
+from monitor.errors import QueryError
+from monitor.explain import describe
+from monitor.match import Matcher, Topic
+from monitor.models import Article
+from monitor.query import Node, in_words, parse
+from monitor.render import BERLIN, MAX_MESSAGE_UNITS, utf16_len
+from monitor.status import status_report
+from monitor.store import Store
+
+SEARCH_DAYS = 7
+SEARCH_MAX_ARTICLES = 20_000
+SEARCH_RESULTS = 5
+RECENT_DEFAULT = 5
+RECENT_MAX = 20
+MAX_MUTE = timedelta(days=30)
+MAX_ARG_CHARS = 300
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+USAGE = {
+    "help": "/help: this list",
+    "topics": "/topics: the watch topics, what each looks for, and its chats",
+    "recent": "/recent [topic] [n]: the last n alerts in this chat (default 5, at most 20)",
+    "why": "/why: send it as a reply to an alert: the words that matched, the score, the snippet",
+    "mute": "/mute &lt;topic&gt; &lt;duration&gt;: no alerts for a topic here for a while, "
+    "e.g. /mute troops 2h (30m, 2h, 1d; at most 30d)",
+    "unmute": "/unmute [topic]: lift a mute (all mutes here without a topic)",
+    "status": "/status: feeds healthy and failing, alerts waiting, the last alert",
+    "search": "/search &lt;words&gt;: stored articles of the last 7 days with all the words "
+    "(the topic query language works too)",
+    "feeds": "/feeds: every feed with its condition (operators' chat only)",
+    "reload": "/reload: read config/ again now (operators' chat only)",
+}
+OPERATOR_ONLY = frozenset({"feeds", "reload"})
+COMMAND_DESCRIPTIONS = {
+    "help": "What the bot can do",
+    "topics": "The watch topics",
+    "recent": "The last alerts here",
+    "why": "Reply to an alert: why it matched",
+    "mute": "Mute a topic here for a while",
+    "unmute": "Lift a mute",
+    "status": "Feeds and alerts at a glance",
+    "search": "Search the last 7 days",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One command as received: where from, what, with which words, replying to which message."""
+
+    chat: str  # the chat's name in chats.yaml
+    command: str
+    args: tuple[str, ...]
+    reply_to: str | None = None
+    operator: bool = False
+
+
+class Desk:
+    """The bot's answers. `config` returns the configuration in force (it changes on reload)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Callable[[], Config],
+        reload: Callable[[str], Awaitable[tuple[bool, str]]] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.reload = reload
+
+    async def answer(self, request: Request, now: datetime | None = None) -> list[str]:
+        """Return the replies to one command (Telegram HTML), or a usage line."""
+        now = now or datetime.now(UTC)
+        if request.command not in USAGE or request.command == "help":
+            return [self._help(request.operator)]
+        if request.command in OPERATOR_ONLY and not request.operator:
+            return ["This command is for the operators' chat only."]
+        if any(len(arg) > MAX_ARG_CHARS for arg in request.args):
+            return [f"Too long. Usage: {USAGE[request.command]}"]
+        handler = getattr(self, f"_{request.command}")
+        replies: list[str] = await handler(request, now)
+        return [_fit(reply) for reply in replies]
+
+    def _help(self, operator: bool) -> str:
+        shown = [usage for name, usage in USAGE.items() if operator or name not in OPERATOR_ONLY]
+        return "<b>news-monitor</b>\n" + "\n".join(shown)
+
+    async def _topics(self, request: Request, now: datetime) -> list[str]:
+        topics = self.config().topics
+        if not topics:
+            return ["No topics are configured."]
+        blocks = []
+        for topic in topics:
+            wants = _clip(in_words(topic.query), 600)
+            block = f"<b>{html.escape(topic.name)}</b>\n{html.escape(wants)}"
+            if topic.exclude is not None:
+                block += f"\nbut not {html.escape(_clip(in_words(topic.exclude), 200))}"
+            chats = ", ".join(topic.chats)
+            block += f"\n<i>chats: {html.escape(chats)}</i>"
+            if topic.digest is not None:
+                block += f"<i>; digest every {_duration_text(topic.digest)}</i>"
+            blocks.append(block)
+        return _paginate(blocks)
+
+    async def _recent(self, request: Request, now: datetime) -> list[str]:
+        args = list(request.args)
+        count = RECENT_DEFAULT
+        if args and args[-1].isdigit():
+            count = int(args.pop())
+            if not 1 <= count <= RECENT_MAX:
+                return [f"Usage: {USAGE['recent']}"]
+        topic = None
+        if args:
+            topic = self._topic(" ".join(args))
+            if topic is None:
+                return [self._unknown_topic(" ".join(args))]
+        alerts = await asyncio.to_thread(self.store.recent_alerts, request.chat, topic, count)
+        if not alerts:
+            about = f" for {html.escape(topic)}" if topic else ""
+            return [f"No alerts in this chat yet{about}."]
+        lines = []
+        for alert in alerts:
+            published = alert.published
+            when = f"{published.astimezone(BERLIN):%d.%m. %H:%M} " if published else ""
+            linked = _linked(alert.title, alert.link)
+            lines.append(f"{when}{html.escape(alert.outlet)}: {linked}")
+        return _paginate(lines, separator="\n")
+
+    async def _why(self, request: Request, now: datetime) -> list[str]:
+        if request.reply_to is None:
+            return [f"Usage: {USAGE['why']}"]
+        found = await asyncio.to_thread(self.store.alert_by_message, request.chat, request.reply_to)
+        if found is None:
+            return ["That message is not an alert sent to this chat. Reply to an alert with /why."]
+        alert, entry_id = found
+        article = await asyncio.to_thread(self.store.entry_article, entry_id)
+        if article is None:
+            return ["The article behind that alert is no longer stored."]
+        topics = [topic for topic in self.config().topics if topic.name in alert.topics]
+        if not topics:
+            return ["The topics of that alert are no longer configured."]
+        verdicts = Matcher(topics).explain(article, [topic.name for topic in topics])
+        lines = [f"<b>{html.escape(_clip(alert.title, 200))}</b>"]
+        for verdict in verdicts:
+            lines += [html.escape(line) for line in describe(verdict)]
+        return ["\n".join(lines)]
+
+    async def _mute(self, request: Request, now: datetime) -> list[str]:
+        if len(request.args) < 2:
+            return [f"Usage: {USAGE['mute']}"]
+        length = _duration(request.args[-1])
+        if length is None:
+            return [f"Usage: {USAGE['mute']}"]
+        wanted = " ".join(request.args[:-1])
+        topic = self._topic(wanted)
+        if topic is None:
+            return [self._unknown_topic(wanted)]
+        until = now + length
+        await asyncio.to_thread(self.store.mute, request.chat, topic, until)
+        return [
+            f"Muted <b>{html.escape(topic)}</b> in this chat until "
+            f"{until.astimezone(BERLIN):%d.%m. %H:%M}. /unmute lifts it. Alerts that match only "
+            "muted topics are not sent; they stay in the database."
+        ]
+
+    async def _unmute(self, request: Request, now: datetime) -> list[str]:
+        topic = None
+        if request.args:
+            topic = self._topic(" ".join(request.args))
+            if topic is None:
+                return [self._unknown_topic(" ".join(request.args))]
+        lifted = await asyncio.to_thread(self.store.unmute, request.chat, topic)
+        if not lifted:
+            return ["Nothing was muted here."]
+        return [f"Lifted {lifted} mute{'s' if lifted != 1 else ''}."]
+
+    async def _status(self, request: Request, now: datetime) -> list[str]:
+        config = self.config()
+        states = {state.name: state for state in await asyncio.to_thread(self.store.feed_states)}
+        enabled = [feed for feed in config.feeds if feed.enabled]
+        failing = [
+            feed.name
+            for feed in enabled
+            if (state := states.get(feed.name)) is not None and state.consecutive_errors > 0
+        ]
+        never = [feed.name for feed in enabled if feed.name not in states]
+        counts = await asyncio.to_thread(self.store.alert_counts)
+        last = await asyncio.to_thread(self.store.last_sent_at)
+        lines = [
+            f"<b>Feeds</b>: {len(enabled) - len(failing) - len(never)} healthy, "
+            f"{len(failing)} failing, {len(never)} not polled yet",
+        ]
+        if failing:
+            lines.append("Failing: " + html.escape(", ".join(failing[:10])))
+        lines.append(
+            f"<b>Alerts</b>: {counts.get('pending', 0)} waiting, {counts.get('dead', 0)} dead, "
+            f"{counts.get('sent', 0)} sent"
+        )
+        lines.append(
+            "Last alert: "
+            + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
+        )
+        mutes = (await asyncio.to_thread(self.store.mutes, now)).get(request.chat, {})
+        for topic, until in mutes.items():
+            lines.append(
+                f"Muted here: {html.escape(topic)} until {until.astimezone(BERLIN):%d.%m. %H:%M}"
+            )
+        return ["\n".join(lines)]
+
+    async def _search(self, request: Request, now: datetime) -> list[str]:
+        if not request.args:
+            return [f"Usage: {USAGE['search']}"]
+        try:
+            query = parse(" ".join(request.args))
+        except QueryError as exc:
+            return [f"Cannot search for that ({html.escape(str(exc))}). Usage: {USAGE['search']}"]
+        found = await asyncio.to_thread(self._find, query, now - timedelta(days=SEARCH_DAYS))
+        if not found:
+            return [f"Nothing in the last {SEARCH_DAYS} days matches."]
+        lines = [f"<b>{len(found)} newest matches, last {SEARCH_DAYS} days</b>"]
+        for article, snippet in found:
+            entry = article.entry
+            linked = _linked(entry.title, entry.link)
+            shown = html.escape(_clip(snippet, 200))
+            lines.append(f"{html.escape(entry.feed)}: {linked}\n<i>{shown}</i>")
+        return _paginate(lines)
+
+    def _find(self, query: Node, since: datetime) -> list[tuple[Article, str]]:
+        """Return the newest stored articles since `since` matching `query`, with a snippet."""
+        matcher = Matcher([Topic("search", query, ())])
+        found = []
+        for index, article in enumerate(self.store.articles(since)):
+            if index >= SEARCH_MAX_ARTICLES:
+                break
+            matches = matcher.match(article)
+            if matches:
+                found.append((article, matches[0].snippet))
+        return found[-SEARCH_RESULTS:][::-1]
+
+    async def _feeds(self, request: Request, now: datetime) -> list[str]:
+        config = self.config()
+        states = await asyncio.to_thread(self.store.feed_states)
+        lines = status_report(config.feeds, states, {}, now)
+        table = [line for line in lines if line.strip()][: 1 + len(config.feeds)]
+        return _paginate([html.escape(line) for line in table], separator="\n")
+
+    async def _reload(self, request: Request, now: datetime) -> list[str]:
+        if self.reload is None:
+            return ["Reloading is not available here."]
+        ok, summary = await self.reload(f"/reload from chat {request.chat}")
+        head = "Reloaded" if ok else "Refused; the last good configuration stays in force"
+        return [f"{head}: {html.escape(summary)}"]
+
+    def _topic(self, wanted: str) -> str | None:
+        """Find a topic by name, case-insensitively, or by a word that only one name contains."""
+        names = [topic.name for topic in self.config().topics]
+        folded = wanted.strip().casefold()
+        exact = [name for name in names if name.casefold() == folded]
+        if exact:
+            return exact[0]
+        partial = [name for name in names if folded and folded in name.casefold()]
+        return partial[0] if len(partial) == 1 else None
+
+    def _unknown_topic(self, wanted: str) -> str:
+        names = ", ".join(topic.name for topic in self.config().topics)
+        shown = html.escape(_clip(wanted, 60))
+        return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
+
+
+def _linked(title: str, link: str | None) -> str:
+    text = html.escape(_clip(title or "(untitled)", 200))
+    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
+
+
+def _duration(text: str) -> timedelta | None:
+    found = re.fullmatch(r"(\d{1,4})([mhd])", text.strip().lower())
+    if found is None:
+        return None
+    length = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    return length if timedelta(0) < length <= MAX_MUTE else None
+
+
+def _duration_text(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _paginate(blocks: Sequence[str], separator: str = "\n\n") -> list[str]:
+    """Join blocks into as few messages as fit Telegram's limit."""
+    pages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}{separator}{block}" if current else block
+        if current and utf16_len(candidate) > MAX_MESSAGE_UNITS:
+            pages.append(current)
+            candidate = block
+        current = candidate
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _fit(reply: str) -> str:
+    """Last guard: a reply longer than Telegram allows is cut at a line break."""
+    if utf16_len(reply) <= MAX_MESSAGE_UNITS:
+        return reply
+    cut = reply[: MAX_MESSAGE_UNITS - 100].rsplit("\n", 1)[0]
+    return cut + "\n…"

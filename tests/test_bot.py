@@ -1,0 +1,216 @@
+"""The bot's commands end to end: updates through the fake Bot API's getUpdates, replies back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+from monitor.app import App
+from monitor.config import Settings, load_config
+from monitor.store import Store
+from tests.conftest import (
+    GROUP_CHAT,
+    SHELLS_PARAGRAPHS,
+    TOKEN,
+    TROOPS_PARAGRAPHS,
+    WriteConfig,
+    article_page,
+    rss,
+)
+from tests.servers import ContentServer, FakeTelegram
+
+OPERATORS = "-1009"
+STRANGER = "-4242"
+TOPICS = [
+    {"name": "North Korea", "query": "Nordkorea*", "chats": ["default"]},
+    {"name": "Weather", "query": "Schnee*", "chats": ["default"], "digest": "1h"},
+]
+
+
+async def until(check: Callable[[], bool], what: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class Chat:
+    """One chat's side of the conversation with the bot."""
+
+    def __init__(self, bot: FakeTelegram, chat_id: str) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def ask(self, text: str, reply_to: str | None = None) -> str:
+        before = len(self.bot.replies_to(self.chat_id))
+        self.bot.send_update(self.chat_id, text, reply_to=reply_to)
+        await until(lambda: len(self.bot.replies_to(self.chat_id)) > before, f"a reply to {text}")
+        await asyncio.sleep(0.1)  # a command may answer in several messages
+        return "\n".join(self.bot.replies_to(self.chat_id)[before:])
+
+
+def test_every_command_through_the_bot_api(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    telegram: FakeTelegram,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
+    telegram.chats = {GROUP_CHAT, OPERATORS, STRANGER}
+    troops = content.add(
+        "/t", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    content.add("/feed.xml", rss([{"title": "Nordkoreas Soldaten in Kursk", "link": troops}]))
+    directory = write_config(
+        [{"name": "Outlet", "url": content.url("/feed.xml"), "interval": 3600}],
+        topics=TOPICS,
+        chats={"default": int(GROUP_CHAT), "ops": {"id": int(OPERATORS), "operator": True}},
+    )
+    settings = Settings.from_env(os.environ)
+    analysts, operators, stranger = (Chat(telegram, c) for c in (GROUP_CHAT, OPERATORS, STRANGER))
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with App(settings, load_config(directory)) as app:
+            serving = asyncio.create_task(app.serve(stop))
+            try:
+                await until(lambda: len(telegram.replies_to(GROUP_CHAT)) == 1, "the first alert")
+                alert_id = telegram.messages[0]["message_id"]
+                await conversation(app, analysts, operators, stranger, alert_id, content)
+            finally:
+                stop.set()
+                await serving
+
+    async def conversation(
+        app: App,
+        analysts: Chat,
+        operators: Chat,
+        stranger: Chat,
+        alert_id: str,
+        content: ContentServer,
+    ) -> None:
+        text = await analysts.ask("/help")
+        assert "/topics" in text and "/why" in text and "/reload" not in text
+        assert "/reload" in await operators.ask("/start")
+
+        text = await analysts.ask("/topics")
+        assert "North Korea\nnordkorea*\nchats: default" in text
+        assert "Weather\nschnee*\nchats: default; digest every 1h" in text
+
+        assert "Nordkoreas Soldaten in Kursk" in await analysts.ask("/recent")
+        assert "Nordkoreas Soldaten in Kursk" in await analysts.ask("/recent north 3")
+        assert "No alerts in this chat yet for Weather" in await analysts.ask("/recent weather")
+        assert "No single topic matches 'volcanoes'" in await analysts.ask("/recent volcanoes")
+        assert "Usage: /recent" in await analysts.ask("/recent 99")
+
+        text = await analysts.ask("/why", reply_to=alert_id)
+        assert "North Korea: MATCH (score 1)" in text and "terms found: Nordkoreas" in text
+        assert "snippet:" in text
+        assert "Usage: /why" in await analysts.ask("/why")
+
+        assert "Usage: /mute" in await analysts.ask("/mute north")
+        assert "Usage: /mute" in await analysts.ask("/mute north forever")
+        assert "Usage: /mute" in await analysts.ask("/mute north 90d")
+        assert "Muted <b>" not in (text := await analysts.ask("/mute north 2h"))
+        assert text.startswith("Muted North Korea in this chat until")
+
+        # a new report while muted is not sent; the rest of the service goes on
+        shells = content.add(
+            "/s", article_page("Nordkorea liefert Granaten", SHELLS_PARAGRAPHS), "text/html"
+        )
+        content.add(
+            "/feed.xml",
+            rss(
+                [
+                    {"title": "Nordkoreas Soldaten in Kursk", "link": content.url("/t")},
+                    {"title": "Nordkorea liefert Granaten", "link": shells},
+                ]
+            ),
+        )
+        await app.run_once()
+        assert not any("Granaten" in reply for reply in telegram.replies_to(GROUP_CHAT))
+        text = await analysts.ask("/status")
+        assert "Feeds: 1 healthy, 0 failing, 0 not polled yet" in text
+        assert "Muted here: North Korea until" in text
+        assert "Lifted 1 mute." in await analysts.ask("/unmute")
+        assert "Nothing was muted here." in await analysts.ask("/unmute")
+
+        text = await analysts.ask("/search Kursk")
+        assert "Nordkoreas Soldaten in Kursk" in text and "Granaten" not in text
+        assert "Nordkorea liefert Granaten" in await analysts.ask('/search "liefert granaten"')
+        assert "Cannot search for that (col 1: unbalanced" in await analysts.ask("/search (kursk")
+        assert "Nothing in the last 7 days matches." in await analysts.ask("/search Vulkan")
+
+        # operator commands: refused to analysts, answered to operators
+        assert await analysts.ask("/reload") == "This command is for the operators' chat only."
+        assert await analysts.ask("/feeds") == "This command is for the operators' chat only."
+        text = await operators.ask("/feeds")
+        assert "Outlet" in text and "ok" in text
+        assert (await operators.ask("/reload")).startswith("Reloaded: ")
+
+        # a chat not in chats.yaml gets nothing, not even help
+        telegram.send_update(STRANGER, "/status")
+        telegram.send_update(STRANGER, "/help")
+        await analysts.ask("/help")  # the stranger's updates were handled before this one
+        assert telegram.replies_to(STRANGER) == []
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    assert "ignored /status from chat -4242: not in chats.yaml" in caplog.text
+    assert "refused operator command /reload from chat default" in caplog.text
+    assert not any(TOKEN in r.getMessage() for r in caplog.records if r.name.startswith("monitor"))
+    assert not telegram.errors, telegram.errors
+    store = Store.open(f"sqlite:///{settings.state_dir / 'monitor.sqlite'}")
+    assert store.alert_counts() == {"sent": 1, "muted": 1}
+    store.close()
+
+
+def test_the_running_bot_never_logs_the_token_even_at_debug(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, telegram: FakeTelegram
+) -> None:
+    content.add("/feed.xml", rss([]))
+    write_config([{"name": "Outlet", "url": content.url("/feed.xml"), "interval": 3600}])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env={
+            **os.environ,
+            **env,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram.url,
+            "MONITOR_LOG_LEVEL": "DEBUG",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert telegram.polled_updates.wait(30), "the bot never asked for updates"
+        before = len(telegram.replies_to(GROUP_CHAT))
+        telegram.send_update(GROUP_CHAT, "/status")
+        telegram.send_update("-777", "/status")  # unknown: ignored, logged
+        deadline = time.monotonic() + 20
+        while len(telegram.replies_to(GROUP_CHAT)) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(telegram.replies_to(GROUP_CHAT)) > before
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert "ignored /status from chat -777" in err
+    assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
