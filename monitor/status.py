@@ -53,7 +53,7 @@ def status_report(
             lines.append(f"{'':<24} moved permanently: polling {state.poll_url}")
     lines.append(
         f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
-        f"{alert_counts.get('dead', 0)} dead"
+        f"{alert_counts.get('dead', 0)} dead, {alert_counts.get('muted', 0)} muted"
     )
     for chat in chats:
         if chat.disabled_at is not None:
