@@ -228,6 +228,7 @@ def _status(settings: Settings, config: Config) -> int:
             store.alert_counts(),
             chats=store.chat_states(),
             dead=store.dead_alerts(),
+            heartbeat=store.last_beat(),
         )
     finally:
         store.close()

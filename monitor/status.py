@@ -31,6 +31,7 @@ def status_report(
     now: datetime | None = None,
     chats: Iterable[ChatState] = (),
     dead: Sequence[tuple[int, str, str, str | None]] = (),
+    heartbeat: datetime | None = None,
 ) -> list[str]:
     """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
@@ -64,6 +65,11 @@ def status_report(
             lines.append(f"chat {chat.name}: {moved} (update chats.yaml)")
     for alert_id, chat_name, title, error in dead:
         lines.append(f"dead alert {alert_id} to {chat_name}: {title[:60]!r}: {error or '-'}")
+    if heartbeat is None:
+        lines.append("service: no heartbeat yet (monitor run has not run with this database)")
+    else:
+        age = (now - heartbeat).total_seconds()
+        lines.append(f"service: last heartbeat {_when(heartbeat)} ({age:.0f} s ago)")
     return lines
 
 
