@@ -7,6 +7,7 @@ import re
 import pytest
 
 from monitor.cli import build_parser
+from monitor.commands import USAGE
 from monitor.config import ENV_SETTINGS, ChatConfig, FeedConfig, TopicConfig
 from tests.conftest import REPO
 
@@ -42,3 +43,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in first_block
     ci = (REPO / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "make test"
+
+
+@pytest.mark.parametrize("command", sorted(USAGE))
+def test_every_bot_command_is_documented(command: str) -> None:
+    assert re.search(rf"\| `/{command}[ `]", README), command

@@ -51,7 +51,9 @@ def test_run_alerts_then_stops_cleanly(
         assert alerts.exists(), "no alert was delivered by the running service"
         assert main(["health"]) == 0  # the running service keeps its heartbeat fresh
         child.send_signal(signum)
+        signalled = time.monotonic()
         out, err = child.communicate(timeout=20)
+        stopped_in = time.monotonic() - signalled
     finally:
         if child.poll() is None:
             child.kill()
@@ -60,6 +62,7 @@ def test_run_alerts_then_stops_cleanly(
     assert "Nordkoreas Soldaten in Kursk" in out
     assert "monitoring 1 feeds for 5 topics" in err
     assert "stopped" in err
+    assert stopped_in < 12, f"took {stopped_in:.1f} s to stop (the container allows 10 s + margin)"
     assert "Traceback" not in err
 
 
