@@ -42,6 +42,11 @@ WORKERS = 2
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
+# A replica that dies mid-poll holds its feed at most this long (or 3 fetch deadlines).
+FEED_LEASE_SECONDS = 120.0
+# The delivery and bot leaders renew their lease every delivery tick; another replica takes
+# over this long after a leader stops renewing.
+LEADER_LEASE_SECONDS = 30.0
 # How often config/ is checked for edits (a stat of three files).
 CONFIG_CHECK_SECONDS = 2.0
 WORKER_MODULES = ("monitor.parse", "monitor.extract")  # imported when a worker starts
@@ -62,6 +67,7 @@ class App:
         self.metrics = Metrics()
         self.probes: ProbeServer | None = None
         self.bot: CommandBot | None = None
+        self._leading: dict[str, bool] = {}  # leases this replica held at its last look
         self._scheduler: AsyncIOScheduler | None = None
         self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
@@ -76,7 +82,9 @@ class App:
             chats=config.chats,
             stories=self.stories,
             metrics=self.metrics,
+            sync_stories=self._sync_stories,
         )
+        self._story_cursor = 0  # the last entry id loaded into the story index
         self._tasks: set[asyncio.Task[object]] = set()
         # Two overlapping rounds would read the same pending alerts and send them twice.
         self._delivering = asyncio.Lock()
@@ -96,6 +104,7 @@ class App:
     def _load_stories(self, now: datetime) -> None:
         """Rebuild the story index from the articles stored within its window."""
         for stored in self.store.stored_articles(now - self.stories.window):
+            self._story_cursor = max(self._story_cursor, stored.id)
             terms = lead_terms(stored.title, stored.text)
             self.stories.observe(terms, stored.seen_at)
             if stored.story is not None:
@@ -105,6 +114,28 @@ class App:
                 )
         if len(self.stories):
             logger.info("story index: %d alerted articles in the window", len(self.stories))
+
+    def _sync_stories(self) -> None:
+        """Load the articles other replicas stored since the last look into the story index.
+
+        Called under the store's story lock, so every replica places an article knowing every
+        article placed before it. With SQLite there is one replica and nothing to load.
+        """
+        if self.store.engine.dialect.name == "sqlite":
+            return
+        window = datetime.now(UTC) - self.stories.window
+        for stored in self.store.stored_articles(window, after_id=self._story_cursor):
+            self._story_cursor = stored.id
+            if stored.id in self.deps.recorded:
+                self.deps.recorded.discard(stored.id)  # ours: already in the index
+                continue
+            terms = lead_terms(stored.title, stored.text)
+            self.stories.observe(terms, stored.seen_at)
+            if stored.story is not None:
+                signature = shingle_signature(f"{stored.title}\n{stored.text}")
+                self.stories.add(
+                    f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at
+                )
 
     def maintain(self, now: datetime) -> None:
         """Hourly: drop stories and seen keys that fell out of their windows."""
@@ -135,9 +166,13 @@ class App:
         return await poll_feed(feed, self.deps, datetime.now(UTC))
 
     async def poll_if_due(self, feed: FeedConfig) -> None:
-        """Poll one feed unless it is backing off, waiting out Retry-After, or gone."""
+        """Poll one feed unless it is backing off, waiting out Retry-After, or gone, or
+        another replica has just polled it or is polling it now."""
         now = datetime.now(UTC)
-        if is_due(self.store.feed_state(feed.name), now):
+        if not is_due(self.store.feed_state(feed.name), now):
+            return
+        lease = timedelta(seconds=max(FEED_LEASE_SECONDS, 3 * self.settings.fetch_deadline))
+        if self.store.claim_feed(feed.name, feed.url, self.settings.replica_id, now, now + lease):
             await poll_feed(feed, self.deps, now)
 
     async def deliver(self) -> int:
@@ -189,7 +224,6 @@ class App:
     async def serve(self, stop: asyncio.Event) -> None:
         """Poll on schedule and deliver until `stop` is set, then finish in-flight work."""
         self._start_probes()
-        await self._start_bot()
         try:
             await self._serve(stop)
         finally:
@@ -197,6 +231,7 @@ class App:
                 await self.bot.stop()
             if self.probes is not None:
                 self.probes.stop()
+            self.store.release_claims(self.settings.replica_id)
 
     async def _start_bot(self) -> None:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
@@ -242,8 +277,9 @@ class App:
             await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
         scheduler.shutdown(wait=False)
         # Whatever is still pending stays in the outbox and goes out on the next start.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
+        if self._leading.get("delivery"):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
 
     async def reload(self, reason: str, notify: bool = True) -> tuple[bool, str]:
         """Read config/ again and apply it without a restart; keep the last good one if invalid.
@@ -326,13 +362,36 @@ class App:
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
         await self._track(self.poll_if_due(feed))
-        await self._track(self.deliver())
+        if self._leading.get("delivery"):
+            await self._track(self.deliver())
 
     async def _tracked_deliver(self) -> None:
-        await self._track(self.deliver())
+        now = datetime.now(UTC)
+        if self._lead("delivery", now):
+            await self._track(self.deliver())
+        await self._track(self._follow_bot_lease(now))
         now = datetime.now(UTC)
         self.maintain(now)
         self._beat(now)
+
+    def _lead(self, name: str, now: datetime) -> bool:
+        """Take or renew the lease `name`: one replica delivers, one answers the bot."""
+        until = now + timedelta(seconds=LEADER_LEASE_SECONDS)
+        held = self.store.acquire(name, self.settings.replica_id, now, until)
+        self._leading[name] = held
+        return held
+
+    async def _follow_bot_lease(self, now: datetime) -> None:
+        """Run the command bot while this replica holds the bot lease, stop it when lost."""
+        if not self.settings.telegram_token or not self.settings.bot_commands:
+            return
+        held = self._lead("bot", now)
+        if held and self.bot is None:
+            await self._start_bot()
+        elif not held and self.bot is not None:
+            logger.warning("another replica answers bot commands now")
+            await self.bot.stop()
+            self.bot = None
 
     async def _track(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(work)

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +111,11 @@ ENV_SETTINGS = (
         "of several services sharing a bot.",
     ),
     EnvSetting(
+        "MONITOR_REPLICA_ID",
+        "",
+        "This service's name among replicas sharing a database; empty means hostname-pid.",
+    ),
+    EnvSetting(
         "MONITOR_HTTP_LISTEN",
         "127.0.0.1:9464",
         "host:port for /healthz and /metrics while running; port 0 picks one; off disables.",
@@ -149,6 +156,7 @@ class Settings:
     log_level: str
     http_listen: tuple[str, int] | None = None  # /healthz and /metrics; None: off
     bot_commands: bool = True
+    replica_id: str = "replica"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -209,6 +217,7 @@ class Settings:
             user_agent=get("MONITOR_USER_AGENT"),
             http_listen=listen,
             bot_commands=flag("MONITOR_BOT_COMMANDS"),
+            replica_id=get("MONITOR_REPLICA_ID")[:100] or f"{socket.gethostname()}-{os.getpid()}",
             log_format=log_format,
             log_level=log_level,
         )

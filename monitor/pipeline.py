@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +20,7 @@ from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
+from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Store
 from monitor.stories import StoryIndex, lead_terms, shingle_signature
 from monitor.workers import WorkerPool
@@ -43,6 +44,9 @@ class Deps:
     chats: Mapping[str, str]
     stories: StoryIndex
     metrics: Metrics = field(default_factory=Metrics)
+    # Load other replicas' articles into `stories` (under the store's story lock)
+    sync_stories: Callable[[], None] = field(default=lambda: None)
+    recorded: set[int] = field(default_factory=set)  # entry ids this process wrote
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,16 @@ MAX_RETRY_AFTER = timedelta(days=1)
 def is_due(state: FeedState | None, now: datetime) -> bool:
     """Say whether a feed's next poll time has come (a new feed is always due)."""
     return state is None or state.next_poll_at is None or state.next_poll_at <= now
+
+
+def _regular_wait(interval: int) -> timedelta:
+    """Earliest next poll after a success: the interval, less the scheduler's jitter.
+
+    The scheduler fires each feed every interval plus up to its jitter; a poll is due when it
+    fires, so this must come a little before. It also stops other replicas, whose schedules
+    fire at other moments, from polling the feed again within the interval.
+    """
+    return timedelta(seconds=interval - jitter(interval) - 2)
 
 
 def backoff(interval: float, errors: int, cap: float) -> timedelta:
@@ -128,7 +142,7 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         deadline=settings.fetch_deadline,
     )
     if isinstance(fetched, NotModified):
-        next_poll = now + timedelta(seconds=feed.interval)
+        next_poll = now + _regular_wait(feed.interval)
         deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
         return PollResult(feed.name, ok=True)
     if fetched.moved_to is not None:
@@ -147,12 +161,16 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         )
     except TimeoutError:
         raise ParseError(f"parsing took over {settings.extract_timeout:g} s; abandoned") from None
-    result, queued_items = await _process(feed, parsed.entries, state, deps, now)
-    deps.store.record(feed.name, queued_items, now)
-    floor = max(feed.interval, parsed.ttl or 0, fetched.max_age or 0)
-    next_poll = now + min(
-        timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval))
-    )
+    result, old_items, new_items = await _process(feed, parsed.entries, state, deps, now)
+    with deps.store.story_lock():  # the database decides stories when replicas race
+        deps.sync_stories()
+        storied = [_storied(item, deps.stories, now) for item in new_items]
+        deps.store.record(feed.name, [*old_items, *storied], now, inserted=deps.recorded)
+    floor = max(parsed.ttl or 0, fetched.max_age or 0)
+    wait = _regular_wait(feed.interval)
+    if floor > feed.interval:  # the server asks us to come back later than we would
+        wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
+    next_poll = now + wait
     validators = (fetched.validators.etag, fetched.validators.last_modified)
     deps.store.feed_polled(
         feed.name, feed.url, validators, now, next_poll_at=next_poll, poll_url=fetched.moved_to
@@ -170,8 +188,12 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
 
 async def _process(
     feed: FeedConfig, entries: list[Entry], state: FeedState | None, deps: Deps, now: datetime
-) -> tuple[PollResult, list[NewEntry]]:
-    """Decide which entries are new, fetch and match those, and build what to record."""
+) -> tuple[PollResult, list[NewEntry], list[NewEntry]]:
+    """Decide which entries are new, fetch and match those, and build what to record.
+
+    Returns the result, the older entries (recorded without alerting) and the new ones (to be
+    placed in stories and recorded).
+    """
     candidates = [(entry, entry_keys(entry)) for entry in entries]
     fresh = [candidates[i] for i in deps.store.unseen(candidates)]
     first_poll = state is None or state.last_success_at is None
@@ -181,17 +203,19 @@ async def _process(
     gate = asyncio.Semaphore(PAGES_IN_FLIGHT_PER_FEED)
     articles = await asyncio.gather(*(_article(entry, deps, gate) for entry, _ in new))
     # Older items keep their summary, so `monitor backtest` has something to match them on.
-    items = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
+    older = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
+    items = []
     for (entry, keys), (article, seconds) in zip(new, articles, strict=True):
         deps.metrics.article(article.from_page, seconds)
         matches = deps.matcher.match(article)
         for found in matches:
             deps.metrics.matched(found.topic)
         alerts = _alerts(feed, article, matches, deps)
-        items.append(_storied(NewEntry(entry, keys, article, alerts), deps.stories, now))
+        items.append(NewEntry(entry, keys, article, alerts))
     queued = sum(len(item.alerts) for item in items)
     deps.metrics.queued_alerts(_per_chat(items))
-    return PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued), items
+    result = PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued)
+    return result, older, items
 
 
 def _per_chat(items: Sequence[NewEntry]) -> dict[str, int]:

@@ -17,6 +17,11 @@ STARTUP_SPREAD_SECONDS = 0.5
 FEED_JOB = "feed:"
 
 
+def jitter(interval: int) -> int:
+    """Seconds (at most) by which a feed's polls are spread: 5% of its interval."""
+    return max(1, interval // 20)
+
+
 def build_scheduler(
     feeds: Sequence[FeedConfig],
     poll: Callable[[FeedConfig], Awaitable[None]],
@@ -72,7 +77,7 @@ def sync_feed_jobs(
             added.append(feed.name)
         scheduler.add_job(
             poll,
-            IntervalTrigger(seconds=feed.interval, jitter=max(1, feed.interval // 20)),
+            IntervalTrigger(seconds=feed.interval, jitter=jitter(feed.interval)),
             args=[feed],
             id=job_id,
             name=f"poll {feed.name}",

@@ -7,6 +7,7 @@ of them (and the alerts are still pending in the outbox) or none (and the entry 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -15,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.models import Alert, Article, Entry, Span
 
 metadata = sa.MetaData()
+# The PostgreSQL advisory lock that serialises story assignment across replicas.
+STORY_LOCK_KEY = 0x6E6D7374  # "nmst"
 
 schema_migrations = sa.Table(
     "schema_migrations",
@@ -43,6 +47,9 @@ feeds = sa.Table(
     sa.Column("poll_url", sa.Text),  # where a permanent redirect moved the feed
     sa.Column("next_poll_at", sa.DateTime(timezone=True)),
     sa.Column("gone_at", sa.DateTime(timezone=True)),  # answered 410 Gone
+    # the replica polling it now, and until when its claim holds (it may have died)
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
 )
 entries = sa.Table(
     "entries",
@@ -98,6 +105,13 @@ chats = sa.Table(
 )
 
 
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),  # delivery | bot
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+)
 mutes = sa.Table(
     "mutes",
     metadata,
@@ -201,6 +215,13 @@ def _m006_mutes(conn: Connection) -> None:
     sa.Index("alerts_by_message", alerts.c.chat, alerts.c.message_id).create(conn)
 
 
+def _m007_leases(conn: Connection) -> None:
+    for name in ("lease_owner", "lease_until"):
+        column_type = feeds.c[name].type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE feeds ADD COLUMN {name} {column_type}"))
+    leases.create(conn)
+
+
 # Append only: a migration that has shipped is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("initial", _m001_initial),
@@ -209,6 +230,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("stories, delivery retries, chat state", _m004_stories),
     ("digests and quiet hours: due_at, via", _m005_digests),
     ("mutes, alerts by message", _m006_mutes),
+    ("leases: feed polls, delivery and bot leaders", _m007_leases),
 )
 
 
@@ -373,15 +395,49 @@ class Store:
                 seen.update(keys)  # a duplicate later in the same feed is not new either
         return fresh
 
-    def record(self, feed_name: str, items: Iterable[NewEntry], now: datetime) -> int:
-        """Store entries, their keys and their alerts in one transaction; return alerts queued."""
+    def record(
+        self,
+        feed_name: str,
+        items: Iterable[NewEntry],
+        now: datetime,
+        inserted: set[int] | None = None,
+    ) -> int:
+        """Store entries, their keys and their alerts in one transaction; return alerts queued.
+
+        The ids of the entries written are added to `inserted`, when given.
+        """
         queued = 0
         with self.engine.begin() as conn:
             for item in items:
-                queued += self._record_one(conn, feed_name, item, now)
+                queued += self._record_one(conn, feed_name, item, now, inserted)
         return queued
 
-    def _record_one(self, conn: Connection, feed_name: str, item: NewEntry, now: datetime) -> int:
+    def _record_one(
+        self,
+        conn: Connection,
+        feed_name: str,
+        item: NewEntry,
+        now: datetime,
+        inserted_ids: set[int] | None,
+    ) -> int:
+        if conn.dialect.name == "postgresql":
+            # Replicas may record the same article (in two feeds) at once: the unique keys
+            # decide, and the loser's savepoint rolls back alone, not the whole poll.
+            try:
+                with conn.begin_nested():
+                    return self._insert_one(conn, feed_name, item, now, inserted_ids)
+            except sa.exc.IntegrityError:
+                return 0
+        return self._insert_one(conn, feed_name, item, now, inserted_ids)
+
+    def _insert_one(
+        self,
+        conn: Connection,
+        feed_name: str,
+        item: NewEntry,
+        now: datetime,
+        inserted_ids: set[int] | None,
+    ) -> int:
         existing = conn.scalar(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(item.keys)))
         if existing is not None:
             return 0  # another poll recorded the same article meanwhile
@@ -401,6 +457,8 @@ class Store:
         ).inserted_primary_key
         assert inserted is not None
         entry_id = inserted[0]
+        if inserted_ids is not None:
+            inserted_ids.add(entry_id)
         conn.execute(
             entry_keys.insert(),
             [{"key": k, "entry_id": entry_id, "seen_at": now} for k in item.keys],
@@ -437,6 +495,8 @@ class Store:
             "last_error": None,
             "gone_at": None,
             "next_poll_at": next_poll_at,
+            "lease_owner": None,
+            "lease_until": None,
         }
         if validators is not None:
             values["etag"], values["last_modified"] = validators
@@ -461,10 +521,84 @@ class Store:
             "last_error": error,
             "consecutive_errors": feeds.c.consecutive_errors + 1,
             "next_poll_at": next_poll_at,
+            "lease_owner": None,
+            "lease_until": None,
         }
         if gone:
             values["gone_at"] = now
         self._upsert_feed(name, url, values, now)
+
+    def claim_feed(self, name: str, url: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Claim the next poll of feed `name` for `owner` until `until`; False if not ours.
+
+        A compare-and-set: the row is updated only while the feed is due and nobody else holds
+        an unexpired claim, so of several replicas exactly one wins (PostgreSQL re-checks the
+        condition after a concurrent update commits; SQLite has one writer). A replica that
+        dies keeps its claim only until `until`. Recording the poll releases the claim.
+        """
+        with self.engine.begin() as conn:
+            _insert_ignore(conn, feeds, {"name": name, "url": url, "consecutive_errors": 0})
+            claimed = conn.execute(
+                feeds.update()
+                .where(
+                    feeds.c.name == name,
+                    sa.or_(
+                        feeds.c.lease_until.is_(None),
+                        feeds.c.lease_until <= now,
+                        feeds.c.lease_owner == owner,
+                    ),
+                    sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+                )
+                .values(lease_owner=owner, lease_until=until)
+            )
+        return bool(claimed.rowcount)
+
+    def release_claims(self, owner: str) -> None:
+        """Give up every feed claim and lease `owner` holds (a clean shutdown)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                feeds.update()
+                .where(feeds.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+            conn.execute(leases.delete().where(leases.c.owner == owner))
+
+    def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew the lease `name` (delivery, bot) for `owner`; True while it is ours."""
+        with self.engine.begin() as conn:
+            _insert_ignore(conn, leases, {"name": name, "owner": owner, "until": until})
+            taken = conn.execute(
+                leases.update()
+                .where(
+                    leases.c.name == name,
+                    sa.or_(leases.c.owner == owner, leases.c.until <= now),
+                )
+                .values(owner=owner, until=until)
+            )
+        return bool(taken.rowcount)
+
+    def lease_holders(self, now: datetime) -> dict[str, str]:
+        """Return who holds each unexpired lease: name -> owner."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(leases).where(leases.c.until > now)).all()
+        return {row.name: row.owner for row in rows}
+
+    @contextlib.contextmanager
+    def story_lock(self) -> Iterator[None]:
+        """Serialise story assignment across replicas (a PostgreSQL advisory lock).
+
+        SQLite serves one replica, whose event loop already runs one assignment at a time.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": STORY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": STORY_LOCK_KEY})
+                conn.commit()
 
     def _upsert_feed(self, name: str, url: str, values: dict[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -657,13 +791,14 @@ class Store:
             result = conn.execute(entry_keys.delete().where(entry_keys.c.seen_at < before))
         return result.rowcount or 0
 
-    def stored_articles(self, since: datetime) -> Iterator[StoredArticle]:
-        """Yield entries seen since `since` with their story, oldest first, in batches."""
+    def stored_articles(self, since: datetime, after_id: int = 0) -> Iterator[StoredArticle]:
+        """Yield entries seen since `since` (and numbered after `after_id`) with their story,
+        oldest first, in batches."""
         query = (
             sa.select(
                 entries.c.id, entries.c.title, entries.c.text, entries.c.seen_at, entries.c.story
             )
-            .where(entries.c.seen_at >= since)
+            .where(entries.c.seen_at >= since, entries.c.id > after_id)
             .order_by(entries.c.id)
         )
         with self.engine.connect() as conn:
@@ -784,6 +919,17 @@ class Store:
             count = sa.func.count().label("n")
             query = sa.select(alerts.c.status, count).group_by(alerts.c.status)
             return {row.status: row.n for row in conn.execute(query)}
+
+
+def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> None:
+    """Insert a row unless one with its primary key exists (race-free on both backends)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        raise NotImplementedError(f"no insert-or-ignore for {dialect}")
 
 
 def _article(row: Any) -> Article:

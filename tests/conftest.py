@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from tests.servers import ContentServer, FakeTelegram
@@ -98,7 +102,7 @@ def telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """A clean environment pointing at a config and state dir under tmp_path."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith(("MONITOR_", "TELEGRAM_")):
             monkeypatch.delenv(name)
     values = {
@@ -150,3 +154,33 @@ def needs_shared(path: str) -> Path:
     if not full.exists():
         pytest.skip(f"{full} not available")
     return full
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or (when MONITOR_TEST_POSTGRES_URL is set) a
+    PostgreSQL database of its own, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'monitor.sqlite'}"
+        return
+    with fresh_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """Create a PostgreSQL database for one test; skip when no test server is configured."""
+    server = os.environ.get("MONITOR_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("MONITOR_TEST_POSTGRES_URL is not set (no PostgreSQL test server)")
+    url = sa.engine.make_url(server)
+    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

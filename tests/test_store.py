@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -22,8 +21,8 @@ def alert(chat: str = "default") -> Alert:
     return Alert(chat, "-100", "Titel", "https://e.org/a", "SPIEGEL", NOW, ("T",), "s", (), True)
 
 
-def test_migrations_apply_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'sub' / 'm.sqlite'}"
+def test_migrations_apply_once(database_url: str) -> None:
+    url = database_url
     Store.open(url).close()
     store = Store.open(url)
     with store.engine.connect() as conn:
@@ -32,8 +31,8 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     assert versions == list(range(1, len(MIGRATIONS) + 1))
 
 
-def test_seen_by_any_key_and_duplicates_within_a_batch(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+def test_seen_by_any_key_and_duplicates_within_a_batch(database_url: str) -> None:
+    store = Store.open(database_url)
     first = entry("https://www.spiegel.de/a-1#ref=rss", guid="https://www.spiegel.de/a-1")
     store.record("SPIEGEL", [NewEntry(first, entry_keys(first), None, ())], NOW)
 
@@ -45,8 +44,8 @@ def test_seen_by_any_key_and_duplicates_within_a_batch(tmp_path: Path) -> None:
     store.close()
 
 
-def test_entry_keys_and_alerts_are_written_together(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+def test_entry_keys_and_alerts_are_written_together(database_url: str) -> None:
+    store = Store.open(database_url)
     item = entry("https://e.org/a")
     article = Article(item, "Text", True)
     queued = store.record(
@@ -69,8 +68,8 @@ def test_entry_keys_and_alerts_are_written_together(tmp_path: Path) -> None:
     store.close()
 
 
-def test_feed_state_tracks_success_and_errors(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
+def test_feed_state_tracks_success_and_errors(database_url: str) -> None:
+    store = Store.open(database_url)
     assert store.feed_state("F") is None
     store.feed_failed("F", "https://e.org/f", "HTTP 500", NOW)
     store.feed_failed("F", "https://e.org/f", "HTTP 502", NOW)
