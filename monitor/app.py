@@ -42,8 +42,6 @@ WORKERS = 2
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
-# A replica that dies mid-poll holds its feed at most this long (or 3 fetch deadlines).
-FEED_LEASE_SECONDS = 120.0
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
@@ -68,6 +66,7 @@ class App:
         self.probes: ProbeServer | None = None
         self.bot: CommandBot | None = None
         self._leading: dict[str, bool] = {}  # leases this replica held at its last look
+        self._retries: dict[str, asyncio.TimerHandle] = {}  # feeds to look at again
         self._scheduler: AsyncIOScheduler | None = None
         self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
@@ -171,9 +170,28 @@ class App:
         now = datetime.now(UTC)
         if not is_due(self.store.feed_state(feed.name), now):
             return
-        lease = timedelta(seconds=max(FEED_LEASE_SECONDS, 3 * self.settings.fetch_deadline))
-        if self.store.claim_feed(feed.name, feed.url, self.settings.replica_id, now, now + lease):
+        lease = timedelta(seconds=max(self.settings.feed_lease, 3 * self.settings.fetch_deadline))
+        me = self.settings.replica_id
+        if self.store.claim_feed(feed.name, feed.url, me, now, now + lease):
             await poll_feed(feed, self.deps, now)
+            return
+        state = self.store.feed_state(feed.name)
+        if state is not None and state.lease_until is not None and state.lease_owner != me:
+            # Another replica is polling it, or died doing so: look again when its claim ends.
+            self._look_again(feed, (state.lease_until - now).total_seconds() + 1)
+
+    def _look_again(self, feed: FeedConfig, seconds: float) -> None:
+        """Try `feed` again in `seconds` (once; later calls for the same feed are dropped)."""
+        if feed.name in self._retries:
+            return
+
+        def fire() -> None:
+            self._retries.pop(feed.name, None)
+            task = asyncio.ensure_future(self._tracked_poll(feed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._retries[feed.name] = asyncio.get_running_loop().call_later(max(seconds, 0.1), fire)
 
     async def deliver(self) -> int:
         """Send what the outbox holds."""
@@ -273,6 +291,8 @@ class App:
         await stop.wait()
         logger.info("stopping: letting in-flight polls finish")
         scheduler.pause()
+        for handle in self._retries.values():
+            handle.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
         scheduler.shutdown(wait=False)

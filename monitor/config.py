@@ -111,6 +111,12 @@ ENV_SETTINGS = (
         "of several services sharing a bot.",
     ),
     EnvSetting(
+        "MONITOR_FEED_LEASE",
+        "120",
+        "Seconds a replica's claim on a feed poll lasts (at least 3 fetch deadlines); "
+        "a replica that dies mid-poll releases its feeds after this.",
+    ),
+    EnvSetting(
         "MONITOR_REPLICA_ID",
         "",
         "This service's name among replicas sharing a database; empty means hostname-pid.",
@@ -157,6 +163,7 @@ class Settings:
     http_listen: tuple[str, int] | None = None  # /healthz and /metrics; None: off
     bot_commands: bool = True
     replica_id: str = "replica"
+    feed_lease: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -217,6 +224,7 @@ class Settings:
             user_agent=get("MONITOR_USER_AGENT"),
             http_listen=listen,
             bot_commands=flag("MONITOR_BOT_COMMANDS"),
+            feed_lease=number("MONITOR_FEED_LEASE", float, 1),
             replica_id=get("MONITOR_REPLICA_ID")[:100] or f"{socket.gethostname()}-{os.getpid()}",
             log_format=log_format,
             log_level=log_level,

@@ -250,6 +250,8 @@ class FeedState:
     poll_url: str | None = None
     next_poll_at: datetime | None = None
     gone_at: datetime | None = None
+    lease_owner: str | None = None  # the replica polling it now
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -958,6 +960,8 @@ def _feed_state(row: Any) -> FeedState:
         poll_url=row["poll_url"],
         next_poll_at=_utc(row["next_poll_at"]),
         gone_at=_utc(row["gone_at"]),
+        lease_owner=row["lease_owner"],
+        lease_until=_utc(row["lease_until"]),
     )
 
 

@@ -103,7 +103,7 @@ def telegram() -> Iterator[FakeTelegram]:
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     """A clean environment pointing at a config and state dir under tmp_path."""
     for name in list(os.environ):
-        if name.startswith(("MONITOR_", "TELEGRAM_")):
+        if name.startswith(("MONITOR_", "TELEGRAM_")) and name != "MONITOR_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     values = {
         "MONITOR_CONFIG_DIR": str(tmp_path / "config"),

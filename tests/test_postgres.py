@@ -1,0 +1,162 @@
+"""PostgreSQL: the service end to end on it, and three replicas sharing the work.
+
+Runs when MONITOR_TEST_POSTGRES_URL names a test server (`.ci/run` sets it when one answers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.store import Store
+from tests.conftest import (
+    TOKEN,
+    WriteConfig,
+    article_page,
+    fresh_postgres,
+    rss,
+)
+from tests.servers import ContentServer, FakeTelegram
+from tests.test_telegram_rules import distinct_reports
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_postgres() as url:
+        yield url
+
+
+def serve_feeds(
+    content: ContentServer, feeds: int, per_feed: int, delay: float = 0.0
+) -> list[dict[str, object]]:
+    """`feeds` feeds of `per_feed` distinct matching reports each; return the feed configs."""
+    reports = distinct_reports(feeds * per_feed)
+    configs = []
+    for feed in range(feeds):
+        items = []
+        for number in range(per_feed):
+            title, paragraphs = reports[feed * per_feed + number]
+            page = article_page(title, paragraphs)
+            link = content.add(f"/f{feed}/a{number}", page, "text/html", delay=delay)
+            items.append({"title": title, "link": link})
+        url = content.add(f"/f{feed}.xml", rss(items))
+        configs.append({"name": f"Feed {feed}", "url": url, "interval": 60})
+    return configs
+
+
+def wait_until(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def held_by(store: Store, replica: str) -> bool:
+    """Say whether `replica` holds an unexpired claim on some feed."""
+    return any(
+        state.lease_owner == replica and state.lease_until is not None
+        for state in store.feed_states()
+    )
+
+
+def test_once_on_postgresql_alerts_and_remembers(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MONITOR_DATABASE_URL", pg_url)
+    write_config(
+        serve_feeds(content, 2, 3), topics=[{"name": "North Korea", "query": "Nordkorea*"}]
+    )
+    assert main(["once"]) == 0
+    assert main(["once"]) == 0  # nothing twice
+    alerts = Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl"
+    assert len(alerts.read_text().splitlines()) == 6
+    assert main(["status"]) == 0
+    assert "alerts: 0 pending, 6 sent" in capsys.readouterr().out
+
+
+def test_three_replicas_share_the_work_and_survive_a_kill(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    telegram: FakeTelegram,
+    pg_url: str,
+) -> None:
+    feeds = serve_feeds(content, 12, 2, delay=0.3)  # pages are slow: a kill lands mid-work
+    write_config(feeds, topics=[{"name": "North Korea", "query": "Nordkorea*"}])
+    base = {
+        **os.environ,
+        **env,
+        "MONITOR_DATABASE_URL": pg_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.url,
+        "MONITOR_TELEGRAM_GROUP_INTERVAL": "0",
+        "MONITOR_HTTP_LISTEN": "off",
+        "MONITOR_FEED_LEASE": "5",  # at least 3 fetch deadlines: 12 s here
+    }
+
+    def start(n: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            env={**base, "MONITOR_REPLICA_ID": f"replica-{n}"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    expected = 12 * 2
+    store = Store.open(pg_url)
+    replicas = [start(0)]
+    try:
+        wait_until(lambda: held_by(store, "replica-0"), "replica-0 to claim a feed")
+        replicas += [start(1), start(2)]
+        time.sleep(2)  # the others start and take feeds too
+        wait_until(lambda: held_by(store, "replica-0"), "replica-0 to hold a feed again")
+        replicas[0].send_signal(signal.SIGKILL)  # mid-poll: it holds at least one feed
+        killed = time.monotonic()
+        deadline = killed + 90
+        while time.monotonic() < deadline and len(telegram.messages) < expected:
+            time.sleep(0.3)
+        finished = time.monotonic() - killed
+        time.sleep(1)
+    finally:
+        for child in replicas[1:]:
+            child.send_signal(signal.SIGTERM)
+        errors = [child.communicate(timeout=30)[1] for child in replicas[1:]]
+        replicas[0].kill()
+        replicas[0].wait()
+    # its feeds come back after the feed lease (12 s here), its leadership after 30 s
+    assert finished < 12 + 30 + 15, f"the others took {finished:.0f} s to finish its work"
+    titles = [message["visible"].splitlines()[1] for message in telegram.messages]
+    duplicates = len(titles) - len(set(titles))
+    print(
+        f"replicas: 3, killed 1 mid-poll; {expected} items, {len(set(titles))} delivered, "
+        f"{duplicates} duplicates, the others finished {finished:.1f} s after the kill"
+    )
+    assert len(set(titles)) == expected, f"{len(set(titles))} of {expected} delivered"
+    assert duplicates <= 1, f"{duplicates} duplicates (at most the killed leader's one send)"
+    try:
+        with store.engine.connect() as conn:
+            entries = conn.exec_driver_sql(
+                "SELECT count(*), count(DISTINCT link) FROM entries"
+            ).one()
+        counts = store.alert_counts()
+    finally:
+        store.close()
+    assert entries[0] == entries[1] == expected, "each item recorded once"
+    assert counts == {"sent": expected}
+    for err in errors:
+        assert "Traceback" not in err, err
