@@ -37,7 +37,7 @@ from monitor.match import Matcher
 from monitor.models import Article
 from monitor.opml import plan_import, read_opml
 from monitor.status import heartbeat_health, status_report
-from monitor.store import Store
+from monitor.store import Store, migrate_state
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--out", type=Path, help="directory to write to (default: schema/ in the config directory)"
     )
+    migrate = commands.add_parser(
+        "migrate-state", help="copy the state database into another one (SQLite to PostgreSQL)"
+    )
+    migrate.add_argument(
+        "--to", required=True, help="target SQLAlchemy URL, e.g. postgresql+psycopg://..."
+    )
     commands.add_parser(
         "demo", help="run the pipeline once over bundled sample feeds, offline; alerts to console"
     )
@@ -121,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import-opml":
             feeds_file = settings.config_dir / FEEDS_FILE
             return _import_opml(feeds_file, args.file, args.interval, args.dry_run)
+        if args.command == "migrate-state":
+            return _migrate_state(settings.database_url, args.to)
         if args.command == "demo":  # the token and chat ids are not used: no Telegram check
             return asyncio.run(_demo(settings, load_config(settings.config_dir)))
         return _dispatch(args, settings, _configure(settings))
@@ -171,6 +179,14 @@ def _import_opml(feeds_file: Path, source: Path, interval: int, dry_run: bool) -
         f"{len(outlines)} feeds in {source.name}: {verb} {len(plan.added)}, "
         f"skipped {len(plan.skipped)}{where}"
     )
+    return EXIT_OK
+
+
+def _migrate_state(source_url: str, target_url: str) -> int:
+    shown, copied = migrate_state(source_url, target_url)
+    rows = ", ".join(f"{count} {table}" for table, count in copied.items())
+    print(f"copied into {shown}: {rows}")
+    print("now set MONITOR_DATABASE_URL to it and start the service")
     return EXIT_OK
 
 
@@ -229,6 +245,7 @@ def _status(settings: Settings, config: Config) -> int:
             chats=store.chat_states(),
             dead=store.dead_alerts(),
             heartbeat=store.last_beat(),
+            leaders=store.lease_holders(datetime.now(UTC)),
         )
     finally:
         store.close()

@@ -8,6 +8,7 @@
      │    └── BlockedAddressError   a link resolves to a loopback/private address or is not http(s)
      ├── ParseError         bytes that should be a feed are not one
      ├── OpmlError          an OPML file to import cannot be read
+     ├── StoreError         a database cannot be opened or copied into
      └── DeliveryError      an alert could not be handed to its destination
 
 Messages are written for operators: they name the thing that failed and why, and never carry
@@ -90,3 +91,7 @@ class ChatMoved(DeliveryError):
 
 class OpmlError(MonitorError):
     """An OPML file to import is unreadable, too large, or not OPML."""
+
+
+class StoreError(MonitorError):
+    """A database cannot be opened, or a state copy cannot go ahead."""

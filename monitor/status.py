@@ -32,6 +32,7 @@ def status_report(
     chats: Iterable[ChatState] = (),
     dead: Sequence[tuple[int, str, str, str | None]] = (),
     heartbeat: datetime | None = None,
+    leaders: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
@@ -39,19 +40,7 @@ def status_report(
     header = f"{'feed':<24} {'state':<8} {'last success':<16} {'errors':>6}  {'next poll':<10}"
     lines = [f"{header} last error"]
     for feed in feeds:
-        state = known.get(feed.name)
-        if state is None:
-            lines.append(
-                f"{feed.name[:24]:<24} {'new' if feed.enabled else 'disabled':<8} never polled"
-            )
-            continue
-        lines.append(
-            f"{feed.name[:24]:<24} {condition(state, feed.enabled):<8} "
-            f"{_when(state.last_success_at):<16} {state.consecutive_errors:>6}  "
-            f"{_due(state.next_poll_at, now):<10} {state.last_error or '-'}"
-        )
-        if state.poll_url:
-            lines.append(f"{'':<24} moved permanently: polling {state.poll_url}")
+        lines += _feed_lines(feed, known.get(feed.name), now)
     lines.append(
         f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
         f"{alert_counts.get('dead', 0)} dead, {alert_counts.get('muted', 0)} muted"
@@ -65,11 +54,29 @@ def status_report(
             lines.append(f"chat {chat.name}: {moved} (update chats.yaml)")
     for alert_id, chat_name, title, error in dead:
         lines.append(f"dead alert {alert_id} to {chat_name}: {title[:60]!r}: {error or '-'}")
+    for role, owner in sorted((leaders or {}).items()):
+        lines.append(f"{role} leader: {owner}")
     if heartbeat is None:
         lines.append("service: no heartbeat yet (monitor run has not run with this database)")
     else:
         age = (now - heartbeat).total_seconds()
         lines.append(f"service: last heartbeat {_when(heartbeat)} ({age:.0f} s ago)")
+    return lines
+
+
+def _feed_lines(feed: FeedConfig, state: FeedState | None, now: datetime) -> list[str]:
+    """One feed's row of the status table, and notes under it."""
+    if state is None or (state.last_success_at is None and state.last_error_at is None):
+        return [f"{feed.name[:24]:<24} {'new' if feed.enabled else 'disabled':<8} never polled"]
+    lines = [
+        f"{feed.name[:24]:<24} {condition(state, feed.enabled):<8} "
+        f"{_when(state.last_success_at):<16} {state.consecutive_errors:>6}  "
+        f"{_due(state.next_poll_at, now):<10} {state.last_error or '-'}"
+    ]
+    if state.poll_url:
+        lines.append(f"{'':<24} moved permanently: polling {state.poll_url}")
+    if state.lease_owner and state.lease_until and state.lease_until > now:
+        lines.append(f"{'':<24} being polled by {state.lease_owner}")
     return lines
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.errors import StoreError
 from monitor.models import Alert, Article, Entry, Span
 
 metadata = sa.MetaData()
@@ -921,6 +922,61 @@ class Store:
             count = sa.func.count().label("n")
             query = sa.select(alerts.c.status, count).group_by(alerts.c.status)
             return {row.status: row.n for row in conn.execute(query)}
+
+
+# Tables in the order a copy must fill them (references first); leases are not copied.
+COPIED_TABLES = (feeds, entries, entry_keys, alerts, chats, mutes, heartbeats)
+
+
+def copy_state(source: Store, target: Store, batch: int = 1000) -> dict[str, int]:
+    """Copy every row of `source` into the empty, migrated `target`; return rows per table.
+
+    Ids are kept, so alerts still point at their entries; PostgreSQL's id sequences are
+    moved past the copied ids. Raises `ValueError` when the target already holds entries.
+    """
+    with target.engine.connect() as conn:
+        present = conn.scalar(sa.select(sa.func.count()).select_from(entries))
+    if present:
+        raise ValueError(f"the target already holds {present} entries; copy into an empty one")
+    copied: dict[str, int] = {}
+    with source.engine.connect() as reader, target.engine.begin() as writer:
+        for table in COPIED_TABLES:
+            rows = reader.execution_options(yield_per=batch).execute(sa.select(table)).mappings()
+            count = 0
+            for chunk in rows.partitions(batch):
+                writer.execute(table.insert(), [dict(row) for row in chunk])
+                count += len(chunk)
+            copied[table.name] = count
+        if writer.dialect.name == "postgresql":
+            for table in (entries, alerts):
+                writer.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
+                    )
+                )
+    return copied
+
+
+def migrate_state(source_url: str, target_url: str) -> tuple[str, dict[str, int]]:
+    """Copy the database at `source_url` into the empty one at `target_url` (`copy_state`).
+
+    Returns the target URL without its password, and rows copied per table; raises
+    `StoreError` when either cannot be opened or the target is not empty.
+    """
+    shown = sa.engine.make_url(target_url).render_as_string(hide_password=True)
+    try:
+        source = Store.open(source_url)
+        target = Store.open(target_url)
+    except (sa.exc.ArgumentError, sa.exc.OperationalError, ImportError) as exc:
+        raise StoreError(f"cannot open {shown}: {type(exc).__name__}") from None
+    try:
+        return shown, copy_state(source, target)
+    except ValueError as exc:
+        raise StoreError(f"{shown}: {exc}") from None
+    finally:
+        source.close()
+        target.close()
 
 
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> None:

@@ -160,3 +160,43 @@ def test_three_replicas_share_the_work_and_survive_a_kill(
     assert counts == {"sent": expected}
     for err in errors:
         assert "Traceback" not in err, err
+
+
+def test_migrate_state_copies_sqlite_into_postgresql_and_nothing_is_resent(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    topics = [{"name": "North Korea", "query": "Nordkorea*"}]
+    feeds = serve_feeds(content, 2, 2)
+    write_config(feeds, topics=topics)
+    assert main(["once"]) == 0  # SQLite state: 4 alerts sent
+    capsys.readouterr()
+    assert main(["migrate-state", "--to", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert "4 entries" in out and "4 alerts" in out and "2 feeds" in out
+    assert main(["migrate-state", "--to", pg_url]) == 1  # never into a non-empty database
+    assert "already holds 4 entries" in capsys.readouterr().err
+
+    monkeypatch.setenv("MONITOR_DATABASE_URL", pg_url)
+    write_config(serve_feeds(content, 3, 2), topics=topics)  # one more feed, two new items
+    assert main(["once"]) == 0
+    alerts = Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl"
+    assert len(alerts.read_text().splitlines()) == 6, "only the new feed's items alert"
+    store = Store.open(pg_url)
+    assert store.alert_counts() == {"sent": 6}  # new ids followed the copied ones
+    store.close()
+
+
+def test_migrate_state_to_a_database_that_does_not_answer(
+    env: dict[str, str], write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config([])
+    url = "postgresql+psycopg://someone:secret-password@127.0.0.1:9/nowhere"
+    assert main(["migrate-state", "--to", url]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open postgresql+psycopg://someone:***@127.0.0.1:9/nowhere" in err
+    assert "secret-password" not in err
