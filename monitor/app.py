@@ -39,6 +39,9 @@ from monitor.workers import WorkerPool
 logger = logging.getLogger(__name__)
 
 WORKERS = 2
+# Polls running at once: enough to keep the network and both workers busy, few enough that a
+# burst (thousands of feeds due together) queues instead of running into its timeouts.
+POLLS_IN_FLIGHT = 16
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
@@ -67,6 +70,7 @@ class App:
         self.bot: CommandBot | None = None
         self._leading: dict[str, bool] = {}  # leases this replica held at its last look
         self._retries: dict[str, asyncio.TimerHandle] = {}  # feeds to look at again
+        self._polls = asyncio.Semaphore(POLLS_IN_FLIGHT)
         self._scheduler: AsyncIOScheduler | None = None
         self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
@@ -166,7 +170,15 @@ class App:
 
     async def poll_if_due(self, feed: FeedConfig) -> None:
         """Poll one feed unless it is backing off, waiting out Retry-After, or gone, or
-        another replica has just polled it or is polling it now."""
+        another replica has just polled it or is polling it now.
+
+        At most POLLS_IN_FLIGHT polls run at once; the rest wait before claiming, so an
+        overloaded replica leaves feeds to the others instead of timing out on all of them.
+        """
+        async with self._polls:
+            await self._poll_if_due(feed)
+
+    async def _poll_if_due(self, feed: FeedConfig) -> None:
         now = datetime.now(UTC)
         if not is_due(self.store.feed_state(feed.name), now):
             return

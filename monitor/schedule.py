@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from monitor.config import FeedConfig
 MISFIRE_GRACE_SECONDS = 60
 # Spread the first polls so that every feed does not hit the network in the same instant.
 STARTUP_SPREAD_SECONDS = 0.5
+STARTUP_WINDOW_SECONDS = 60.0
 FEED_JOB = "feed:"
 
 
@@ -65,11 +67,13 @@ def sync_feed_jobs(
             removed.append(job.id.removeprefix(FEED_JOB))
     added: list[str] = []
     changed: list[str] = []
-    spread = 0  # the new jobs' first polls are spread out
-    for job_id, feed in wanted.items():
+    fresh = [(job_id, feed) for job_id, feed in wanted.items() if _differs(scheduler, job_id, feed)]
+    # First polls in random order (replicas sharing feeds then rarely reach for the same one at
+    # once), spread out: 0.5 s apart, or closer so that all start within STARTUP_WINDOW.
+    random.shuffle(fresh)
+    gap = min(STARTUP_SPREAD_SECONDS, STARTUP_WINDOW_SECONDS / max(len(fresh), 1))
+    for spread, (job_id, feed) in enumerate(fresh):
         job = scheduler.get_job(job_id)
-        if job is not None and job.args == (feed,):
-            continue
         if job is not None:
             job.remove()
             changed.append(feed.name)
@@ -81,7 +85,11 @@ def sync_feed_jobs(
             args=[feed],
             id=job_id,
             name=f"poll {feed.name}",
-            next_run_time=now + timedelta(seconds=spread * STARTUP_SPREAD_SECONDS),
+            next_run_time=now + timedelta(seconds=spread * gap),
         )
-        spread += 1
-    return added, removed, changed
+    return sorted(added), removed, sorted(changed)
+
+
+def _differs(scheduler: AsyncIOScheduler, job_id: str, feed: FeedConfig) -> bool:
+    job = scheduler.get_job(job_id)
+    return job is None or job.args != (feed,)
