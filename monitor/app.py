@@ -217,6 +217,7 @@ class App:
                 rules=self.config.chat_rules,
                 topic_digests={topic.name: topic.digest for topic in self.config.topics},
                 metrics=self.metrics,
+                budget=LEADER_LEASE_SECONDS / 2,
             )
 
     async def run_once(self) -> list[PollResult]:
@@ -394,7 +395,7 @@ class App:
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
         await self._track(self.poll_if_due(feed))
-        if self._leading.get("delivery"):
+        if self._lead("delivery", datetime.now(UTC)):  # renewed, so it cannot lapse mid-round
             await self._track(self.deliver())
 
     async def _tracked_deliver(self) -> None:

@@ -288,6 +288,7 @@ async def deliver_pending(
     rules: Mapping[str, ChatRules] | None = None,
     topic_digests: Mapping[str, timedelta | None] | None = None,
     metrics: Metrics | None = None,
+    budget: float | None = None,
 ) -> int:
     """Send (or fold into their story's message, or into a digest) the due alerts.
 
@@ -295,7 +296,9 @@ async def deliver_pending(
     `topic_digests` each topic's digest interval. Alerts go out in order per chat; a chat whose
     delivery fails is skipped for the rest of the round, so its alerts keep their order; alerts
     whose topics are all muted in their chat (/mute) are marked muted, not sent; alerts
-    undelivered for `dead_after` after falling due become dead. Returns how many were delivered.
+    undelivered for `dead_after` after falling due become dead. After `budget` seconds no
+    further alert is started (the rest wait for the next round, so a delivery leader never
+    outlives its lease mid-round). Returns how many were delivered.
     """
     expired = store.expire_pending(now - dead_after)
     if expired:
@@ -303,9 +306,11 @@ async def deliver_pending(
             "%d alerts undelivered for %s are now dead (see monitor status)", expired, dead_after
         )
     round_ = _Round(store, sink, now, chats, metrics)
+    if budget is not None:
+        round_.deadline = time.monotonic() + budget
     digests = await round_.run(store.pending_alerts(now), rules or {}, topic_digests or {})
     for chat, batch in digests.items():
-        if chat not in round_.stalled:
+        if chat not in round_.stalled and time.monotonic() <= round_.deadline:
             await round_.send_digest(chat, batch)
     return round_.delivered
 
@@ -337,6 +342,7 @@ class _Round:
         self.states = {state.name: state for state in store.chat_states()}
         self.stalled: set[str] = set()
         self.delivered = 0
+        self.deadline = float("inf")  # monotonic time after which nothing new is started
 
     def _target(self, chat: str, fallback: str) -> tuple[str, str] | None:
         """Return (configured id, id to send to) for a chat, or None while it is blocked."""
@@ -377,6 +383,8 @@ class _Round:
         holds: dict[datetime, list[int]] = {}
         digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
         for pending in due:
+            if time.monotonic() > self.deadline:
+                break
             chat = pending.alert.chat
             if chat in self.stalled:
                 continue

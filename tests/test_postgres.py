@@ -18,6 +18,7 @@ import pytest
 from monitor.cli import main
 from monitor.store import Store
 from tests.conftest import (
+    GROUP_CHAT,
     TOKEN,
     WriteConfig,
     article_page,
@@ -131,6 +132,14 @@ def test_three_replicas_share_the_work_and_survive_a_kill(
         while time.monotonic() < deadline and len(telegram.messages) < expected:
             time.sleep(0.3)
         finished = time.monotonic() - killed
+        # the bot's commands: answered by whichever replica holds the bot lease now
+        telegram.send_update(GROUP_CHAT, "/status")
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not any(
+            reply.startswith("Feeds:") for reply in telegram.replies_to(GROUP_CHAT)
+        ):
+            time.sleep(0.3)
+        answered = [r for r in telegram.replies_to(GROUP_CHAT) if r.startswith("Feeds:")]
         time.sleep(1)
     finally:
         for child in replicas[1:]:
@@ -140,7 +149,13 @@ def test_three_replicas_share_the_work_and_survive_a_kill(
         replicas[0].wait()
     # its feeds come back after the feed lease (12 s here), its leadership after 30 s
     assert finished < 12 + 30 + 15, f"the others took {finished:.0f} s to finish its work"
-    titles = [message["visible"].splitlines()[1] for message in telegram.messages]
+    assert len(answered) == 1, "exactly one replica answers a command"
+    assert "Feeds: 12 healthy" in answered[0]
+    titles = [
+        message["visible"].splitlines()[1]
+        for message in telegram.messages
+        if not message["visible"].startswith("Feeds:")
+    ]
     duplicates = len(titles) - len(set(titles))
     print(
         f"replicas: 3, killed 1 mid-poll; {expected} items, {len(set(titles))} delivered, "
