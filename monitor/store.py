@@ -25,6 +25,7 @@ from monitor.models import Alert, Article, Entry, Span
 metadata = sa.MetaData()
 # The PostgreSQL advisory lock that serialises story assignment across replicas.
 STORY_LOCK_KEY = 0x6E6D7374  # "nmst"
+MIGRATION_LOCK_KEY = 0x6E6D6D67  # "nmmg"
 
 schema_migrations = sa.Table(
     "schema_migrations",
@@ -337,7 +338,15 @@ class Store:
         self.engine.dispose()
 
     def migrate(self) -> None:
-        """Apply each migration not yet recorded, each in its own transaction."""
+        """Apply each migration not yet recorded, each in its own transaction.
+
+        Replicas starting together on PostgreSQL take turns (an advisory lock), so each
+        migration runs once.
+        """
+        with self._advisory_lock(MIGRATION_LOCK_KEY):
+            self._migrate()
+
+    def _migrate(self) -> None:
         with self.engine.begin() as conn:
             schema_migrations.create(conn, checkfirst=True)
         for version, (name, apply) in enumerate(MIGRATIONS, start=1):
@@ -586,21 +595,26 @@ class Store:
             rows = conn.execute(sa.select(leases).where(leases.c.until > now)).all()
         return {row.name: row.owner for row in rows}
 
-    @contextlib.contextmanager
-    def story_lock(self) -> Iterator[None]:
+    def story_lock(self) -> contextlib.AbstractContextManager[None]:
         """Serialise story assignment across replicas (a PostgreSQL advisory lock).
 
         SQLite serves one replica, whose event loop already runs one assignment at a time.
         """
+        return self._advisory_lock(STORY_LOCK_KEY)
+
+    @contextlib.contextmanager
+    def _advisory_lock(self, key: int) -> Iterator[None]:
+        """Hold PostgreSQL advisory lock `key` on a connection of its own; no-op on SQLite."""
         if self.engine.dialect.name != "postgresql":
             yield
             return
         with self.engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": STORY_LOCK_KEY})
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
             try:
                 yield
             finally:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": STORY_LOCK_KEY})
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 conn.commit()
 
     def _upsert_feed(self, name: str, url: str, values: dict[str, Any], now: datetime) -> None:

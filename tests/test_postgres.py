@@ -19,13 +19,16 @@ from monitor.cli import main
 from monitor.store import Store
 from tests.conftest import (
     GROUP_CHAT,
+    REPO,
     TOKEN,
     WriteConfig,
     article_page,
     fresh_postgres,
+    needs_shared,
     rss,
 )
 from tests.servers import ContentServer, FakeTelegram
+from tests.test_stories import seed
 from tests.test_telegram_rules import distinct_reports
 
 
@@ -215,3 +218,50 @@ def test_migrate_state_to_a_database_that_does_not_answer(
     err = capsys.readouterr().err
     assert "cannot open postgresql+psycopg://someone:***@127.0.0.1:9/nowhere" in err
     assert "secret-password" not in err
+
+
+def test_two_replicas_seeing_one_story_at_once_put_it_in_one_story(
+    env: dict[str, str],
+    tmp_path: Path,
+    content: ContentServer,
+    pg_url: str,
+) -> None:
+    first = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    second = seed(needs_shared("seeds/001_7908a5c7b56742fe.txt"))
+    children = []
+    for name, (title, paragraphs) in (("ZEIT", first), ("AA", second)):
+        link = content.add(f"/{name}/story", article_page(title, paragraphs), "text/html")
+        url = content.add(f"/{name}.xml", rss([{"title": title, "link": link}]))
+        config = tmp_path / f"config-{name}"  # each replica polls one of the two feeds
+        config.mkdir()
+        (config / "feeds.yaml").write_text(f"feeds:\n  - name: {name}\n    url: {url}\n")
+        (config / "topics.yaml").write_text((REPO / "config" / "topics.yaml").read_text())
+        (config / "chats.yaml").write_text("chats:\n  default: 0\n")
+        child_env = {
+            **os.environ,
+            **env,
+            "MONITOR_CONFIG_DIR": str(config),
+            "MONITOR_STATE_DIR": str(tmp_path / f"state-{name}"),
+            "MONITOR_DATABASE_URL": pg_url,
+        }
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "monitor", "once"],
+                env=child_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    errors = [child.communicate(timeout=120)[1] for child in children]
+    assert [child.returncode for child in children] == [0, 0], errors
+    store = Store.open(pg_url)
+    try:
+        with store.engine.connect() as conn:
+            stories = conn.exec_driver_sql("SELECT feed, story FROM entries ORDER BY feed").all()
+            kinds = sorted(conn.exec_driver_sql("SELECT kind FROM alerts").scalars())
+    finally:
+        store.close()
+    assert len(stories) == 2 and stories[0][1] is not None
+    assert stories[0][1] == stories[1][1], f"two stories for one statement: {stories}"
+    assert kinds == ["new", "same"]
