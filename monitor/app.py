@@ -31,7 +31,7 @@ from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler, sync_feed_jobs
 from monitor.status import heartbeat_health
-from monitor.store import Store
+from monitor.store import Store, StoredArticle
 from monitor.stories import StoryIndex, lead_terms, shingle_signature
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
@@ -108,13 +108,7 @@ class App:
         """Rebuild the story index from the articles stored within its window."""
         for stored in self.store.stored_articles(now - self.stories.window):
             self._story_cursor = max(self._story_cursor, stored.id)
-            terms = lead_terms(stored.title, stored.text)
-            self.stories.observe(terms, stored.seen_at)
-            if stored.story is not None:
-                signature = shingle_signature(f"{stored.title}\n{stored.text}")
-                self.stories.add(
-                    f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at
-                )
+            self._index(stored)
         if len(self.stories):
             logger.info("story index: %d alerted articles in the window", len(self.stories))
 
@@ -132,13 +126,15 @@ class App:
             if stored.id in self.deps.recorded:
                 self.deps.recorded.discard(stored.id)  # ours: already in the index
                 continue
-            terms = lead_terms(stored.title, stored.text)
-            self.stories.observe(terms, stored.seen_at)
-            if stored.story is not None:
-                signature = shingle_signature(f"{stored.title}\n{stored.text}")
-                self.stories.add(
-                    f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at
-                )
+            self._index(stored)
+
+    def _index(self, stored: StoredArticle) -> None:
+        """Count a stored article's words and, if it belongs to a story, add it to that story."""
+        terms = lead_terms(stored.title, stored.text)
+        self.stories.observe(terms, stored.seen_at)
+        if stored.story is not None:
+            signature = shingle_signature(f"{stored.title}\n{stored.text}")
+            self.stories.add(f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at)
 
     def maintain(self, now: datetime) -> None:
         """Hourly: drop stories and seen keys that fell out of their windows."""

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from monitor.store import Store
 from tests.servers import ContentServer, FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,6 +98,20 @@ def telegram() -> Iterator[FakeTelegram]:
     """A running fake Bot API that knows TOKEN and GROUP_CHAT."""
     with FakeTelegram(TOKEN, chats={GROUP_CHAT}) as fake:
         yield fake
+
+
+@pytest.fixture
+def bot(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> FakeTelegram:
+    """The fake Bot API with the service pointed at it (token set, no group pacing)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
+    return telegram
+
+
+def open_store(env: dict[str, str]) -> Store:
+    """Open the SQLite database a test's service uses."""
+    return Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
 
 
 @pytest.fixture

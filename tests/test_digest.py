@@ -7,16 +7,21 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.deliver import Pacer, TelegramSink, deliver_pending
 from monitor.digest import ChatRules, digest_interval, plan, quiet_end, slot_end
 from monitor.models import Alert, Span
 from monitor.render import MAX_MESSAGE_UNITS, DigestItem, digest_parts, utf16_len
-from monitor.store import Store
-from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, needs_shared, rss
+from tests.conftest import (
+    GROUP_CHAT,
+    TOKEN,
+    WriteConfig,
+    article_page,
+    needs_shared,
+    open_store,
+    rss,
+)
 from tests.servers import ContentServer, FakeTelegram, check_telegram_html
 from tests.test_stories import publish, seed, two_outlets
 from tests.test_telegram_rules import distinct_reports
@@ -107,10 +112,6 @@ def test_a_long_digest_is_split_into_numbered_messages_that_telegram_accepts() -
     )
 
 
-def open_store(env: dict[str, str]) -> Store:
-    return Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
-
-
 async def deliver_at(env: dict[str, str], bot: FakeTelegram, when: datetime) -> int:
     """Run one delivery round at `when` with the configured chats, rules and topics."""
     config = load_config(Path(env["MONITOR_CONFIG_DIR"]))
@@ -130,14 +131,6 @@ async def deliver_at(env: dict[str, str], bot: FakeTelegram, when: datetime) -> 
     finally:
         await sink.stop()
         store.close()
-
-
-@pytest.fixture
-def bot(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> FakeTelegram:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
-    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
-    return telegram
 
 
 def serve_reports(content: ContentServer, count: int) -> list[dict[str, str]]:

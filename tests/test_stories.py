@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from monitor.cli import main
-from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, needs_shared, rss
+from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, rss
 from tests.servers import ContentServer, FakeTelegram
 
 FOLLOW_UP_TITLE = "Nordkorea weist Erklärung der G7-Außenminister zurück"
@@ -25,14 +23,6 @@ def seed(path: Path) -> tuple[str, list[str]]:
     """Return a seed document's title (its first line) and paragraphs."""
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return lines[0][:120], lines[1:]
-
-
-@pytest.fixture
-def bot(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> FakeTelegram:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
-    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
-    return telegram
 
 
 def two_outlets(content: ContentServer, write_config: WriteConfig) -> None:

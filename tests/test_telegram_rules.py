@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from monitor.cli import main
 from monitor.deliver import Pacer, TelegramSink, deliver_pending
 from monitor.models import Alert
 from monitor.store import Store
-from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, rss
+from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 
 TOPICS = [{"name": "North Korea", "query": "Nordkorea*", "chats": ["default"]}]
@@ -71,18 +70,6 @@ def serve(content: ContentServer, write_config: WriteConfig, count: int, **chats
         topics=TOPICS,
         chats=chats or None,
     )
-
-
-@pytest.fixture
-def bot(monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> FakeTelegram:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("TELEGRAM_API_URL", telegram.url)
-    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0")
-    return telegram
-
-
-def open_store(env: dict[str, str]) -> Store:
-    return Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
 
 
 def test_pacing_keeps_within_the_per_chat_limit(
