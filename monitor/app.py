@@ -71,6 +71,7 @@ class App:
         self._leading: dict[str, bool] = {}  # leases this replica held at its last look
         self._retries: dict[str, asyncio.TimerHandle] = {}  # feeds to look at again
         self._polls = asyncio.Semaphore(POLLS_IN_FLIGHT)
+        self._stopping = False
         self._scheduler: AsyncIOScheduler | None = None
         self._config_seen: tuple[tuple[str, int, int] | None, ...] = ()
         self._maintained_at: datetime | None = None
@@ -298,6 +299,7 @@ class App:
             len(self.config.topics),
         )
         await stop.wait()
+        self._stopping = True
         logger.info("stopping: letting in-flight polls finish")
         scheduler.pause()
         for handle in self._retries.values():
@@ -391,10 +393,14 @@ class App:
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
         await self._track(self.poll_if_due(feed))
+        if self._stopping:
+            return  # the final delivery round runs in _serve
         if self._lead("delivery", datetime.now(UTC)):  # renewed, so it cannot lapse mid-round
             await self._track(self.deliver())
 
     async def _tracked_deliver(self) -> None:
+        if self._stopping:
+            return
         now = datetime.now(UTC)
         if self._lead("delivery", now):
             await self._track(self.deliver())
@@ -427,5 +433,10 @@ class App:
         self._tasks.add(task)
         try:
             await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # At shutdown the scheduler cancels the job waiting here; the shielded work goes
+            # on and _serve waits for it. Any other cancellation is passed on.
+            if not self._stopping:
+                raise
         finally:
             self._tasks.discard(task)
