@@ -94,3 +94,32 @@ def test_canonical_url() -> None:
 def test_items_without_guid_or_link_are_keyed_by_title() -> None:
     bare = Entry("F", None, None, "  Nur Titel ", "", None)
     assert entry_keys(bare) == ("title:F:nur titel",)
+
+
+def test_claims_let_one_replica_poll_and_status_names_it(database_url: str) -> None:
+    from monitor.config import FeedConfig
+    from monitor.status import status_report
+
+    store = Store.open(database_url)
+    until = NOW + timedelta(minutes=2)
+    assert store.claim_feed("ZEIT", "https://z.example/feed", "replica-a", NOW, until)
+    assert not store.claim_feed("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
+    store.feed_failed("ZEIT", "https://z.example/feed", "HTTP 500", NOW)  # releases the claim
+    assert store.claim_feed("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
+    report = status_report(
+        [FeedConfig(name="ZEIT", url="https://z.example/feed")],
+        store.feed_states(),
+        {},
+        NOW,
+        leaders={"delivery": "replica-a"},
+    )
+    assert any(line.strip() == "being polled by replica-b" for line in report)
+    assert "delivery leader: replica-a" in report
+    # a claim that expired (its replica died) can be taken over
+    assert store.claim_feed(
+        "ZEIT", "https://z.example/feed", "replica-c", until, until + until.resolution
+    )
+    assert store.acquire("delivery", "replica-a", NOW, until)
+    assert not store.acquire("delivery", "replica-b", NOW, until)
+    assert store.acquire("delivery", "replica-b", until, until + timedelta(seconds=30))
+    store.close()
