@@ -21,7 +21,7 @@ from monitor.match import Matcher, Topic
 from monitor.models import Article
 from monitor.query import Node, in_words, parse
 from monitor.render import BERLIN, MAX_MESSAGE_UNITS, utf16_len
-from monitor.status import status_report
+from monitor.status import polled, status_report
 from monitor.store import Store
 
 SEARCH_DAYS = 7
@@ -199,7 +199,11 @@ class Desk:
             for feed in enabled
             if (state := states.get(feed.name)) is not None and state.consecutive_errors > 0
         ]
-        never = [feed.name for feed in enabled if feed.name not in states]
+        never = [
+            feed.name
+            for feed in enabled
+            if (state := states.get(feed.name)) is None or not polled(state)
+        ]
         counts = await asyncio.to_thread(self.store.alert_counts)
         last = await asyncio.to_thread(self.store.last_sent_at)
         lines = [

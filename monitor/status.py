@@ -66,8 +66,11 @@ def status_report(
 
 def _feed_lines(feed: FeedConfig, state: FeedState | None, now: datetime) -> list[str]:
     """One feed's row of the status table, and notes under it."""
-    if state is None or (state.last_success_at is None and state.last_error_at is None):
-        return [f"{feed.name[:24]:<24} {'new' if feed.enabled else 'disabled':<8} never polled"]
+    if state is None or not polled(state):
+        line = f"{feed.name[:24]:<24} {'new' if feed.enabled else 'disabled':<8} never polled"
+        if state is not None and state.lease_until and state.lease_until > now:
+            line += f"; first poll under way by {state.lease_owner}"
+        return [line]
     lines = [
         f"{feed.name[:24]:<24} {condition(state, feed.enabled):<8} "
         f"{_when(state.last_success_at):<16} {state.consecutive_errors:>6}  "
@@ -78,6 +81,11 @@ def _feed_lines(feed: FeedConfig, state: FeedState | None, now: datetime) -> lis
     if state.lease_owner and state.lease_until and state.lease_until > now:
         lines.append(f"{'':<24} being polled by {state.lease_owner}")
     return lines
+
+
+def polled(state: FeedState) -> bool:
+    """Say whether a feed's poll ever finished (a claim alone creates its row)."""
+    return state.last_success_at is not None or state.last_error_at is not None
 
 
 def condition(state: FeedState, enabled: bool = True) -> str:
