@@ -323,14 +323,25 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        """Connect to `url` (creating a SQLite file's directory) and apply pending migrations."""
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        """Connect to `url` (creating a SQLite file's directory) and apply pending migrations.
+
+        Raises `StoreError` naming the database (never its password) when it cannot be used.
+        """
+        shown = safe_url(url)
+        try:
+            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(url)
+        except (sa.exc.ArgumentError, ImportError, OSError) as exc:
+            raise StoreError(f"cannot use the database {shown}: {_reason(exc, url)}") from None
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
-        store.migrate()
+        try:
+            store.migrate()
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open the database {shown}: {_reason(exc, url)}") from None
         return store
 
     def close(self) -> None:
@@ -978,12 +989,13 @@ def migrate_state(source_url: str, target_url: str) -> tuple[str, dict[str, int]
     Returns the target URL without its password, and rows copied per table; raises
     `StoreError` when either cannot be opened or the target is not empty.
     """
-    shown = sa.engine.make_url(target_url).render_as_string(hide_password=True)
+    shown = safe_url(target_url)
+    source = Store.open(source_url)
     try:
-        source = Store.open(source_url)
         target = Store.open(target_url)
-    except (sa.exc.ArgumentError, sa.exc.OperationalError, ImportError) as exc:
-        raise StoreError(f"cannot open {shown}: {type(exc).__name__}") from None
+    except StoreError:
+        source.close()
+        raise
     try:
         return shown, copy_state(source, target)
     except ValueError as exc:
@@ -991,6 +1003,27 @@ def migrate_state(source_url: str, target_url: str) -> tuple[str, dict[str, int]
     finally:
         source.close()
         target.close()
+
+
+def safe_url(url: str) -> str:
+    """Return a database URL fit to show: the password replaced by ***."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(an unreadable database URL)"
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The first line of a driver's error, with the URL's password (if any) removed."""
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    text = message.splitlines()[0] if message else ""
+    try:
+        password = sa.engine.make_url(url).password
+    except sa.exc.ArgumentError:
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return text or type(exc).__name__
 
 
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> None:

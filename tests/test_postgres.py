@@ -216,8 +216,39 @@ def test_migrate_state_to_a_database_that_does_not_answer(
     url = "postgresql+psycopg://someone:secret-password@127.0.0.1:9/nowhere"
     assert main(["migrate-state", "--to", url]) == 1
     err = capsys.readouterr().err
-    assert "cannot open postgresql+psycopg://someone:***@127.0.0.1:9/nowhere" in err
+    assert "cannot open the database postgresql+psycopg://someone:***@127.0.0.1:9/nowhere" in err
     assert "secret-password" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "postgresql+psycopg://someone:secret-password@127.0.0.1:9/nowhere",
+            "error: cannot open the database postgresql+psycopg://someone:***@127.0.0.1:9/nowhere: "
+            "connection failed",
+        ),
+        (
+            "nosuchdb://someone:secret-password@host/db",
+            "error: cannot use the database nosuchdb://",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_a_clear_error_without_the_password(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    message: str,
+) -> None:
+    write_config([])
+    monkeypatch.setenv("MONITOR_DATABASE_URL", url)
+    for command in ("status", "once", "health"):
+        assert main([command]) == 1, command
+        err = capsys.readouterr().err
+        assert err.startswith(message), err
+        assert "secret-password" not in err and "Traceback" not in err
 
 
 def test_two_replicas_seeing_one_story_at_once_put_it_in_one_story(
