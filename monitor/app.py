@@ -65,10 +65,10 @@ class App:
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
-        self.metrics = Metrics()
+        self.metrics = Metrics(outbox=self.store.alert_counts)
         self.probes: ProbeServer | None = None
         self.bot: CommandBot | None = None
-        self._leading: dict[str, bool] = {}  # leases this replica held at its last look
+        self._leases: dict[str, datetime] = {}  # leases this replica holds, until when
         self._retries: dict[str, asyncio.TimerHandle] = {}  # feeds to look at again
         self._polls = asyncio.Semaphore(POLLS_IN_FLIGHT)
         self._stopping = False
@@ -234,7 +234,6 @@ class App:
     def _beat(self, now: datetime) -> None:
         self.store.beat(now)
         self.metrics.beat(now.timestamp())
-        self.metrics.outbox_is(self.store.alert_counts())
 
     def _start_probes(self) -> None:
         if self.settings.http_listen is None:
@@ -308,7 +307,7 @@ class App:
             await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
         scheduler.shutdown(wait=False)
         # Whatever is still pending stays in the outbox and goes out on the next start.
-        if self._leading.get("delivery"):
+        if self._leases.get("delivery", datetime.min.replace(tzinfo=UTC)) > datetime.now(UTC):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
 
@@ -410,11 +409,23 @@ class App:
         self._beat(now)
 
     def _lead(self, name: str, now: datetime) -> bool:
-        """Take or renew the lease `name`: one replica delivers, one answers the bot."""
+        """Take or renew the lease `name`: one replica delivers, one answers the bot.
+
+        A lease with more than half its time left is not renewed again: every poll asks before
+        delivering, and a database write per poll would buy nothing (a round stops starting
+        sends after half a lease).
+        """
+        held_until = self._leases.get(name)
+        if held_until is not None and held_until - now > timedelta(
+            seconds=LEADER_LEASE_SECONDS / 2
+        ):
+            return True
         until = now + timedelta(seconds=LEADER_LEASE_SECONDS)
-        held = self.store.acquire(name, self.settings.replica_id, now, until)
-        self._leading[name] = held
-        return held
+        if self.store.acquire(name, self.settings.replica_id, now, until):
+            self._leases[name] = until
+            return True
+        self._leases.pop(name, None)
+        return False
 
     async def _follow_bot_lease(self, now: datetime) -> None:
         """Run the command bot while this replica holds the bot lease, stop it when lost."""

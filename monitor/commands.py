@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitor.config import Config
+from monitor.config import Config, parse_duration
 from monitor.errors import QueryError
 from monitor.explain import describe
 from monitor.match import Matcher, Topic
 from monitor.models import Article
 from monitor.query import Node, in_words, parse
-from monitor.render import BERLIN, MAX_MESSAGE_UNITS, utf16_len
+from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, utf16_len
 from monitor.status import polled, status_report
 from monitor.store import Store
 
@@ -31,7 +30,6 @@ RECENT_DEFAULT = 5
 RECENT_MAX = 20
 MAX_MUTE = timedelta(days=30)
 MAX_ARG_CHARS = 300
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 USAGE = {
     "help": "/help: this list",
@@ -107,10 +105,10 @@ class Desk:
             return ["No topics are configured."]
         blocks = []
         for topic in topics:
-            wants = _clip(in_words(topic.query), 600)
+            wants = clip(in_words(topic.query), 600)
             block = f"<b>{html.escape(topic.name)}</b>\n{html.escape(wants)}"
             if topic.exclude is not None:
-                block += f"\nbut not {html.escape(_clip(in_words(topic.exclude), 200))}"
+                block += f"\nbut not {html.escape(clip(in_words(topic.exclude), 200))}"
             chats = ", ".join(topic.chats)
             block += f"\n<i>chats: {html.escape(chats)}</i>"
             if topic.digest is not None:
@@ -156,7 +154,7 @@ class Desk:
         if not topics:
             return ["The topics of that alert are no longer configured."]
         verdicts = Matcher(topics).explain(article, [topic.name for topic in topics])
-        lines = [f"<b>{html.escape(_clip(alert.title, 200))}</b>"]
+        lines = [f"<b>{html.escape(clip(alert.title, 200))}</b>"]
         for verdict in verdicts:
             lines += [html.escape(line) for line in describe(verdict)]
         return ["\n".join(lines)]
@@ -241,7 +239,7 @@ class Desk:
         for article, snippet in found:
             entry = article.entry
             linked = _linked(entry.title, entry.link)
-            shown = html.escape(_clip(snippet, 200))
+            shown = html.escape(clip(snippet, 200))
             lines.append(f"{html.escape(entry.feed)}: {linked}\n<i>{shown}</i>")
         return _paginate(lines)
 
@@ -283,21 +281,18 @@ class Desk:
 
     def _unknown_topic(self, wanted: str) -> str:
         names = ", ".join(topic.name for topic in self.config().topics)
-        shown = html.escape(_clip(wanted, 60))
+        shown = html.escape(clip(wanted, 60))
         return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
 
 
 def _linked(title: str, link: str | None) -> str:
-    text = html.escape(_clip(title or "(untitled)", 200))
+    text = html.escape(clip(title or "(untitled)", 200))
     return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
 
 
 def _duration(text: str) -> timedelta | None:
-    found = re.fullmatch(r"(\d{1,4})([mhd])", text.strip().lower())
-    if found is None:
-        return None
-    length = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
-    return length if timedelta(0) < length <= MAX_MUTE else None
+    length = parse_duration(text)
+    return length if length is not None and timedelta(0) < length <= MAX_MUTE else None
 
 
 def _duration_text(length: timedelta) -> str:
@@ -306,10 +301,6 @@ def _duration_text(length: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _paginate(blocks: Sequence[str], separator: str = "\n\n") -> list[str]:

@@ -270,12 +270,17 @@ MIN_DIGEST = timedelta(minutes=5)
 MAX_DIGEST = timedelta(days=7)
 
 
+def parse_duration(text: str) -> timedelta | None:
+    """Read a duration written as minutes, hours or days ("30m", "2h", "1d"); None if not one."""
+    found = re.fullmatch(r"(\d{1,4})\s*([mhd])", text.strip().lower())
+    return timedelta(seconds=int(found[1]) * _UNITS[found[2]]) if found else None
+
+
 def _digest_interval(value: object) -> timedelta:
     """Accept a digest interval such as 30m, 1h or 1d (5 minutes to 7 days)."""
-    found = re.fullmatch(r"(\d{1,4})\s*([mhd])", value.strip()) if isinstance(value, str) else None
-    if found is None:
+    interval = parse_duration(value) if isinstance(value, str) else None
+    if interval is None:
         raise ValueError("expected an interval such as 30m, 1h or 1d")
-    interval = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
     if not MIN_DIGEST <= interval <= MAX_DIGEST:
         raise ValueError("a digest interval must be between 5m and 7d")
     return interval

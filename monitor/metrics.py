@@ -6,7 +6,7 @@ several side by side. `render()` gives the exposition text for `/metrics`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -18,7 +18,9 @@ _LATENCY = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
 class Metrics:
     """The service's counters, histograms and gauges."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: Callable[[], Mapping[str, int]] | None = None) -> None:
+        """`outbox` counts alerts by status; it is read when the metrics are scraped."""
+        self._outbox_counts = outbox
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter(
@@ -121,5 +123,7 @@ class Metrics:
         self.heartbeat.set(timestamp)
 
     def render(self) -> tuple[bytes, str]:
-        """Return the exposition text and its content type."""
+        """Return the exposition text and its content type (the outbox counted now)."""
+        if self._outbox_counts is not None:
+            self.outbox_is(self._outbox_counts())
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -33,7 +33,7 @@ def render_html(alert: Alert, sources: Sequence[Alert] = ()) -> str:
     `sources` are later reports of the same story by other outlets, newest first; they are
     listed under the snippet ("Also reported by ... (3 sources)").
     """
-    title = _clip(alert.title or "(untitled)", MAX_TITLE_CHARS)
+    title = clip(alert.title or "(untitled)", MAX_TITLE_CHARS)
     heading = (
         f'<a href="{html.escape(alert.link, quote=True)}">{html.escape(title)}</a>'
         if alert.link
@@ -59,7 +59,7 @@ def _sources_html(sources: Sequence[Alert]) -> str:
         return ""
     shown = []
     for source in sources[:MAX_SOURCES_LISTED]:
-        outlet = html.escape(_clip(source.outlet, 60))
+        outlet = html.escape(clip(source.outlet, 60))
         when = f" {source.published.astimezone(BERLIN):%H:%M}" if source.published else ""
         shown.append(
             f'<a href="{html.escape(source.link, quote=True)}">{outlet}</a>{when}'
@@ -117,7 +117,8 @@ def _visible(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """Cut `text` to `limit` characters, ending in "…" when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -162,14 +163,15 @@ def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
     Each message starts with the heading, numbered "(2/3)" when there are several.
     """
     reserve = utf16_len(heading) + len(" (99/99)") + 2
-    groups: list[list[tuple[int, DigestItem]]] = [[]]
+    groups: list[list[tuple[int, DigestItem, str]]] = [[]]
     used = reserve
     for number, item in enumerate(items, start=1):
-        size = utf16_len(_visible(_item_html(number, item))) + 2
+        rendered = _item_html(number, item)
+        size = utf16_len(_visible(rendered)) + 2
         if groups[-1] and used + size > MAX_MESSAGE_UNITS:
             groups.append([])
             used = reserve
-        groups[-1].append((number, item))
+        groups[-1].append((number, item, rendered))
         used += size
     total = len(groups)
     parts = []
@@ -178,10 +180,10 @@ def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
         bold = f"<b>{html.escape(title)}</b>"
         parts.append(
             DigestPart(
-                html="\n\n".join([bold, *(_item_html(*g) for g in group)]),
-                text="\n\n".join([title, *(_item_text(*g) for g in group)]),
-                ids=tuple(i for _, item in group for i in item.ids),
-                alerts=tuple(a for _, item in group for a in (item.alert, *item.sources)),
+                html="\n\n".join([bold, *(rendered for _, _, rendered in group)]),
+                text="\n\n".join([title, *(_item_text(n, item) for n, item, _ in group)]),
+                ids=tuple(i for _, item, _ in group for i in item.ids),
+                alerts=tuple(a for _, item, _ in group for a in (item.alert, *item.sources)),
             )
         )
     return parts
@@ -189,7 +191,7 @@ def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
 
 def _item_html(number: int, item: DigestItem) -> str:
     alert = item.alert
-    title = html.escape(_clip(alert.title or "(untitled)", MAX_TITLE_CHARS))
+    title = html.escape(clip(alert.title or "(untitled)", MAX_TITLE_CHARS))
     linked = f'<a href="{html.escape(alert.link, quote=True)}">{title}</a>' if alert.link else title
     label = "More on: " if item.update else "Follow-up: " if item.followup else ""
     line = f"<b>{number}.</b> {label}{linked}"

@@ -287,3 +287,14 @@ def test_bad_probe_address_is_named(value: str) -> None:
         "environment: MONITOR_HTTP_LISTEN: expected host:port (e.g. 0.0.0.0:9464) or off, "
         f"got {value!r}"
     ]
+
+
+def test_bad_replica_and_bot_settings_are_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"MONITOR_BOT_COMMANDS": "sometimes", "MONITOR_FEED_LEASE": "soon"})
+    assert sorted(raised.value.problems) == [
+        "environment: MONITOR_BOT_COMMANDS: expected true or false, got 'sometimes'",
+        "environment: MONITOR_FEED_LEASE: expected a number, got 'soon'",
+    ]
+    settings = Settings.from_env({"MONITOR_REPLICA_ID": "  "})
+    assert settings.replica_id  # blank falls back to hostname-pid

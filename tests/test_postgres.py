@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from tests.conftest import (
     fresh_postgres,
     needs_shared,
     rss,
+    wait_until,
 )
 from tests.servers import ContentServer, FakeTelegram
 from tests.test_stories import seed
@@ -54,14 +55,6 @@ def serve_feeds(
         url = content.add(f"/f{feed}.xml", rss(items))
         configs.append({"name": f"Feed {feed}", "url": url, "interval": 60})
     return configs
-
-
-def wait_until(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def held_by(store: Store, replica: str) -> bool:

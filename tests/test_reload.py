@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.conftest import (
     WriteConfig,
     article_page,
     rss,
+    wait_until,
 )
 from tests.servers import ContentServer, FakeTelegram
 from tests.test_probes import free_port, get, sample
@@ -36,16 +36,6 @@ TOPICS = [
     {"name": "North Korea", "query": "Nordkorea*"},
     {"name": "Weather", "query": "Schnee* OR Neuschnee"},
 ]
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_feeds_and_topics_reload_while_running_and_a_broken_edit_is_kept_out(
@@ -94,28 +84,28 @@ def test_feeds_and_topics_reload_while_running_and_a_broken_edit_is_kept_out(
         text=True,
     )
     try:
-        wait_for(lambda: "Nordkoreas Soldaten in Kursk" in titles(), "the first alert")
+        wait_until(lambda: "Nordkoreas Soldaten in Kursk" in titles(), "the first alert")
 
         write("feeds.yaml", {"feeds": [a, b]})  # add a feed
-        wait_for(lambda: "Schnee im Harz" in titles(), "the added feed's alert")
+        wait_until(lambda: "Schnee im Harz" in titles(), "the added feed's alert")
 
         write("topics.yaml", {"topics": TOPICS[:1]})  # remove a topic ...
         write("feeds.yaml", {"feeds": [a, b, c]})  # ... and add a feed only it would match
-        wait_for(lambda: polled("C"), "the feed added with the topic removal")
+        wait_until(lambda: polled("C"), "the feed added with the topic removal")
 
         (directory / "topics.yaml").write_text("topics:\n  - name: [broken\n")
         write("feeds.yaml", {"feeds": [a, b, c, d]})
-        wait_for(lambda: reloads("failed") >= 1, "the broken edit to be refused")
+        wait_until(lambda: reloads("failed") >= 1, "the broken edit to be refused")
         time.sleep(2.5)  # another look at config/ passes: still refused, D not polled
         assert not polled("D")
         assert child.poll() is None, "a broken edit must not stop the service"
 
         write("topics.yaml", {"topics": TOPICS[:1]})  # fixed: the pending feed edit applies
-        wait_for(lambda: "Nordkorea liefert Granaten" in titles(), "the alert after the fix")
+        wait_until(lambda: "Nordkorea liefert Granaten" in titles(), "the alert after the fix")
 
         before = reloads("ok")
         child.send_signal(signal.SIGHUP)
-        wait_for(lambda: reloads("ok") > before, "a reload on SIGHUP")
+        wait_until(lambda: reloads("ok") > before, "a reload on SIGHUP")
         child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=20)
     finally:
