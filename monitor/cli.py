@@ -246,6 +246,7 @@ def _status(settings: Settings, config: Config) -> int:
             dead=store.dead_alerts(),
             heartbeat=store.last_beat(),
             leaders=store.lease_holders(datetime.now(UTC)),
+            schema=store.schema(),
         )
     finally:
         store.close()

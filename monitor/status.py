@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from monitor.config import FeedConfig
+from monitor.migrations import LATEST
 from monitor.render import BERLIN
 from monitor.store import ChatState, FeedState, Store
 
@@ -33,6 +34,7 @@ def status_report(
     dead: Sequence[tuple[int, str, str, str | None]] = (),
     heartbeat: datetime | None = None,
     leaders: Mapping[str, str] | None = None,
+    schema: tuple[int, str] | None = None,
 ) -> list[str]:
     """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
@@ -61,7 +63,16 @@ def status_report(
     else:
         age = (now - heartbeat).total_seconds()
         lines.append(f"service: last heartbeat {_when(heartbeat)} ({age:.0f} s ago)")
+    if schema is not None:
+        lines.append(database_line(*schema))
     return lines
+
+
+def database_line(version: int, integrity: str) -> str:
+    """The database's schema version and, on SQLite, its quick integrity check."""
+    state = "current" if version == LATEST else f"this release's is {LATEST}"
+    line = f"database: schema version {version} ({state})"
+    return f"{line}; integrity check: {integrity}" if integrity else line
 
 
 def _feed_lines(feed: FeedConfig, state: FeedState | None, now: datetime) -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,221 +20,28 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from monitor import migrations
 from monitor.errors import StoreError
 from monitor.models import Alert, Article, Entry, Span
+from monitor.tables import (
+    alerts,
+    chats,
+    entries,
+    entry_keys,
+    feeds,
+    heartbeats,
+    leases,
+    mutes,
+)
 
-metadata = sa.MetaData()
-# The PostgreSQL advisory lock that serialises story assignment across replicas.
+logger = logging.getLogger(__name__)
+
+# The PostgreSQL advisory locks that serialise story assignment and migrations across replicas.
 STORY_LOCK_KEY = 0x6E6D7374  # "nmst"
 MIGRATION_LOCK_KEY = 0x6E6D6D67  # "nmmg"
-
-schema_migrations = sa.Table(
-    "schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-)
-feeds = sa.Table(
-    "feeds",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("first_polled_at", sa.DateTime(timezone=True)),
-    sa.Column("last_success_at", sa.DateTime(timezone=True)),
-    sa.Column("last_error_at", sa.DateTime(timezone=True)),
-    sa.Column("last_error", sa.Text),
-    sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("poll_url", sa.Text),  # where a permanent redirect moved the feed
-    sa.Column("next_poll_at", sa.DateTime(timezone=True)),
-    sa.Column("gone_at", sa.DateTime(timezone=True)),  # answered 410 Gone
-    # the replica polling it now, and until when its claim holds (it may have died)
-    sa.Column("lease_owner", sa.String(200)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-)
-entries = sa.Table(
-    "entries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("feed", sa.String(200), nullable=False),
-    sa.Column("guid", sa.Text),
-    sa.Column("link", sa.Text),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True)),
-    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("text", sa.Text),
-    sa.Column("from_page", sa.Boolean),
-    sa.Column("story", sa.String(2048)),  # the story key, for alerted entries
-)
-entry_keys = sa.Table(
-    "entry_keys",
-    metadata,
-    sa.Column("key", sa.String(2048), primary_key=True),
-    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id"), nullable=False),
-    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-)
-alerts = sa.Table(
-    "alerts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id"), nullable=False),
-    sa.Column("chat", sa.String(200), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | dead
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("last_error", sa.Text),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
-    sa.Column("message_id", sa.String(100)),
-    sa.Column("story", sa.String(2048)),
-    sa.Column("kind", sa.String(20)),  # new | same | followup (stories.Kind)
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
-    # when it became due: later than created_at when held for quiet hours or a digest
-    sa.Column("due_at", sa.DateTime(timezone=True)),
-    sa.Column("via", sa.String(20)),  # message | digest: how it reached the chat
-    sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
-    sa.Index("alerts_by_status", "status", "id"),
-)
-chats = sa.Table(
-    "chats",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("chat_id", sa.String(100), nullable=False),  # the id the state below is about
-    sa.Column("moved_to", sa.String(100)),  # Telegram migrated the group to this supergroup
-    sa.Column("disabled_at", sa.DateTime(timezone=True)),
-    sa.Column("disabled_reason", sa.Text),
-)
-
-
-leases = sa.Table(
-    "leases",
-    metadata,
-    sa.Column("name", sa.String(100), primary_key=True),  # delivery | bot
-    sa.Column("owner", sa.String(200), nullable=False),
-    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
-)
-mutes = sa.Table(
-    "mutes",
-    metadata,
-    sa.Column("chat", sa.String(200), primary_key=True),
-    sa.Column("topic", sa.String(200), primary_key=True),
-    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-heartbeats = sa.Table(
-    "heartbeats",
-    metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-def _m001_initial(conn: Connection) -> None:
-    # The feeds table as version 1 had it; later columns arrive through later migrations.
-    feeds_v1 = sa.Table(
-        "feeds",
-        sa.MetaData(),
-        sa.Column("name", sa.String(200), primary_key=True),
-        sa.Column("url", sa.Text, nullable=False),
-        sa.Column("etag", sa.Text),
-        sa.Column("last_modified", sa.Text),
-        sa.Column("first_polled_at", sa.DateTime(timezone=True)),
-        sa.Column("last_success_at", sa.DateTime(timezone=True)),
-        sa.Column("last_error_at", sa.DateTime(timezone=True)),
-        sa.Column("last_error", sa.Text),
-        sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
-    )
-    feeds_v1.create(conn)
-    v1 = sa.MetaData()
-    sa.Table(
-        "entries",
-        v1,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("feed", sa.String(200), nullable=False),
-        sa.Column("guid", sa.Text),
-        sa.Column("link", sa.Text),
-        sa.Column("title", sa.Text, nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True)),
-        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("text", sa.Text),
-        sa.Column("from_page", sa.Boolean),
-    ).create(conn)
-    sa.Table(
-        "alerts",
-        v1,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id"), nullable=False),
-        sa.Column("chat", sa.String(200), nullable=False),
-        sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_error", sa.Text),
-        sa.Column("sent_at", sa.DateTime(timezone=True)),
-        sa.Column("message_id", sa.String(100)),
-        sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
-        sa.Index("alerts_by_status", "status", "id"),
-    ).create(conn)
-    entry_keys.create(conn)
-
-
-_ADDED_IN_002 = ("poll_url", "next_poll_at", "gone_at")
-
-
-def _m002_feed_schedule(conn: Connection) -> None:
-    for name in _ADDED_IN_002:
-        column_type = feeds.c[name].type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE feeds ADD COLUMN {name} {column_type}"))
-
-
-def _m003_heartbeats(conn: Connection) -> None:
-    heartbeats.create(conn)
-
-
-def _m004_stories(conn: Connection) -> None:
-    for table, names in ((entries, ("story",)), (alerts, ("story", "kind", "next_attempt_at"))):
-        for name in names:
-            column_type = table.c[name].type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {column_type}"))
-    conn.execute(sa.text("UPDATE alerts SET status = 'dead' WHERE status = 'failed'"))
-    conn.execute(sa.text("UPDATE alerts SET kind = 'new'"))
-    chats.create(conn)
-    sa.Index("alerts_by_story", alerts.c.story, alerts.c.chat).create(conn)
-    sa.Index("entries_by_seen", entries.c.seen_at).create(conn)
-
-
-def _m005_digests(conn: Connection) -> None:
-    for name in ("due_at", "via"):
-        column_type = alerts.c[name].type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {name} {column_type}"))
-    conn.execute(sa.text("UPDATE alerts SET via = 'message' WHERE status = 'sent'"))
-
-
-def _m006_mutes(conn: Connection) -> None:
-    mutes.create(conn)
-    sa.Index("alerts_by_message", alerts.c.chat, alerts.c.message_id).create(conn)
-
-
-def _m007_leases(conn: Connection) -> None:
-    for name in ("lease_owner", "lease_until"):
-        column_type = feeds.c[name].type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE feeds ADD COLUMN {name} {column_type}"))
-    leases.create(conn)
-
-
-# Append only: a migration that has shipped is never edited, only followed by a new one.
-MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
-    ("initial", _m001_initial),
-    ("feed schedule: poll_url, next_poll_at, gone_at", _m002_feed_schedule),
-    ("heartbeats", _m003_heartbeats),
-    ("stories, delivery retries, chat state", _m004_stories),
-    ("digests and quiet hours: due_at, via", _m005_digests),
-    ("mutes, alerts by message", _m006_mutes),
-    ("leases: feed polls, delivery and bot leaders", _m007_leases),
-)
+# Marks a connection that will write: on SQLite it takes the write lock at BEGIN (IMMEDIATE),
+# waiting out busy_timeout, instead of failing when a read turns into a write.
+_WRITES = "news_monitor_writes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,59 +128,49 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writer = engine.execution_options(**{_WRITES: True})
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, schema_version: int = migrations.LATEST) -> Store:
         """Connect to `url` (creating a SQLite file's directory) and apply pending migrations.
 
+        `schema_version` stops the migrations early (to build an older release's database).
         Raises `StoreError` naming the database (never its password) when it cannot be used.
         """
-        shown = safe_url(url)
+        store = cls(connect(url))
         try:
-            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url)
-        except (sa.exc.ArgumentError, ImportError, OSError) as exc:
-            raise StoreError(f"cannot use the database {shown}: {_reason(exc, url)}") from None
-        if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
-        try:
-            store.migrate()
+            store.migrate(schema_version)
         except sa.exc.OperationalError as exc:
-            engine.dispose()
+            store.close()
+            shown = safe_url(url)
             raise StoreError(f"cannot open the database {shown}: {_reason(exc, url)}") from None
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
 
-    def migrate(self) -> None:
-        """Apply each migration not yet recorded, each in its own transaction.
+    def write(self) -> contextlib.AbstractContextManager[Connection]:
+        """Begin a transaction that will write (on SQLite it takes the write lock at once)."""
+        return self._writer.begin()
+
+    def migrate(self, schema_version: int = migrations.LATEST) -> int:
+        """Apply each migration not yet recorded, each in its own transaction; return how many.
 
         Replicas starting together on PostgreSQL take turns (an advisory lock), so each
         migration runs once.
         """
         with self._advisory_lock(MIGRATION_LOCK_KEY):
-            self._migrate()
+            shown = self.engine.url.render_as_string(hide_password=True)
+            return migrations.upgrade(self._writer, shown, schema_version)
 
-    def _migrate(self) -> None:
-        with self.engine.begin() as conn:
-            schema_migrations.create(conn, checkfirst=True)
-        for version, (name, apply) in enumerate(MIGRATIONS, start=1):
-            with self.engine.begin() as conn:
-                done = conn.scalar(
-                    sa.select(sa.func.count()).where(schema_migrations.c.version == version)
-                )
-                if done:
-                    continue
-                apply(conn)
-                conn.execute(
-                    schema_migrations.insert().values(
-                        version=version, name=name, applied_at=datetime.now(UTC)
-                    )
-                )
+    def schema(self) -> tuple[int, str]:
+        """Return the schema version recorded and, on SQLite, the quick integrity check."""
+        version = max(migrations.recorded_versions(self.engine), default=0)
+        return version, migrations.integrity(self.engine)
 
     def feed_state(self, name: str) -> FeedState | None:
         """Return what is known about feed `name`, or None before its first poll."""
@@ -388,7 +186,7 @@ class Store:
 
     def forget_feed_location(self, name: str, url: str) -> None:
         """The operator changed a feed's URL: drop where it moved, its validators, and `gone`."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 feeds.update()
                 .where(feeds.c.name == name)
@@ -430,7 +228,7 @@ class Store:
         The ids of the entries written are added to `inserted`, when given.
         """
         queued = 0
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             for item in items:
                 queued += self._record_one(conn, feed_name, item, now, inserted)
         return queued
@@ -443,15 +241,24 @@ class Store:
         now: datetime,
         inserted_ids: set[int] | None,
     ) -> int:
-        if conn.dialect.name == "postgresql":
-            # Replicas may record the same article (in two feeds) at once: the unique keys
-            # decide, and the loser's savepoint rolls back alone, not the whole poll.
-            try:
-                with conn.begin_nested():
-                    return self._insert_one(conn, feed_name, item, now, inserted_ids)
-            except sa.exc.IntegrityError:
-                return 0
-        return self._insert_one(conn, feed_name, item, now, inserted_ids)
+        # Replicas may record the same article (in two feeds) at once, and one bad entry must
+        # not cost the poll its other entries: each entry has a savepoint of its own, and a
+        # unique key that refuses it rolls back that entry alone.
+        written: set[int] = set()
+        try:
+            with conn.begin_nested():
+                queued = self._insert_one(conn, feed_name, item, now, written)
+        except sa.exc.IntegrityError as exc:
+            logger.warning(
+                "feed %s: entry %r not recorded: %s",
+                feed_name,
+                item.entry.title[:80],
+                str(exc.orig).splitlines()[0] if exc.orig else exc,
+            )
+            return 0
+        if inserted_ids is not None:
+            inserted_ids |= written
+        return queued
 
     def _insert_one(
         self,
@@ -459,7 +266,7 @@ class Store:
         feed_name: str,
         item: NewEntry,
         now: datetime,
-        inserted_ids: set[int] | None,
+        inserted_ids: set[int],
     ) -> int:
         existing = conn.scalar(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(item.keys)))
         if existing is not None:
@@ -480,8 +287,7 @@ class Store:
         ).inserted_primary_key
         assert inserted is not None
         entry_id = inserted[0]
-        if inserted_ids is not None:
-            inserted_ids.add(entry_id)
+        inserted_ids.add(entry_id)
         conn.execute(
             entry_keys.insert(),
             [{"key": k, "entry_id": entry_id, "seen_at": now} for k in item.keys],
@@ -559,7 +365,7 @@ class Store:
         condition after a concurrent update commits; SQLite has one writer). A replica that
         dies keeps its claim only until `until`. Recording the poll releases the claim.
         """
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             _insert_ignore(conn, feeds, {"name": name, "url": url, "consecutive_errors": 0})
             claimed = conn.execute(
                 feeds.update()
@@ -578,7 +384,7 @@ class Store:
 
     def release_claims(self, owner: str) -> None:
         """Give up every feed claim and lease `owner` holds (a clean shutdown)."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 feeds.update()
                 .where(feeds.c.lease_owner == owner)
@@ -588,7 +394,7 @@ class Store:
 
     def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease `name` (delivery, bot) for `owner`; True while it is ours."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             _insert_ignore(conn, leases, {"name": name, "owner": owner, "until": until})
             taken = conn.execute(
                 leases.update()
@@ -629,7 +435,7 @@ class Store:
                 conn.commit()
 
     def _upsert_feed(self, name: str, url: str, values: dict[str, Any], now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             updated = conn.execute(feeds.update().where(feeds.c.name == name).values(**values))
             if updated.rowcount == 0:
                 fresh = {k: v for k, v in values.items() if k != "consecutive_errors"}
@@ -702,7 +508,7 @@ class Store:
     ) -> None:
         """Record that alerts reached their chat: as a message, an edit, or in a digest."""
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 alerts.update()
                 .where(alerts.c.id.in_(ids))
@@ -718,7 +524,7 @@ class Store:
 
     def hold(self, alert_ids: Sequence[int], until: datetime) -> None:
         """Keep pending alerts back until `until` (quiet hours, a digest's time); no attempt."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 alerts.update()
                 .where(alerts.c.id.in_(list(alert_ids)), alerts.c.status == "pending")
@@ -730,7 +536,7 @@ class Store:
     ) -> None:
         """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None."""
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 alerts.update()
                 .where(alerts.c.id.in_(ids))
@@ -748,7 +554,7 @@ class Store:
         An alert falls due when created, or when its hold (quiet hours, digest) ends.
         """
         due = sa.func.coalesce(alerts.c.due_at, alerts.c.created_at)
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             result = conn.execute(
                 alerts.update()
                 .where(alerts.c.status == "pending", due < due_before)
@@ -793,7 +599,7 @@ class Store:
 
     def chat_enabled(self, name: str) -> None:
         """Deliver to chat `name` again."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 chats.update()
                 .where(chats.c.name == name)
@@ -802,11 +608,11 @@ class Store:
 
     def forget_chat(self, name: str) -> None:
         """Drop what delivery learned about chat `name` (its configured id changed)."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(chats.delete().where(chats.c.name == name))
 
     def _put_chat(self, name: str, chat_id: str, values: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             updated = conn.execute(
                 chats.update().where(chats.c.name == name).values(chat_id=chat_id, **values)
             )
@@ -815,7 +621,7 @@ class Store:
 
     def forget_keys(self, before: datetime) -> int:
         """Drop identity keys first seen before `before`; return how many."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             result = conn.execute(entry_keys.delete().where(entry_keys.c.seen_at < before))
         return result.rowcount or 0
 
@@ -854,7 +660,7 @@ class Store:
 
     def beat(self, now: datetime, name: str = "service") -> None:
         """Record that the service's loop is alive and can write to the database."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             updated = conn.execute(
                 heartbeats.update().where(heartbeats.c.name == name).values(beat_at=now)
             )
@@ -911,7 +717,7 @@ class Store:
 
     def mute(self, chat: str, topic: str, until: datetime) -> None:
         """Hold back `topic`'s alerts in `chat` until `until`."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(mutes.delete().where(mutes.c.chat == chat, mutes.c.topic == topic))
             conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until))
 
@@ -920,7 +726,7 @@ class Store:
         condition = mutes.c.chat == chat
         if topic is not None:
             condition = sa.and_(condition, mutes.c.topic == topic)
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             return conn.execute(mutes.delete().where(condition)).rowcount or 0
 
     def mutes(self, now: datetime) -> dict[str, dict[str, datetime]]:
@@ -934,7 +740,7 @@ class Store:
 
     def mark_muted(self, alert_ids: Sequence[int]) -> None:
         """Record that alerts were not sent because their topics were muted in their chat."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(
                 alerts.update()
                 .where(alerts.c.id.in_(list(alert_ids)), alerts.c.status == "pending")
@@ -964,7 +770,7 @@ def copy_state(source: Store, target: Store, batch: int = 1000) -> dict[str, int
     if present:
         raise ValueError(f"the target already holds {present} entries; copy into an empty one")
     copied: dict[str, int] = {}
-    with source.engine.connect() as reader, target.engine.begin() as writer:
+    with source.engine.connect() as reader, target.write() as writer:
         for table in COPIED_TABLES:
             rows = reader.execution_options(yield_per=batch).execute(sa.select(table)).mappings()
             count = 0
@@ -1078,13 +884,41 @@ def _chat_state(row: Any) -> ChatState:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def connect(url: str) -> Engine:
+    """Return an engine for `url`; on SQLite every transaction starts with our own BEGIN.
+
+    Raises `StoreError` naming the database (never its password) when the URL cannot be used.
+    """
+    try:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError, OSError) as exc:
+        raise StoreError(f"cannot use the database {safe_url(url)}: {_reason(exc, url)}") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 driver opens transactions only before DML and commits DDL on its own, so
+    # a migration and its version row, or a SAVEPOINT, would not be atomic. Autocommit mode
+    # hands BEGIN to us (_sqlite_begin), as SQLAlchemy's SQLite dialect documents.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Readers take a snapshot (deferred BEGIN, never blocking in WAL mode); writers take the
+    # write lock up front, so busy_timeout applies instead of a read turning into SQLITE_BUSY.
+    immediate = conn.get_execution_options().get(_WRITES, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -9,6 +9,9 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -17,6 +20,8 @@ from typing import Any, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# How often a worker checks that the service that started it is still alive.
+PARENT_CHECK_SECONDS = 0.5
 
 
 class WorkerPool:
@@ -40,7 +45,7 @@ class WorkerPool:
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=self.tasks_per_worker,
             initializer=_import_all,
-            initargs=(self.preload,),
+            initargs=(self.preload, os.getpid()),
         )
 
     async def _warm_up(self) -> None:
@@ -99,9 +104,22 @@ class WorkerPool:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _import_all(modules: tuple[str, ...]) -> None:
+def _import_all(modules: tuple[str, ...], parent: int) -> None:
+    # `parent` comes from the service, not os.getppid(): it may have died before we got here.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     for module in modules:
         importlib.import_module(module)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the service that started it is gone.
+
+    A service killed outright (SIGKILL, OOM) cannot stop its workers, and they would wait on
+    the task queue for ever; their parent id changes when they are orphaned.
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _ready() -> bool:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from monitor.dedup import canonical_url, entry_keys
+from monitor.migrations import MIGRATIONS
 from monitor.models import Alert, Article, Entry
-from monitor.store import MIGRATIONS, NewEntry, Store
+from monitor.store import NewEntry, Store
 
 NOW = datetime(2024, 12, 16, 12, 0, tzinfo=UTC)
 
