@@ -30,9 +30,10 @@ from monitor.match import Matcher
 from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler, sync_feed_jobs
+from monitor.specifics import specifics
 from monitor.status import heartbeat_health
 from monitor.store import Store, StoredArticle
-from monitor.stories import StoryIndex, lead_terms, shingle_signature
+from monitor.stories import StoryIndex, shingle_signature
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
 
@@ -131,11 +132,12 @@ class App:
 
     def _index(self, stored: StoredArticle) -> None:
         """Count a stored article's words and, if it belongs to a story, add it to that story."""
-        terms = lead_terms(stored.title, stored.text)
-        self.stories.observe(terms, stored.seen_at)
-        if stored.story is not None:
+        found = specifics(stored.title, stored.text)
+        self.stories.observe(found.terms | found.extra, stored.seen_at)
+        if stored.story is not None:  # the first stored member of a story is its first report
             signature = shingle_signature(f"{stored.title}\n{stored.text}")
-            self.stories.add(f"entry:{stored.id}", stored.story, terms, signature, stored.seen_at)
+            key = f"entry:{stored.id}"
+            self.stories.add(key, stored.story, found, signature, stored.seen_at, stored.title)
 
     def maintain(self, now: datetime) -> None:
         """Hourly: drop stories and seen keys that fell out of their windows."""

@@ -157,6 +157,9 @@ class Desk:
         lines = [f"<b>{html.escape(clip(alert.title, 200))}</b>"]
         for verdict in verdicts:
             lines += [html.escape(line) for line in describe(verdict)]
+        note = await asyncio.to_thread(self.store.story_note, entry_id)
+        if note:
+            lines.append(html.escape(f"Story: {note}"))
         return ["\n".join(lines)]
 
     async def _mute(self, request: Request, now: datetime) -> list[str]:

@@ -319,7 +319,10 @@ def _story_root(store: Store, pending: PendingAlert) -> StoryAlert | None:
     """Return the alert that opened this alert's story in its chat, if it was delivered."""
     if pending.story is None or pending.kind == "new":
         return None
-    earlier = store.story_alerts(pending.alert.chat, pending.story, before=pending.id)
+    # A follow-up opens a story of its own and replies to the one it continues (alerts queued
+    # before threads existed carry that story as their own).
+    story = pending.thread if pending.kind == "followup" and pending.thread else pending.story
+    earlier = store.story_alerts(pending.alert.chat, story, before=pending.id)
     return next((a for a in earlier if a.status == "sent" and a.message_id), None)
 
 

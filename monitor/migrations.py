@@ -150,6 +150,11 @@ def _m007_leases(conn: Connection) -> None:
     _create_table(conn, leases)
 
 
+def _m008_story_threads(conn: Connection) -> None:
+    _add_columns(conn, alerts, ("thread",))
+    _add_columns(conn, entries, ("story_note",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -160,6 +165,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("digests and quiet hours: due_at, via", _m005_digests),
     ("mutes, alerts by message", _m006_mutes),
     ("leases: feed polls, delivery and bot leaders", _m007_leases),
+    ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
 )
 LATEST = len(MIGRATIONS)
 

@@ -22,7 +22,7 @@ from monitor.models import Alert, Article, Entry, Match
 from monitor.parse import parse_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Store
-from monitor.stories import StoryIndex, lead_terms, shingle_signature
+from monitor.stories import StoryIndex, place
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -229,25 +229,22 @@ def _per_chat(items: Sequence[NewEntry]) -> dict[str, int]:
 def _storied(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
     """Count the article towards the story index and, if it alerts, place it in a story."""
     assert item.article is not None
-    terms = lead_terms(item.entry.title, item.article.text)
-    stories.observe(terms, now)
     if not item.alerts:
+        stories.observe_text(item.entry.title, item.article.text, now)
         return item
-    signature = shingle_signature(f"{item.entry.title}\n{item.article.text}")
-    key = item.keys[0]
-    placed = stories.assign(key, terms, signature)
-    stories.add(key, placed.story, terms, signature, now)
-    if placed.kind != "new":
-        logger.info(
-            "feed %s: %r joins story %s as %s (similarity %.2f)",
-            item.entry.feed,
-            item.entry.title,
-            placed.story,
-            "the same report" if placed.kind == "same" else "a follow-up",
-            placed.score,
-        )
+    placed = place(stories, item.keys[0], item.entry.title, item.article.text, now)
+    note = placed.describe(stories.titles())
+    if placed.kind != "new" or placed.compared_with is not None:
+        logger.info("feed %s: %r is %s", item.entry.feed, item.entry.title, note)
     return NewEntry(
-        item.entry, item.keys, item.article, item.alerts, story=placed.story, kind=placed.kind
+        item.entry,
+        item.keys,
+        item.article,
+        item.alerts,
+        story=placed.story,
+        kind=placed.kind,
+        thread=placed.continues,
+        note=note,
     )
 
 

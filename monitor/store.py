@@ -74,6 +74,8 @@ class NewEntry:
     alerts: tuple[Alert, ...]
     story: str | None = None  # the story its alerts belong to (stories.py)
     kind: str = "new"  # how it relates to that story: new | same | followup
+    thread: str | None = None  # a follow-up: the story it continues (its message is replied to)
+    note: str | None = None  # the story decision for people (/why, explain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class PendingAlert:
     story: str | None = None
     kind: str = "new"
     due_at: datetime | None = None  # when its hold (quiet hours, digest) ended, if it had one
+    thread: str | None = None  # a follow-up: the story whose message it replies to
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +286,7 @@ class Store:
                 text=item.article.text if item.article else None,
                 from_page=item.article.from_page if item.article else None,
                 story=item.story if item.alerts else None,
+                story_note=item.note if item.alerts else None,
             )
         ).inserted_primary_key
         assert inserted is not None
@@ -302,6 +306,7 @@ class Store:
                     status="pending",
                     story=item.story,
                     kind=item.kind,
+                    thread=item.thread,
                 )
             )
         return len(item.alerts)
@@ -459,6 +464,7 @@ class Store:
                     alerts.c.story,
                     alerts.c.kind,
                     alerts.c.due_at,
+                    alerts.c.thread,
                 )
                 .where(alerts.c.status == "pending", due)
                 .order_by(alerts.c.id)
@@ -473,6 +479,7 @@ class Store:
                 row.story,
                 row.kind or "new",
                 _utc(row.due_at),
+                row.thread,
             )
             for row in rows
         ]
@@ -683,6 +690,12 @@ class Store:
                 .limit(1)
             ).first()
         return (_load_alert(row.payload), row.entry_id) if row is not None else None
+
+    def story_note(self, entry_id: int) -> str | None:
+        """Return why an alerted entry joined or opened its story, if recorded."""
+        with self.engine.connect() as conn:
+            note = conn.scalar(sa.select(entries.c.story_note).where(entries.c.id == entry_id))
+        return str(note) if note else None
 
     def entry_article(self, entry_id: int) -> Article | None:
         """Return the stored text of one entry as an article."""

@@ -1,27 +1,28 @@
-"""Group alerted articles into stories: near-duplicate fingerprints and the story rule.
+"""Place each alerted article in a story: the same report again, a follow-up, or a new story.
 
-Two layers on top of entry identity (`dedup.py`), both over a sliding time window:
+"The same report" only edits an earlier message, and Telegram does not notify edits, so it needs
+evidence about the *event*, not the topic (every report on a topic shares its vocabulary):
 
 1. Near-duplicates: MinHash over word 3-shingles of the whole text, looked up in a MinHash LSH
-   index (datasketch) at Jaccard 0.5. Agency copy republished with a new headline or intro and
-   the same article in two feeds land here.
-2. Stories: reports written independently share few shingles, so each article is also reduced to
-   its lead terms (title and first words, folded, stop words dropped, cut to a 5-letter stem,
-   numbers kept whole) and compared with the stories' members by IDF-weighted Jaccard. The
-   document frequencies come from every article seen in the window, so words every report on a
-   topic repeats ("Nordkorea", "Russland") count for little and names and figures for much.
-
-The rule (measured in bench/dedup): similarity >= SAME_STORY, or a near-duplicate, means the same
-report again: the story's message is edited to add the source. RELATED <= similarity < SAME_STORY
-with at least one shared rare term means a development of the story: a new alert, threaded as a
-reply to the story's first message. Anything else starts a new story.
+   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline.
+2. Otherwise the article's lead is reduced to its specifics (`specifics.py`: names, figures,
+   dates and event words in one vocabulary for German and English) and compared with the
+   *first report* of each story in the window only, never with later members, so a story
+   cannot grow by a chain of weak links. Terms are weighted by their rarity in the window
+   (inverse document frequency over every article seen, alerted or not).
+3. The same report: a weighted overlap of at least `SAME_STORY`, at least `MIN_SHARED` shared
+   specific terms (rare in the window), no contradicting figures or dates, and published within
+   `SAME_HOURS` of the story's first report.
+4. A follow-up: weaker agreement (`RELATED`) with at least one shared specific term. It opens a
+   story of its own (later reports of it edit its message) and replies to the story it
+   continues. When unsure between the two, the rule notifies: a needless reply costs a glance,
+   a swallowed report a missed event.
+5. Anything else starts a new story.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import sys
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,64 +32,39 @@ from typing import Literal
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from monitor.query import fold
+from monitor.specifics import Specifics, specifics
 
 Kind = Literal["new", "same", "followup"]
 
-SAME_STORY = 0.17
-RELATED = 0.07
+SAME_STORY = 0.50
+RELATED = 0.18
+MIN_SHARED = 3
+# Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
+# (a joint statement retold), with at least `WIDE_SCORE`.
+WIDE_SHARED = 25
+WIDE_SCORE = 0.2
+# Each figure (of 100 or more, not a year) both reports give adds this to the score, twice at most.
+FIGURE_BONUS = 0.2
+SAME_HOURS = 36.0
 NEAR_DUPLICATE = 0.5
-LEAD_WORDS = 120
-STEM_CHARS = 5
 NUM_PERM = 64
-# A term found in at most this share of the window's articles is rare enough to tie a
-# follow-up to its story.
-RARE_SHARE = 0.01
+# A term found in at most this share of the window's articles is specific to an event.
+SPECIFIC_SHARE = 0.04
 # Only the article's rarest terms are looked up; common ones would make every story a candidate.
-LOOKUP_TERMS = 16
-# Of the members sharing those terms, only the ones sharing most are scored.
-MAX_CANDIDATES = 50
+LOOKUP_TERMS = 24
+# Of the stories sharing those terms, only the ones sharing most are scored.
+MAX_CANDIDATES = 60
 WINDOW = timedelta(hours=72)
 # Pseudo-documents that contain none of the terms: with few articles seen (a fresh start) every
 # term weighs about the same, and the weights only take shape as the window fills.
 PRIOR_DOCUMENTS = 200
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d{3})+|\w+")
-_WORDS = re.compile(r"\w+")
-_STOP_WORDS = """
-    der die das den dem des ein eine einer eines einem einen und oder aber nicht auch noch nur
-    schon sich sie er es wir ihr ich man mit von vom zu zum zur im in an am auf aus bei nach
-    seit fur uber unter vor hinter durch gegen ohne um als wie wenn dass so da dort hier ist
-    sind war waren wird werden wurde wurden hat haben hatte hatten sei seien habe konne soll
-    sollen sollte sein seine seiner seinen seinem ihre ihren ihrem ihrer dies diese dieser
-    dieses diesen jede jeder jedes mehr sehr bis zwei drei etwa rund laut nun bereits inzwischen
-    demnach zudem dabei damit dazu sowie beiden beide ersten erste erstmals heute gestern montag
-    dienstag mittwoch donnerstag freitag samstag sonntag sagte sagt hiess teilte mit the a an
-    and or not of to in on at for from by with as is are was were be been has have had it its
-    that this these those which who said says will would could may should their they he she his
-    her than then also after before over about into out up more
-"""
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def lead_terms(title: str, text: str) -> frozenset[str]:
-    """Return the article's lead as a set of stems: title and first words, no stop words."""
-    terms: set[str] = set()
-    for count, match in enumerate(_TOKEN.finditer(f"{title}\n{text}")):
-        if count >= LEAD_WORDS:
-            break
-        word = match.group()
-        if word[0].isdigit():
-            terms.add(sys.intern(word.replace(".", "").replace(",", "")))
-            continue
-        folded = fold(word)
-        if len(folded) >= 3 and folded not in _STOP:
-            terms.add(sys.intern(folded[:STEM_CHARS]))  # one copy per term across the window
-    return frozenset(terms)
+_WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘’–—/"})
 
 
 def shingle_signature(text: str) -> MinHash:
     """Return the MinHash of the text's word 3-shingles (folded words)."""
-    words = [fold(word) for word in _WORDS.findall(text)]
+    words = [fold(word) for word in text.translate(_WORD_CHARS).split()]
     shingles = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
     signature = MinHash(num_perm=NUM_PERM)
     signature.update_batch(list(shingles))
@@ -97,20 +73,41 @@ def shingle_signature(text: str) -> MinHash:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """Where an article belongs: its story, how it relates, and how sure the rule was."""
+    """Where an article belongs, how it relates, and the evidence for the decision."""
 
-    story: str  # the key of the story's first article
+    story: str  # the story it joins (same) or opens (new, followup)
     kind: Kind
     score: float
     near_duplicate: bool = False
+    compared_with: str | None = None  # the first report of the closest story
+    continues: str | None = None  # for a follow-up: the story it replies to
+    shared: tuple[str, ...] = ()  # the specific terms both share, rarest first
+    reason: str = ""
+
+    def describe(self, titles: dict[str, str] | None = None) -> str:
+        """One line for people: the decision and its evidence."""
+        other = (titles or {}).get(self.compared_with or "", self.compared_with or "")
+        shared = ", ".join(self.shared[:12]) or "nothing specific"
+        if self.kind == "same":
+            how = "a near-duplicate of" if self.near_duplicate else "the same report as"
+            return f"{how} {other!r} (score {self.score:.2f}; shared: {shared})"
+        if self.kind == "followup":
+            return f"a follow-up of {other!r} (score {self.score:.2f}; shared: {shared})"
+        if self.compared_with is None:
+            return "a new story (no earlier story shares its specifics)"
+        return f"a new story: closest {other!r}, score {self.score:.2f}, {self.reason}"
 
 
 @dataclass(slots=True)
 class _Member:
     story: str
     terms: tuple[str, ...]  # a tuple is a quarter of a set's size; sets are built to compare
+    extra: tuple[str, ...]
+    figures: tuple[str, ...]
+    dates: tuple[str, ...]
     at: datetime
     signature: LeanMinHash | None
+    head: bool  # the story's first report: the only kind of member compared with
 
 
 @dataclass(slots=True)
@@ -119,7 +116,9 @@ class StoryIndex:
 
     window: timedelta = WINDOW
     _members: dict[str, _Member] = field(default_factory=dict)
-    _postings: dict[str, list[str]] = field(default_factory=dict)  # ids in insertion order
+    _heads: dict[str, str] = field(default_factory=dict)  # story -> key of its first report
+    _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
+    _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
     _df: Counter[str] = field(default_factory=Counter)
     _seen: deque[tuple[datetime, frozenset[str]]] = field(default_factory=deque)
     _lsh: MinHashLSH = field(
@@ -131,41 +130,70 @@ class StoryIndex:
         self._df.update(terms)
         self._seen.append((at, terms))
 
-    def assign(self, key: str, terms: frozenset[str], signature: MinHash | None) -> Assignment:
+    def observe_text(self, title: str, text: str, at: datetime) -> None:
+        """Count an article that alerts nobody towards the window's word frequencies."""
+        found = specifics(title, text)
+        self.observe(found.terms | found.extra, at)
+
+    def assign(
+        self, key: str, found: Specifics, signature: MinHash | None, at: datetime
+    ) -> Assignment:
         """Decide which story the article joins (without adding it; see `add`)."""
-        best_id, best = None, 0.0
-        for candidate in self._candidates(terms):
-            score = self.similarity(terms, frozenset(self._members[candidate].terms))
-            if score > best:
-                best_id, best = candidate, score
         copy = self._near_duplicate(signature)
         if copy is not None:
-            return Assignment(self._members[copy].story, "same", 1.0, near_duplicate=True)
-        if best_id is not None and best >= SAME_STORY:
-            return Assignment(self._members[best_id].story, "same", best)
-        if (
-            best_id is not None
-            and best >= RELATED
-            and self._shares_rare_term(terms, frozenset(self._members[best_id].terms))
-        ):
-            return Assignment(self._members[best_id].story, "followup", best)
-        return Assignment(key, "new", best)
+            story = self._members[copy].story
+            return Assignment(story, "same", 1.0, True, self._heads.get(story, copy))
+        best: tuple[float, str, tuple[str, ...], str] | None = None
+        for head in self._candidates(found.terms):
+            score, shared, conflict = self._compare(found, self._members[head])
+            if best is None or score > best[0]:
+                best = (score, head, shared, conflict)
+        if best is None:
+            return Assignment(key, "new", 0.0)
+        score, head, shared, conflict = best
+        member = self._members[head]
+        hours = abs((at - member.at).total_seconds()) / 3600
+        strong = score >= SAME_STORY and len(shared) >= MIN_SHARED
+        if not strong and score >= WIDE_SCORE:
+            strong = self._wide_shared(found, member) >= WIDE_SHARED
+        if strong and not conflict and hours <= SAME_HOURS:
+            return Assignment(member.story, "same", score, False, head, None, shared)
+        if score >= RELATED and shared:
+            reason = conflict or (f"{hours:.0f} h later" if score >= SAME_STORY else "")
+            return Assignment(key, "followup", score, False, head, member.story, shared, reason)
+        reason = f"too little in common (needs {RELATED:.2f} and a specific term)"
+        return Assignment(key, "new", score, False, head, None, shared, reason)
 
     def add(
         self,
         key: str,
         story: str,
-        terms: frozenset[str],
+        found: Specifics,
         signature: MinHash | None,
         at: datetime,
+        title: str = "",
     ) -> None:
         """Make an alerted article a member of `story`, findable by later articles."""
         if key in self._members:
             return
+        if story not in self._heads:
+            self._titles[key] = title[:120]
+        head = story not in self._heads
         lean = LeanMinHash(signature) if signature is not None else None  # no permutations kept
-        self._members[key] = _Member(story, tuple(terms), at, lean)
-        for term in terms:
-            self._postings.setdefault(term, []).append(key)
+        self._members[key] = _Member(
+            story,
+            tuple(found.terms),
+            tuple(found.extra),
+            tuple(found.figures),
+            tuple(found.dates),
+            at,
+            lean,
+            head,
+        )
+        if head:
+            self._heads[story] = key
+            for term in found.terms:
+                self._postings.setdefault(term, []).append(key)
         if lean is not None:
             self._lsh.insert(key, lean)
 
@@ -190,37 +218,64 @@ class StoryIndex:
 
     def _drop(self, key: str, gone: set[str]) -> None:
         member = self._members.pop(key)
-        for term in member.terms:
-            posting = self._postings.get(term)
-            if posting is None:
-                continue
-            keep = 0
-            while keep < len(posting) and posting[keep] in gone:  # the oldest keys lead
-                keep += 1
-            del posting[:keep]
-            if not posting:
-                del self._postings[term]
+        if member.head:
+            if self._heads.get(member.story) == key:
+                del self._heads[member.story]
+            self._titles.pop(key, None)
+            for term in member.terms:
+                posting = self._postings.get(term)
+                if posting is None:
+                    continue
+                keep = 0
+                while keep < len(posting) and posting[keep] in gone:  # the oldest keys lead
+                    keep += 1
+                del posting[:keep]
+                if not posting:
+                    del self._postings[term]
         if member.signature is not None:
             self._lsh.remove(key)
+
+    def titles(self) -> dict[str, str]:
+        """The titles of the stories' first reports, by key (to explain decisions)."""
+        return self._titles
 
     def __len__(self) -> int:
         return len(self._members)
 
-    def similarity(self, a: frozenset[str], b: frozenset[str]) -> float:
-        """IDF-weighted Jaccard of two lead-term sets, with the window's frequencies."""
-        union = a | b
-        if not union:
-            return 0.0
-        total = sum(self._idf(term) for term in union)
-        shared = sum(self._idf(term) for term in a & b)
-        return shared / total if total else 0.0
+    def _compare(self, found: Specifics, head: _Member) -> tuple[float, tuple[str, ...], str]:
+        """Score an article against a story's first report: (score, shared specifics, conflict).
+
+        The score is the IDF-weighted overlap of the two term sets, normalised by the smaller
+        set's weight (a short agency report of an event is contained in a long one).
+        """
+        theirs = frozenset(head.terms)
+        both = found.terms & theirs
+        mine_weight = sum(self._idf(term) for term in found.terms)
+        their_weight = sum(self._idf(term) for term in theirs)
+        smaller = min(mine_weight, their_weight)
+        if not both or smaller <= 0:
+            return 0.0, (), ""
+        overlap = sum(self._idf(term) for term in both)
+        union = mine_weight + their_weight - overlap
+        score = 0.5 * overlap / smaller + 0.5 * overlap / union
+        score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
+        limit = max(2.0, SPECIFIC_SHARE * len(self._seen))
+        specific = (t for t in both if self._df[t] <= limit)
+        shared = tuple(sorted(specific, key=lambda t: (self._df[t], t)))
+        return score, shared, _conflict(found, head)
+
+    def _wide_shared(self, found: Specifics, head: _Member) -> int:
+        """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
+        limit = max(2.0, SPECIFIC_SHARE * len(self._seen))
+        theirs = frozenset(head.terms) | frozenset(head.extra)
+        return sum(1 for t in (found.terms | found.extra) & theirs if self._df[t] <= limit)
 
     def _idf(self, term: str) -> float:
         documents = len(self._seen) + PRIOR_DOCUMENTS
         return math.log((documents + 1) / (self._df[term] + 1))
 
     def _candidates(self, terms: Iterable[str]) -> list[str]:
-        """Return the members sharing most of the article's rarest terms that members have."""
+        """Return the story heads sharing most of the article's rarest terms."""
         shared: Counter[str] = Counter()
         used = 0
         for term in sorted(terms, key=lambda term: self._df[term]):
@@ -243,6 +298,21 @@ class StoryIndex:
                 best_id, best = key, score
         return best_id
 
-    def _shares_rare_term(self, a: frozenset[str], b: frozenset[str]) -> bool:
-        limit = max(2.0, RARE_SHARE * len(self._seen))
-        return any(self._df[term] <= limit for term in a & b)
+
+def _conflict(found: Specifics, head: _Member) -> str:
+    """Say why two reports cannot be one event: their figures or dates disagree entirely."""
+    if found.figures and head.figures and not found.figures & frozenset(head.figures):
+        return "different figures"
+    if found.dates and head.dates and not found.dates & frozenset(head.dates):
+        return "different dates"
+    return ""
+
+
+def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> Assignment:
+    """Count an alerted article towards the window and place it in a story (the service's path)."""
+    found = specifics(title, text)
+    index.observe(found.terms | found.extra, at)
+    signature = shingle_signature(f"{title}\n{text}")
+    placed = index.assign(key, found, signature, at)
+    index.add(key, placed.story, found, signature, at, title)
+    return placed

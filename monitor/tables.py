@@ -48,6 +48,7 @@ entries = sa.Table(
     sa.Column("text", sa.Text),
     sa.Column("from_page", sa.Boolean),
     sa.Column("story", sa.String(2048)),  # the story key, for alerted entries
+    sa.Column("story_note", sa.Text),  # why it joined or opened its story (stories.describe)
 )
 entry_keys = sa.Table(
     "entry_keys",
@@ -71,6 +72,7 @@ alerts = sa.Table(
     sa.Column("message_id", sa.String(100)),
     sa.Column("story", sa.String(2048)),
     sa.Column("kind", sa.String(20)),  # new | same | followup (stories.Kind)
+    sa.Column("thread", sa.String(2048)),  # a follow-up: the story whose message it replies to
     sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
     # when it became due: later than created_at when held for quiet hours or a digest
     sa.Column("due_at", sa.DateTime(timezone=True)),

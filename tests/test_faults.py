@@ -303,10 +303,11 @@ def test_status_shows_failing_gone_and_moved_feeds(
     assert "moved permanently: polling" in out
     waits = re.search(r"in (\d+)m(\d\d)s", rows["503 retry-after"])
     assert waits is not None and 90 <= int(waits[1]) * 60 + int(waits[2]) <= 120  # Retry-After: 120
-    assert out.strip().splitlines()[-2].startswith("alerts: ")
-    assert out.strip().splitlines()[-1] == (
+    assert out.strip().splitlines()[-3].startswith("alerts: ")
+    assert out.strip().splitlines()[-2] == (
         "service: no heartbeat yet (monitor run has not run with this database)"
     )
+    assert out.strip().splitlines()[-1].startswith("database: schema version")
 
 
 def test_the_service_keeps_running_through_the_faults(

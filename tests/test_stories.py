@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.cli import main
+from monitor.stories import StoryIndex, place
 from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, rss
 from tests.servers import ContentServer, FakeTelegram
 
@@ -139,3 +141,110 @@ def test_a_chat_that_has_not_seen_the_story_gets_its_own_message(
     by_chat = {m["chat_id"]: m for m in bot.messages}
     assert set(by_chat) == {GROUP_CHAT, "-1009"}
     assert len([m for m in bot.messages if m["chat_id"] == "-1009"]) == 1
+
+
+TROOPS_DE = (
+    "Kiew: 3.000 weitere Soldaten aus Nordkorea bei Kursk eingetroffen",
+    [
+        "Nach Angaben des ukrainischen Generalstabs sind am 3. März rund 3.000 weitere "
+        "nordkoreanische Soldaten im russischen Gebiet Kursk eingetroffen.",
+        "Oberst Wiktor Sajzew sagte in Kiew, die Einheiten seien per Bahn aus Wladiwostok gekommen "
+        "und sollten bei Sudscha eingesetzt werden. Damit stünden nun etwa 12.000 nordkoreanische "
+        "Soldaten in der Region.",
+    ],
+)
+TROOPS_EN = (
+    "Ukraine says 3,000 more North Korean troops reached Kursk",
+    [
+        "About 3,000 additional North Korean soldiers arrived in Russia's Kursk region on March 3, "
+        "Ukraine's General Staff said.",
+        "Colonel Viktor Zaitsev told reporters in Kyiv the units travelled by rail from "
+        "Vladivostok and were expected to be deployed near Sudzha, bringing the North Korean "
+        "force in the region to some 12,000.",
+    ],
+)
+MEETING = (
+    "Lawrow empfängt Nordkoreas Außenministerin Choe Son Hui in Moskau",
+    [
+        "Russlands Außenminister Sergej Lawrow hat am Dienstag die nordkoreanische "
+        "Außenministerin Choe Son Hui in Moskau empfangen.",
+        "Beide sprachen über den Partnerschaftsvertrag und die Lage im Gebiet Kursk.",
+    ],
+)
+SIGNING = (
+    "Choe Son Hui und Lawrow unterzeichnen in Moskau Abkommen über Raketen aus Nordkorea",
+    [
+        "Nordkoreas Außenministerin Choe Son Hui und Russlands Außenminister Sergej Lawrow haben "
+        "am Freitag in Moskau ein Abkommen über die Lieferung von 500 ballistischen Raketen "
+        "unterzeichnet, berichtet die Agentur TASS.",
+        "In Kursk kämpfen derweil weiter nordkoreanische Soldaten.",
+    ],
+)
+NK_TOPIC = [{"name": "North Korea", "query": 'nordkorea* OR "north korean"', "chats": ["default"]}]
+
+
+def test_one_event_in_german_and_english_is_one_message(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    two_outlets(content, write_config)
+    write_config(
+        [
+            {"name": "ZEIT", "url": content.url("/zeit.xml")},
+            {"name": "Reuters", "url": content.url("/aa.xml")},
+        ],
+        topics=NK_TOPIC,
+    )
+    publish(content, "/zeit.xml", [("/zeit/kursk", *TROOPS_DE)])
+    assert main(["once"]) == 0
+    publish(content, "/aa.xml", [("/reuters/kursk", *TROOPS_EN)])
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 1 and len(bot.edits) == 1
+    assert "Also reported by Reuters" in bot.messages[0]["visible"]
+
+
+def test_two_events_with_the_same_people_and_place_notify_twice(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> None:
+    two_outlets(content, write_config)
+    write_config([{"name": "ZEIT", "url": content.url("/zeit.xml")}], topics=NK_TOPIC)
+    publish(content, "/zeit.xml", [("/zeit/treffen", *MEETING)])
+    assert main(["once"]) == 0
+    publish(content, "/zeit.xml", [("/zeit/treffen", *MEETING), ("/zeit/abkommen", *SIGNING)])
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 2 and not bot.edits, "the signing must notify, not edit"
+
+
+def test_a_story_cannot_absorb_a_third_report_through_a_second() -> None:
+    """Only a story's first report defines it: a report like the second alone stays apart."""
+    index = StoryIndex()
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    first = place(index, "de", TROOPS_DE[0], " ".join(TROOPS_DE[1]), at)
+    # The English report of the same event, with what the third report will share added.
+    extra = (
+        " Separately, Admiral Igor Kostyukov met Pak Jong Chon in Khabarovsk on March 1 to discuss "
+        "800 Koksan howitzers and 40 Bulsae launchers bound for Bryansk."
+    )
+    second = place(index, "en", TROOPS_EN[0], " ".join(TROOPS_EN[1]) + extra, at)
+    assert (first.kind, second.kind, second.story) == ("new", "same", "de")
+    third = place(
+        index,
+        "third",
+        "Kostyukov and Pak Jong Chon agree on Koksan howitzers in Khabarovsk",
+        "Russia's Admiral Igor Kostyukov and North Korea's Pak Jong Chon agreed in Khabarovsk on "
+        "March 1 that 800 Koksan howitzers and 40 Bulsae launchers will go to Bryansk.",
+        at + timedelta(hours=1),
+    )
+    assert third.kind != "same"
+    assert third.compared_with == "de"
+
+
+def test_a_story_decision_explains_itself() -> None:
+    index = StoryIndex()
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    place(index, "de", TROOPS_DE[0], " ".join(TROOPS_DE[1]), at)
+    same = place(index, "en", TROOPS_EN[0], " ".join(TROOPS_EN[1]), at + timedelta(hours=1))
+    text = same.describe(index.titles())
+    assert text.startswith(f"the same report as {TROOPS_DE[0]!r}")
+    assert "sudsa" in text and "@03-03" in text  # Sudscha/Sudzha, 3. März/March 3
+    new = place(index, "meet", MEETING[0], " ".join(MEETING[1]), at + timedelta(hours=2))
+    assert new.describe(index.titles()).startswith(("a new story", "a follow-up of"))

@@ -80,7 +80,8 @@ def test_pacing_keeps_within_the_per_chat_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     serve(content, write_config, 4)
-    bot.chat_interval = 0.3
+    # Unpaced sends arrive milliseconds apart; the 0.15 s margin absorbs a busy machine's jitter.
+    bot.chat_interval = 0.2
     monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0.35")
     assert main(["once"]) == 0
     assert len(bot.messages) == 4 and bot.rate_violations == 0

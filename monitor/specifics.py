@@ -1,0 +1,248 @@
+"""What an article says about its event, in one vocabulary for German and English.
+
+The story rule (stories.py) compares reports by what they say about the event. Two reports of
+one event in two languages share little text, but they share its specifics: names (spelled
+Pjöngjang or Pyongyang, Schoigu or Shoigu), figures (12.000, 12,000 or 12 000), dates (3. März,
+March 3) and the words for what happened (Soldaten/troops, Raketen/missiles, Pakt/pact). This
+module reduces an article's lead to such terms:
+
+- every word is folded (case, umlauts, ß) and spelled by one transliteration key (w->v, j->y,
+  sch/sh/zh->s, ch/kh->h, doubled letters once), then cut to a stem;
+- words of the domain map to one concept across the two languages (`_CONCEPTS`);
+- figures become `#12000`, written-out small numbers included; dates become `@03-03` and
+  weekdays `@tue`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+
+from monitor.query import fold
+
+LEAD_WORDS = 60
+# Words after the lead still count as evidence when two long reports share many of them.
+WIDE_WORDS = 200
+STEM_CHARS = 6
+
+_TOKEN = re.compile(
+    r"[A-Za-z]{1,4}-\d+"  # KN-23, Il-76, Su-27: one term
+    r"|\d+(?:[.,\u202f\u00a0 ]\d{3})+(?![\d])"  # 12.000 / 12,000 / 12 000
+    r"|\d+(?:[.,]\d+)?"
+    r"|\w+"
+)
+
+_MONTHS = {
+    "januar": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2, "marz": 3,
+    "march": 3, "april": 4, "apr": 4, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7,
+    "july": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "oktober": 10,
+    "october": 10, "oct": 10, "okt": 10, "november": 11, "nov": 11, "dezember": 12,
+    "december": 12, "dec": 12, "dez": 12,
+}  # fmt: skip
+_WEEKDAYS = {
+    "montag": "mon", "monday": "mon", "dienstag": "tue", "tuesday": "tue", "mittwoch": "wed",
+    "wednesday": "wed", "donnerstag": "thu", "thursday": "thu", "freitag": "fri",
+    "friday": "fri", "samstag": "sat", "sonnabend": "sat", "saturday": "sat", "sonntag": "sun",
+    "sunday": "sun",
+}  # fmt: skip
+_NUMBER_WORDS = {
+    "zwei": 2, "two": 2, "drei": 3, "three": 3, "vier": 4, "four": 4, "funf": 5, "five": 5,
+    "sechs": 6, "six": 6, "sieben": 7, "seven": 7, "acht": 8, "eight": 8, "neun": 9,
+    "nine": 9, "zehn": 10, "ten": 10, "elf": 11, "eleven": 11, "zwolf": 12, "twelve": 12,
+    "zwanzig": 20, "twenty": 20, "dreissig": 30, "thirty": 30, "hundert": 100,
+    "hundred": 100, "tausend": 1000, "thousand": 1000, "dutzend": 12, "dozen": 12,
+}  # fmt: skip
+_SCALES = {"millionen": 10**6, "million": 10**6, "millions": 10**6, "mio": 10**6,
+           "tausend": 10**3, "thousand": 10**3, "milliarden": 10**9, "billion": 10**9}  # fmt: skip
+
+# One concept per line: its name, then the stems (after folding and transliteration) of the
+# German and English words for it. A stem matches words that start with it.
+_CONCEPT_LINES = """
+troops: soldat truppe troop soldier kampfer fighter infanter kontingent contingent
+missile: rakete missil ballist
+shell: granat shell munition ammunition geschoss artiller projectil
+launcher: werfer launcher
+killed: getotet tote toten killed kill dead death gefallen
+wounded: verletz verwund wound injur
+captured: gefangen captur prisoner kriegsgef
+exchange: austausch exchange swap
+treaty: vertrag pakt pact treaty abkomm agreement
+ratify: ratifi
+meeting: treffen traf meet talks gesprach
+visit: besuch visit reise trip
+phone: telefon phone
+sanction: sanktion sanction
+ship: schiff frachter ship vessel tanker hafen
+train: zug zuge waggon wagon rail bahn train
+strike: angriff attack strike beschuss einschlag
+drone: drohne drone
+satellite: satellit
+submarine: uboot submarine
+airdefence: luftabwehr flugabwehr
+border: grenze border
+veto: veto
+resolution: resolution entwurf draft
+council: sicherheitsrat council
+ambassador: botschafter ambassador envoy
+summon: einbestell summon
+medal: orden medal auszeich ausgezeichnet decorat award ehrt honour honor
+hero: helden hero
+intelligence: geheimdienst intelligence nis
+staff: generalstab chiefs jcs
+condemn: verurteil condemn
+warn: warn
+investigate: untersuch investig
+children: kinder child
+housing: wohnhaus wohnblock apartment residential building gebaude
+reinforce: verstark reinforc
+deploy: entsandt entsend verleg deploy dispatch schickt schicke send sent
+training: ausbild training train
+rotate: rotation
+ceasefire: waffenruhe waffenstillstand ceasefire
+nuclear: nuklear nuclear atom
+aircraft: flugzeug aircraft
+engineer: pionier engineer sapper bautrupp minenraum
+worker: arbeiter worker labour labor
+oil: erdol oil petrol
+fuel: treibstoff fuel diesel
+northkorea: nordkorea dprk dvrk pjongjang pyongyang northkorea
+russia: russland russisch russia moskau moscow kreml
+ukraine: ukrain
+kyiv: kiew kiev kyiv
+southkorea: sudkorea southkorea seoul
+china: china chines peking beijing
+japan: japan tokio tokyo
+usa: usa americ amerik washington
+un: uno vereint
+""".strip().splitlines()
+
+
+def _concepts() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in _CONCEPT_LINES:
+        name, stems = line.split(":")
+        for stem in stems.split():
+            table[spell(fold(stem))] = f"={name}"
+    return table
+
+
+_TWO_WORD = {
+    "north korea": "northkorea", "north korean": "northkorea", "south korea": "southkorea",
+    "united states": "usa", "united nations": "un", "vereinte nationen": "un",
+    "security council": "council", "air defence": "airdefence", "air defense": "airdefence",
+    "kim jong": "kim",
+}  # fmt: skip
+
+_STOP_WORDS = """
+    der die das den dem des ein eine einer eines einem einen und oder aber nicht auch noch nur
+    schon sich sie er es wir ihr ich man mit von vom zu zum zur im in an am auf aus bei nach
+    seit fur uber unter vor hinter durch gegen ohne um als wie wenn dass so da dort hier ist
+    sind war waren wird werden wurde wurden hat haben hatte hatten sei seien habe konne soll
+    sollen sollte sein seine seiner seinen seinem ihre ihren ihrem ihrer dies diese dieser
+    dieses diesen jede jeder jedes mehr sehr bis etwa rund laut nun bereits inzwischen
+    demnach zudem dabei damit dazu sowie beiden beide ersten erste erstmals heute gestern
+    sagte sagt hiess teilte mit mitteilte angaben nach zufolge weitere weiteren neue neuen the
+    a an and or not of to in on at for from by with as is are was were be been has have had it
+    its that this these those which who said says will would could may should their they he
+    she his her than then also after before over about into out up more according new other
+    some last first one while since its there what when where how all any most such only own
+    nach worden hatte wegen unter sowohl ob """
+_STOP = frozenset(_STOP_WORDS.split())
+_SPELLINGS = (("tsh", "h"), ("tsch", "h"), ("sch", "s"), ("sh", "s"), ("zh", "s"), ("kh", "h"),
+              ("ch", "h"), ("w", "v"), ("j", "y"), ("z", "s"), ("ph", "f"), ("ck", "k"),
+              ("c", "k"))  # fmt: skip
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@dataclass(frozen=True, slots=True)
+class Specifics:
+    """An article's lead as terms, and the figures and dates among them."""
+
+    terms: frozenset[str]  # from the title and lead (`LEAD_WORDS`)
+    extra: frozenset[str]  # further terms from the words after the lead (to `WIDE_WORDS`)
+    figures: frozenset[str]  # `#3000`: figures of 100 and more that are not years
+    dates: frozenset[str]  # `@03-03`: calendar dates (weekdays are terms only)
+
+
+def spell(word: str) -> str:
+    """Return the transliteration key of a folded word (Pjongjang and Pyongyang agree)."""
+    for old, new in _SPELLINGS:
+        word = word.replace(old, new)
+    return _DOUBLED.sub(r"\1", word)
+
+
+_CONCEPT_OF = _concepts()
+_CONCEPT_PREFIXES = sorted(_CONCEPT_OF, key=len, reverse=True)
+
+
+def _concept(key: str) -> str | None:
+    for prefix in _CONCEPT_PREFIXES:
+        if key.startswith(prefix) and (len(prefix) > 3 or len(key) <= len(prefix) + 2):
+            return _CONCEPT_OF[prefix]
+    return None
+
+
+def specifics(title: str, text: str) -> Specifics:
+    """Reduce the article's title and lead to terms, figures and dates (see the module doc)."""
+    words = [m.group() for m in _TOKEN.finditer(f"{title}\n{text}")][:WIDE_WORDS]
+    folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
+    found = _Found(set(), set(), set())
+    lead: frozenset[str] = frozenset()
+    for i, word in enumerate(folded[:-1]):
+        if i == LEAD_WORDS:
+            lead = frozenset(found.terms)
+        following = folded[i + 1]
+        if f"{word} {following}" in _TWO_WORD:
+            found.terms.add(f"={_TWO_WORD[f'{word} {following}']}")
+        if word[0].isdigit():
+            found.number(word, following)
+        elif word in _MONTHS and following.isdigit() and len(following) <= 2:
+            found.date(_MONTHS[word], int(following))
+        if not word[0].isdigit():
+            found.word(word)
+    if len(words) <= LEAD_WORDS:
+        lead = frozenset(found.terms)
+    return Specifics(
+        lead, frozenset(found.terms) - lead, frozenset(found.figures), frozenset(found.dates)
+    )
+
+
+@dataclass(slots=True)
+class _Found:
+    terms: set[str]
+    figures: set[str]
+    dates: set[str]
+
+    def number(self, word: str, following: str) -> None:
+        value = _figure(word, following)
+        self.terms.add(f"#{value}")
+        if value >= 100 and not 1990 <= value <= 2035:
+            self.figures.add(f"#{value}")
+        if following in _MONTHS and "." not in word.rstrip("."):  # 3. März, 3 March
+            self.date(_MONTHS[following], value)
+
+    def date(self, month: int, day: int) -> None:
+        if 1 <= day <= 31:
+            self.dates.add(f"@{month:02d}-{day:02d}")
+            self.terms.add(f"@{month:02d}-{day:02d}")
+
+    def word(self, word: str) -> None:
+        if word in _WEEKDAYS:
+            self.terms.add(f"@{_WEEKDAYS[word]}")
+        elif word in _NUMBER_WORDS:
+            self.terms.add(f"#{_NUMBER_WORDS[word]}")
+        elif len(word) >= 2 and word not in _STOP:
+            key = spell(word.replace("-", ""))
+            self.terms.add(sys.intern(_concept(key) or key[:STEM_CHARS]))
+
+
+def _figure(word: str, following: str) -> int:
+    if re.fullmatch(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+", word):
+        return int(re.sub(r"\D", "", word))
+    whole, _, fraction = word.replace(",", ".").partition(".")
+    scale = _SCALES.get(following, 1)
+    try:
+        return int(float(f"{whole}.{fraction or 0}") * scale)
+    except ValueError:
+        return 0
