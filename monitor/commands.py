@@ -18,7 +18,7 @@ from monitor.errors import QueryError
 from monitor.explain import describe
 from monitor.match import Matcher, Topic
 from monitor.models import Article
-from monitor.query import Node, in_words, parse
+from monitor.query import Node, in_words, lists_in, parse
 from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, utf16_len
 from monitor.status import polled, status_report
 from monitor.store import Store
@@ -114,6 +114,12 @@ class Desk:
             if topic.digest is not None:
                 block += f"<i>; digest every {_duration_text(topic.digest)}</i>"
             blocks.append(block)
+        used: dict[str, Node] = {}
+        for topic in topics:
+            lists_in(topic.query, used)
+        for name, node in sorted(used.items()):
+            words = clip(in_words(node, inside=name), 600)
+            blocks.append(f"<b>@{html.escape(name)}</b> (term list)\n{html.escape(words)}")
         return _paginate(blocks)
 
     async def _recent(self, request: Request, now: datetime) -> list[str]:

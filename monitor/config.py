@@ -32,7 +32,7 @@ from pydantic import (
 from monitor.digest import DEFAULT_TIMEZONE, ChatRules
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Topic
-from monitor.query import parse
+from monitor.query import Node, parse, references
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -375,10 +375,51 @@ class _FeedsFile(_Strict):
     feeds: list[FeedConfig]
 
 
-class _TopicsFile(_Strict):
-    """topics.yaml: the watch topics."""
+ListName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
+
+class _TopicsFile(_Strict):
+    """topics.yaml: named term lists, and the watch topics."""
+
+    terms: dict[ListName, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Named term lists, each a query; a query uses one as @name.",
+    )
     topics: list[TopicConfig]
+
+    def compiled_lists(self, file: str, problems: list[str]) -> dict[str, Node]:
+        """Parse every term list, each after the lists it refers to; report cycles and errors."""
+        done: dict[str, Node] = {}
+        failed: set[str] = set()
+        for name in self.terms:
+            self._compile_list(name, (), done, failed, file, problems)
+        return done
+
+    def _compile_list(
+        self,
+        name: str,
+        stack: tuple[str, ...],
+        done: dict[str, Node],
+        failed: set[str],
+        file: str,
+        problems: list[str],
+    ) -> None:
+        if name in done or name in failed:
+            return
+        text = self.terms[name]
+        try:
+            for ref, column in references(text):
+                if ref == name or ref in stack:
+                    cycle = " -> ".join(f"@{n}" for n in (*stack, name, ref))
+                    raise QueryError(column, f"@{ref} refers back to itself ({cycle})")
+                if ref in self.terms:
+                    self._compile_list(ref, (*stack, name), done, failed, file, problems)
+                if ref in failed:
+                    raise QueryError(column, f"@{ref} cannot be used (see terms.{ref})")
+            done[name] = parse(text, done)
+        except QueryError as exc:
+            failed.add(name)
+            problems.append(f"{file}: terms.{name}: {exc}")
 
 
 def _chat_id(value: object) -> str:
@@ -459,8 +500,9 @@ def load_config(directory: Path) -> Config:
     if topics is not None:
         problems += _duplicates(TOPICS_FILE, "topics", [topic.name for topic in topics.topics])
         known = set(chats.chats) if chats is not None else None
+        lists = topics.compiled_lists(TOPICS_FILE, problems)
         for index, topic in enumerate(topics.topics):
-            compiled += _compile(index, topic, known, problems)
+            compiled += _compile(index, topic, known, problems, lists=lists)
     if problems or feeds is None or chats is None:
         raise ConfigError(problems)
     return Config(
@@ -559,8 +601,9 @@ def load_topics(path: Path, chat_names: Iterable[str]) -> tuple[Topic, ...]:
     compiled: list[Topic] = []
     if topics is not None:
         problems += _duplicates(path.name, "topics", [topic.name for topic in topics.topics])
+        lists = topics.compiled_lists(path.name, problems)
         for index, topic in enumerate(topics.topics):
-            compiled += _compile(index, topic, set(chat_names), problems, file=path.name)
+            compiled += _compile(index, topic, set(chat_names), problems, path.name, lists)
     if problems:
         raise ConfigError(problems)
     return tuple(compiled)
@@ -572,6 +615,7 @@ def _compile(
     known_chats: set[str] | None,
     problems: list[str],
     file: str = TOPICS_FILE,
+    lists: Mapping[str, Node] | None = None,
 ) -> list[Topic]:
     where = f"{file}: topics[{index}]"
     chats = topic.chats if topic.chats is not None else (DEFAULT_CHAT,)
@@ -586,7 +630,7 @@ def _compile(
         if text is None:
             continue
         try:
-            compiled[key] = parse(text)
+            compiled[key] = parse(text, lists)
         except QueryError as exc:
             problems.append(f"{where}.{key}: {exc}")
     if "query" not in compiled or (topic.exclude is not None and "exclude" not in compiled):

@@ -57,6 +57,8 @@ def describe(verdict: Verdict) -> list[str]:
     lines = [f"{verdict.topic}: {mark} (score {verdict.score:g}): {verdict.reason}"]
     if verdict.terms:
         lines.append(f"  terms found: {', '.join(verdict.terms)}")
+    if verdict.from_lists:
+        lines.append(f"  from term lists: {', '.join(verdict.from_lists)}")
     if verdict.match is not None:
         marked = mark_snippet(verdict.match.snippet, verdict.match.highlights, "[", "]")
         lines.append(f"  snippet: {marked}")

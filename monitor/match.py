@@ -52,6 +52,7 @@ class Verdict:
     terms: tuple[str, ...]
     reason: str
     match: Match | None = None
+    from_lists: tuple[str, ...] = ()  # found query terms that came from a term list: "x (@list)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,11 +306,17 @@ class Matcher:
         if score < topic.min_score:
             reason = f"score {score:g} is below min_score {topic.min_score:g}"
             return Verdict(topic.name, False, score, words, reason)
+        lists = tuple(
+            f"{term_text(t)} (@{t.origin})"
+            for t in compiled.scored
+            if t.origin and ctx.occurrences(t)
+        )
         snippet, marked = best_snippet(doc.full, len(doc.title), doc.span, positions)
         where = sorted({i for term in compiled.scored for i in ctx.occurrences(term)})
         spans = tuple(Span(*doc.span(i)) for i in where)
         found = Match(topic.name, score, words, snippet, marked, spans)
-        return Verdict(topic.name, True, score, words, f"matched with score {score:g}", found)
+        reason = f"matched with score {score:g}"
+        return Verdict(topic.name, True, score, words, reason, found, lists)
 
 
 def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:

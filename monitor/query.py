@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -33,6 +34,8 @@ _OPERATORS = {"AND", "OR", "NOT"}
 _NEAR = re.compile(r"NEAR/(\d+)$")
 _FIELDS = ("title:", "text:")
 _WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
+# A reference to a named term list of topics.yaml: @north_korea
+LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Umlauts written as digraphs fold to the same base letter as the umlaut itself.
 _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 MAX_NEAR = 50
@@ -65,6 +68,7 @@ class Term:
     words: tuple[Word, ...]
     field: Field = "any"
     weight: float = 1.0
+    origin: str | None = None  # the named term list it came from, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +113,15 @@ class _Token:
     field: Field | None = None  # a field prefix written before "(" applies to the group
 
 
-def parse(query: str) -> Node:
-    """Parse a query into a tree; raise `QueryError` naming the column of the first problem."""
+def parse(query: str, lists: Mapping[str, Node] | None = None) -> Node:
+    """Parse a query into a tree; raise `QueryError` naming the column of the first problem.
+
+    `@name` stands for the named term list `lists[name]` (already parsed), in parentheses.
+    """
     tokens = _tokenize(query)
     if not tokens:
         raise QueryError(1, "empty query")
-    parser = _Parser(tokens, len(query) + 1)
+    parser = _Parser(tokens, len(query) + 1, lists or {})
     node = parser.parse_or()
     if parser.pos < len(tokens):
         token = tokens[parser.pos]
@@ -122,6 +129,36 @@ def parse(query: str) -> Node:
             raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"unexpected {token.text!r}")
     return node
+
+
+def references(query: str) -> list[tuple[str, int]]:
+    """Return the term lists a query refers to, with the column of each reference."""
+    return [(token.text[1:], token.column) for token in _tokenize(query) if token.kind == "ref"]
+
+
+def origin(node: Node) -> str | None:
+    """Return the term list every term of `node` came from, if they share one."""
+    found = {term.origin for term in terms(node)}
+    return found.pop() if len(found) == 1 else None
+
+
+def lists_in(node: Node, found: dict[str, Node] | None = None) -> dict[str, Node]:
+    """Return the term lists a parsed query used, each with the part of the tree it gave."""
+    found = {} if found is None else found
+    source = origin(node)
+    if source is not None:
+        found.setdefault(source, node)
+        return found
+    children: tuple[Node, ...] = ()
+    if isinstance(node, Not):
+        children = (node.child,)
+    elif isinstance(node, Near):
+        children = (node.left, node.right)
+    elif isinstance(node, And | Or):
+        children = node.children
+    for child in children:
+        lists_in(child, found)
+    return found
 
 
 def terms(node: Node) -> list[Term]:
@@ -147,21 +184,29 @@ def to_query(node: Node) -> str:
     return joiner.join(_grouped(child) for child in node.children)
 
 
-def in_words(node: Node) -> str:
-    """Say what a query asks for in plain English, e.g. "any of nordkorea*, pjoengjang"."""
+def in_words(node: Node, inside: str | None = None) -> str:
+    """Say what a query asks for in plain English, e.g. "any of nordkorea*, pjoengjang".
+
+    A part that came whole from a named term list is written as its name: @north_korea.
+    """
+    source = origin(node)
+    if source is not None and source != inside:
+        return f"@{source}"
     if isinstance(node, Term):
         return term_text(node)
     if isinstance(node, Not):
-        return f"not {_worded(node.child)}"
+        return f"not {_worded(node.child, inside)}"
     if isinstance(node, Near):
-        return f"{_worded(node.left)} within {node.distance} words of {_worded(node.right)}"
+        left, right = _worded(node.left, inside), _worded(node.right, inside)
+        return f"{left} within {node.distance} words of {right}"
     if isinstance(node, Or):
-        return "any of " + ", ".join(_worded(child) for child in node.children)
-    return " and ".join(_worded(child) for child in node.children)
+        return "any of " + ", ".join(_worded(child, inside) for child in node.children)
+    return " and ".join(_worded(child, inside) for child in node.children)
 
 
-def _worded(node: Node) -> str:
-    return in_words(node) if isinstance(node, Term | Not) else f"({in_words(node)})"
+def _worded(node: Node, inside: str | None) -> str:
+    text = in_words(node, inside)
+    return text if isinstance(node, Term | Not) or text.startswith("@") else f"({text})"
 
 
 def term_text(term: Term) -> str:
@@ -238,6 +283,10 @@ def _weight(query: str, pos: int) -> tuple[float, int]:
 
 
 def _bare(raw: str, text: str, column: int, field: Field) -> _Token:
+    if text.startswith("@"):
+        if not LIST_NAME.fullmatch(text[1:]):
+            raise QueryError(column, f"{text!r}: a term list is @ and a name of a-z, 0-9 and _")
+        return _Token("ref", text, column, field=None if field == "any" else field)
     if text in _OPERATORS and raw == text:
         return _Token("op", text, column)
     near = _NEAR.match(text)
@@ -296,10 +345,11 @@ class _Parser:
     not := NOT not | primary;  primary := term | [field:] ( or )
     """
 
-    def __init__(self, tokens: list[_Token], end_column: int) -> None:
+    def __init__(self, tokens: list[_Token], end_column: int, lists: Mapping[str, Node]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.end_column = end_column
+        self.lists = lists
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -341,6 +391,8 @@ class _Parser:
         self.pos += 1
         if token.kind == "term" and token.term is not None:
             return _scoped(token.term, field, token.column)
+        if token.kind == "ref":
+            return self._list(token, token.field or field)
         if token.kind == "(":
             node = self.parse_or(token.field or field)
             closing = self._peek()
@@ -353,6 +405,27 @@ class _Parser:
                 raise QueryError(self.tokens[self.pos - 2].column, "empty parentheses")
             raise QueryError(token.column, "unbalanced parenthesis: ')' without '('")
         raise QueryError(token.column, f"expected a term, found operator {token.text!r}")
+
+    def _list(self, token: _Token, field: Field | None) -> Node:
+        name = token.text[1:]
+        node = self.lists.get(name)
+        if node is None:
+            known = ", ".join(f"@{n}" for n in sorted(self.lists)) or "none"
+            raise QueryError(token.column, f"no term list named {token.text} (defined: {known})")
+        return _from_list(node, name, field, token.column)
+
+
+def _from_list(node: Node, name: str, field: Field | None, column: int) -> Node:
+    """Copy a term list's tree into a query: scoped to the enclosing field, terms marked."""
+    if isinstance(node, Term):  # the list named here, also for words of a list inside it
+        return _scoped(replace(node, origin=name), field, column)
+    if isinstance(node, Not):
+        return Not(_from_list(node.child, name, field, column))
+    if isinstance(node, Near):
+        left = _from_list(node.left, name, field, column)
+        return Near(left, _from_list(node.right, name, field, column), node.distance)
+    children = tuple(_from_list(child, name, field, column) for child in node.children)
+    return And(children) if isinstance(node, And) else Or(children)
 
 
 def _scoped(term: Term, field: Field | None, column: int) -> Term:

@@ -147,6 +147,7 @@ def write_config(tmp_path: Path) -> WriteConfig:
         feeds: list[dict[str, Any]],
         topics: list[dict[str, Any]] | None = None,
         chats: dict[str, Any] | None = None,
+        terms: dict[str, str] | None = None,
     ) -> Path:
         directory = tmp_path / "config"
         directory.mkdir(exist_ok=True)
@@ -154,8 +155,9 @@ def write_config(tmp_path: Path) -> WriteConfig:
         if topics is None:
             shutil.copy(REPO / "config" / "topics.yaml", directory / "topics.yaml")
         else:
+            document: dict[str, Any] = {"terms": terms} if terms else {}
             (directory / "topics.yaml").write_text(
-                yaml.safe_dump({"topics": topics}, allow_unicode=True)
+                yaml.safe_dump({**document, "topics": topics}, allow_unicode=True)
             )
         chats = chats if chats is not None else {"default": int(GROUP_CHAT)}
         (directory / "chats.yaml").write_text(yaml.safe_dump({"chats": chats}))

@@ -30,7 +30,7 @@ from tests.servers import ContentServer, FakeTelegram
 OPERATORS = "-1009"
 STRANGER = "-4242"
 TOPICS = [
-    {"name": "North Korea", "query": "Nordkorea*", "chats": ["default"]},
+    {"name": "North Korea", "query": "@north_korea", "chats": ["default"]},
     {"name": "Weather", "query": "Schnee*", "chats": ["default"], "digest": "1h"},
 ]
 
@@ -78,6 +78,7 @@ def test_every_command_through_the_bot_api(
         [{"name": "Outlet", "url": content.url("/feed.xml"), "interval": 3600}],
         topics=TOPICS,
         chats={"default": int(GROUP_CHAT), "ops": {"id": int(OPERATORS), "operator": True}},
+        terms={"north_korea": "Nordkorea* OR Pjöngjang"},
     )
     settings = Settings.from_env(os.environ)
     analysts, operators, stranger = (Chat(telegram, c) for c in (GROUP_CHAT, OPERATORS, STRANGER))
@@ -107,7 +108,8 @@ def test_every_command_through_the_bot_api(
         assert "/reload" in await operators.ask("/start")
 
         text = await analysts.ask("/topics")
-        assert "North Korea\nnordkorea*\nchats: default" in text
+        assert "North Korea\n@north_korea\nchats: default" in text
+        assert "@north_korea (term list)\nany of nordkorea*, pjongjang" in text
         assert "Weather\nschnee*\nchats: default; digest every 1h" in text
 
         assert "Nordkoreas Soldaten in Kursk" in await analysts.ask("/recent")
@@ -117,8 +119,10 @@ def test_every_command_through_the_bot_api(
         assert "Usage: /recent" in await analysts.ask("/recent 99")
 
         text = await analysts.ask("/why", reply_to=alert_id)
-        assert "North Korea: MATCH (score 1)" in text and "terms found: Nordkoreas" in text
+        assert "North Korea: MATCH (score 2)" in text and "terms found: Nordkoreas" in text
         assert "snippet:" in text
+        assert "from term lists: nordkorea* (@north_korea)" in text
+        assert "Story: " in text
         assert "Usage: /why" in await analysts.ask("/why")
 
         assert "Usage: /mute" in await analysts.ask("/mute north")

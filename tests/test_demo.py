@@ -28,5 +28,5 @@ def test_demo_shows_alerts_a_merged_story_and_filters_the_rest(
     assert re.search(r"Also reported by (ZEIT|Auswärtiges Amt) \(demo\) \(2 sources\)", out)
     assert "NATO-Generalsekretär warnt vor Einsatz nordkoreanischer Soldaten" in out
     assert "Schneefall" not in out
-    assert "demo: 5 sample reports from 3 outlets, 4 alerts for 5 topics" in out
+    assert "demo: 5 sample reports from 3 outlets, 4 alerts for 6 topics" in out
     assert "demo-secret-token" not in out

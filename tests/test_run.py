@@ -60,7 +60,7 @@ def test_run_alerts_then_stops_cleanly(
             child.wait()
     assert child.returncode == 0, err
     assert "Nordkoreas Soldaten in Kursk" in out
-    assert "monitoring 1 feeds for 5 topics" in err
+    assert "monitoring 1 feeds for 6 topics" in err
     assert "stopped" in err
     assert stopped_in < 12, f"took {stopped_in:.1f} s to stop (the container allows 10 s + margin)"
     assert "Traceback" not in err
