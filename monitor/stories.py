@@ -120,6 +120,7 @@ class StoryIndex:
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
     _df: Counter[str] = field(default_factory=Counter)
+    _weights: dict[str, float] = field(default_factory=dict)  # IDF, valid until the next observe
     _seen: deque[tuple[datetime, frozenset[str]]] = field(default_factory=deque)
     _lsh: MinHashLSH = field(
         default_factory=lambda: MinHashLSH(threshold=NEAR_DUPLICATE, num_perm=NUM_PERM)
@@ -127,6 +128,7 @@ class StoryIndex:
 
     def observe(self, terms: frozenset[str], at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
+        self._weights.clear()
         self._df.update(terms)
         self._seen.append((at, terms))
 
@@ -199,6 +201,7 @@ class StoryIndex:
 
     def expire(self, now: datetime) -> int:
         """Forget members and term counts older than the window; return members dropped."""
+        self._weights.clear()
         cutoff = now - self.window
         while self._seen and self._seen[0][0] < cutoff:
             _, terms = self._seen.popleft()
@@ -271,8 +274,11 @@ class StoryIndex:
         return sum(1 for t in (found.terms | found.extra) & theirs if self._df[t] <= limit)
 
     def _idf(self, term: str) -> float:
-        documents = len(self._seen) + PRIOR_DOCUMENTS
-        return math.log((documents + 1) / (self._df[term] + 1))
+        weight = self._weights.get(term)
+        if weight is None:
+            documents = len(self._seen) + PRIOR_DOCUMENTS
+            weight = self._weights[term] = math.log((documents + 1) / (self._df[term] + 1))
+        return weight
 
     def _candidates(self, terms: Iterable[str]) -> list[str]:
         """Return the story heads sharing most of the article's rarest terms."""
