@@ -15,6 +15,7 @@ module reduces an article's lead to such terms:
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass
@@ -60,6 +61,38 @@ _SCALES = {"millionen": 10**6, "million": 10**6, "millions": 10**6, "mio": 10**6
 # German and English words for it. A stem matches words that start with it.
 _CONCEPT_LINES = """
 troops: soldat truppe troop soldier kampfer fighter infanter kontingent contingent
+officer: offizier officer
+army: armee army streitkraft forces
+thousands: tausende thousands
+people: menschen people
+city: stadt city
+official: beamte officials vertreter
+governor: gouverneur governor
+president: prasident president
+foreignminister: aussenminist
+defenceminister: verteidigungsminist
+parliament: parlament parliament abgeordnet lawmaker
+statement: erklarung statement
+ceremony: zeremonie ceremony
+coffin: sarg sarge coffin
+remains: uberreste remains leichen bodies
+hospital: krankenhaus klinik lazarett hospital
+agency: agentur agency
+village: dorf dorfer village
+warehouse: lagerhalle warehouse lager depot
+weapons: waffe weapon
+attack: offensive assault sturm vorstoss
+repelled: abgewehrt repelled repulsed
+arrived: eingetroffen angekommen arrived arrive
+returned: heimgekehrt ruckkehr zuruckgekehrt returned returning
+abstain: enthalt abstain
+vote: abstimmung vote voted
+report2: bericht report
+video: video
+interview: interview befragt
+plant: fabrik werk factory plant
+production: produktion production
+delivery: lieferung liefert deliver shipment
 missile: rakete missil ballist
 shell: granat shell munition ammunition geschoss artiller projectil
 launcher: werfer launcher
@@ -80,6 +113,8 @@ drone: drohne drone
 satellite: satellit
 submarine: uboot submarine
 airdefence: luftabwehr flugabwehr
+airforce: luftwaffe
+statemedia: staatsmedien staatsagentur staatsfernsehen
 border: grenze border
 veto: veto
 resolution: resolution entwurf draft
@@ -129,6 +164,9 @@ def _concepts() -> dict[str, str]:
 
 _TWO_WORD = {
     "north korea": "northkorea", "north korean": "northkorea", "south korea": "southkorea",
+    "south korean": "southkorea", "foreign minister": "foreignminister",
+    "defence minister": "defenceminister", "defense minister": "defenceminister",
+    "air force": "airforce", "state media": "statemedia",
     "united states": "usa", "united nations": "un", "vereinte nationen": "un",
     "security council": "council", "air defence": "airdefence", "air defense": "airdefence",
     "kim jong": "kim",
@@ -150,8 +188,8 @@ _STOP_WORDS = """
     nach worden hatte wegen unter sowohl ob """
 _STOP = frozenset(_STOP_WORDS.split())
 _SPELLINGS = (("tsh", "h"), ("tsch", "h"), ("sch", "s"), ("sh", "s"), ("zh", "s"), ("kh", "h"),
-              ("ch", "h"), ("w", "v"), ("j", "y"), ("z", "s"), ("ph", "f"), ("ck", "k"),
-              ("c", "k"))  # fmt: skip
+              ("ch", "h"), ("w", "v"), ("j", "i"), ("y", "i"), ("ie", "i"), ("z", "s"),
+              ("ph", "f"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("c", "k"))  # fmt: skip
 _DOUBLED = re.compile(r"(.)\1+")
 
 
@@ -173,14 +211,23 @@ def spell(word: str) -> str:
 
 
 _CONCEPT_OF = _concepts()
-_CONCEPT_PREFIXES = sorted(_CONCEPT_OF, key=len, reverse=True)
+_PREFIX_LENGTHS = sorted({len(prefix) for prefix in _CONCEPT_OF}, reverse=True)
 
 
 def _concept(key: str) -> str | None:
-    for prefix in _CONCEPT_PREFIXES:
-        if key.startswith(prefix) and (len(prefix) > 3 or len(key) <= len(prefix) + 2):
-            return _CONCEPT_OF[prefix]
+    """The concept whose longest stem starts `key` (a stem of 3 letters only for short words)."""
+    for length in _PREFIX_LENGTHS:
+        concept = _CONCEPT_OF.get(key[:length]) if len(key) >= length else None
+        if concept is not None and (length > 3 or len(key) <= length + 2):
+            return concept
     return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _term(word: str) -> str:
+    """The term of one folded word: its concept, or its spelled stem (words repeat: cached)."""
+    key = spell(word.replace("-", ""))
+    return sys.intern(_concept(key) or key[:STEM_CHARS])
 
 
 def specifics(title: str, text: str) -> Specifics:
@@ -189,12 +236,18 @@ def specifics(title: str, text: str) -> Specifics:
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
     found = _Found(set(), set(), set())
     lead: frozenset[str] = frozenset()
+    paired = False  # the word was the second of a two-word concept
     for i, word in enumerate(folded[:-1]):
         if i == LEAD_WORDS:
             lead = frozenset(found.terms)
         following = folded[i + 1]
         if f"{word} {following}" in _TWO_WORD:
             found.terms.add(f"={_TWO_WORD[f'{word} {following}']}")
+            paired = True  # "North Korea": the concept, not "north" and "korea" as well
+            continue
+        if paired:
+            paired = False
+            continue
         if word[0].isdigit():
             found.number(word, following)
         elif word in _MONTHS and following.isdigit() and len(following) <= 2:
@@ -233,8 +286,7 @@ class _Found:
         elif word in _NUMBER_WORDS:
             self.terms.add(f"#{_NUMBER_WORDS[word]}")
         elif len(word) >= 2 and word not in _STOP:
-            key = spell(word.replace("-", ""))
-            self.terms.add(sys.intern(_concept(key) or key[:STEM_CHARS]))
+            self.terms.add(_term(word))
 
 
 def _figure(word: str, following: str) -> int:

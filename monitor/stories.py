@@ -36,9 +36,9 @@ from monitor.specifics import Specifics, specifics
 
 Kind = Literal["new", "same", "followup"]
 
-SAME_STORY = 0.50
+SAME_STORY = 0.48
 RELATED = 0.18
-MIN_SHARED = 3
+MIN_SHARED = 7
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
 # (a joint statement retold), with at least `WIDE_SCORE`.
 WIDE_SHARED = 25

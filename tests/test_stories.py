@@ -245,6 +245,6 @@ def test_a_story_decision_explains_itself() -> None:
     same = place(index, "en", TROOPS_EN[0], " ".join(TROOPS_EN[1]), at + timedelta(hours=1))
     text = same.describe(index.titles())
     assert text.startswith(f"the same report as {TROOPS_DE[0]!r}")
-    assert "sudsa" in text and "@03-03" in text  # Sudscha/Sudzha, 3. März/March 3
+    assert "#3000" in text and "@03-03" in text  # 3.000/3,000, 3. März/March 3
     new = place(index, "meet", MEETING[0], " ".join(MEETING[1]), at + timedelta(hours=2))
     assert new.describe(index.titles()).startswith(("a new story", "a follow-up of"))
