@@ -131,13 +131,7 @@ class App:
             self._index(stored)
 
     def _index(self, stored: StoredArticle) -> None:
-        """Count a stored article's words and, if it belongs to a story, add it to that story."""
-        found = specifics(stored.title, stored.text)
-        self.stories.observe(found.terms | found.extra, stored.seen_at)
-        if stored.story is not None:  # the first stored member of a story is its first report
-            signature = shingle_signature(f"{stored.title}\n{stored.text}")
-            key = f"entry:{stored.id}"
-            self.stories.add(key, stored.story, found, signature, stored.seen_at, stored.title)
+        index_stored(self.stories, stored)
 
     def maintain(self, now: datetime) -> None:
         """Hourly: drop stories and seen keys that fell out of their windows."""
@@ -453,3 +447,21 @@ class App:
                 raise
         finally:
             self._tasks.discard(task)
+
+
+def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
+    """Count a stored article's words and, if it belongs to a story, add it to that story."""
+    found = specifics(stored.title, stored.text)
+    stories.observe(found.terms | found.extra, stored.seen_at)
+    if stored.story is not None:  # the first stored member of a story is its first report
+        signature = shingle_signature(f"{stored.title}\n{stored.text}")
+        key = f"entry:{stored.id}"
+        stories.add(key, stored.story, found, signature, stored.seen_at, stored.title)
+
+
+def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
+    """Build the story index of the articles stored within `window` before `now`."""
+    stories = StoryIndex(window=window)
+    for stored in store.stored_articles(now - window):
+        index_stored(stories, stored)
+    return stories

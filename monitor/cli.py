@@ -12,11 +12,11 @@ import signal
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import __version__, logs
-from monitor.app import App
+from monitor.app import App, story_index
 from monitor.backtest import backtest
 from monitor.config import (
     FEEDS_FILE,
@@ -38,6 +38,7 @@ from monitor.models import Article
 from monitor.opml import plan_import, read_opml
 from monitor.status import heartbeat_health, status_report
 from monitor.store import Store, migrate_state
+from monitor.stories import place
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +279,25 @@ def _explain(
     print("\nTopics:")
     for verdict in Matcher(config.topics).explain(article, names):
         print("\n".join(describe(verdict)))
+    print(f"\nStory: {_story_decision(settings, article)}")
     return EXIT_OK
+
+
+def _story_decision(settings: Settings, article: Article) -> str:
+    """What the story rule would make of the article against the stored window."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return "a new story (no database yet: the service has not run with this state)"
+    store = Store.open(url)
+    try:
+        now = datetime.now(UTC)
+        stories = story_index(store, timedelta(hours=settings.story_hours), now)
+    finally:
+        store.close()
+    placed = place(stories, "explain", article.entry.title, article.text, now)
+    return (
+        f"{placed.describe(stories.titles())} [{len(stories) - 1} alerted articles in the window]"
+    )
 
 
 async def _fetch_article(settings: Settings, url: str) -> Article:

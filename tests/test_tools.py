@@ -42,7 +42,8 @@ def test_explain_url_shows_text_and_each_topic(
     assert "snippet: " in out and "[Kursk]" in out
     assert f"{SHELLS}: no match" in out
     assert "UN Security Council resolutions and sanctions: no match (score" in out
-    assert ": none of sanktion* OR sanction*" in out
+    assert ": none of (sanktion* OR sanction*" in out
+    assert "Story: a new story (no database yet" in out
 
 
 def test_explain_file_and_one_topic(
@@ -59,6 +60,30 @@ def test_explain_file_and_one_topic(
 
     out = capsys.readouterr().out
     assert f"{SHELLS}: MATCH" in out and TROOPS not in out
+
+
+def test_explain_shows_the_story_decision_against_the_stored_window(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = content.add(
+        "/troops", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    feed = content.add("/feed.xml", rss([{"title": "Nordkoreas Soldaten in Kursk", "link": page}]))
+    write_config([{"name": "A", "url": feed}])
+    assert main(["once"]) == 0
+    capsys.readouterr()
+    copy = tmp_path / "copy.txt"
+    copy.write_text("Nordkoreas Soldaten in Kursk eingetroffen\n" + " ".join(TROOPS_PARAGRAPHS))
+
+    assert main(["explain", str(copy)]) == 0
+
+    out = capsys.readouterr().out
+    assert "Story: a near-duplicate of 'Nordkoreas Soldaten in Kursk'" in out
+    assert "[1 alerted articles in the window]" in out
 
 
 def test_explain_refuses_private_url_by_default_and_unknown_topics(
