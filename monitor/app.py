@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+import os
+import socket
+from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -101,10 +103,24 @@ class App:
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
 
     async def __aenter__(self) -> App:
+        self._take_over_from_dead_predecessors()
         if isinstance(self.sink, TelegramSink):
             await self.sink.start()
         self._load_stories(datetime.now(UTC))
         return self
+
+    def _take_over_from_dead_predecessors(self) -> None:
+        """Release the claims and leases of earlier runs of this service on this host that died.
+
+        A restart gets a new default replica id (hostname-pid): without this it would wait for
+        its own dead predecessor's delivery lease and feed claims to expire.
+        """
+        me = self.settings.replica_id
+        for owner in sorted(dead_local_owners(self.store.lease_owners(), me)):
+            self.store.release_claims(owner)
+            logger.info(
+                "released the leases of %s, an earlier run on this host that is gone", owner
+            )
 
     def _load_stories(self, now: datetime) -> None:
         """Rebuild the story index from the articles stored within its window."""
@@ -465,3 +481,26 @@ def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
     for stored in store.stored_articles(now - window):
         index_stored(stories, stored)
     return stories
+
+
+def dead_local_owners(owners: Iterable[str], me: str) -> set[str]:
+    """Return the owners that are default replica ids (hostname-pid) of dead processes here."""
+    host = socket.gethostname()
+    dead = set()
+    for owner in owners:
+        name, _, pid = owner.rpartition("-")
+        if owner == me or name != host or not pid.isdigit():
+            continue
+        if not _running(int(pid)):
+            dead.add(owner)
+    return dead
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

@@ -397,6 +397,14 @@ class Store:
             )
             conn.execute(leases.delete().where(leases.c.owner == owner))
 
+    def lease_owners(self) -> set[str]:
+        """Return everyone holding a feed claim or a lease, expired or not."""
+        with self.engine.connect() as conn:
+            owners: set[str] = set(conn.scalars(sa.select(leases.c.owner)))
+            claims = sa.select(feeds.c.lease_owner).where(feeds.c.lease_owner.is_not(None))
+            owners.update(str(row[0]) for row in conn.execute(claims))
+        return owners
+
     def acquire(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease `name` (delivery, bot) for `owner`; True while it is ours."""
         with self.write() as conn:

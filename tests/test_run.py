@@ -14,8 +14,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.store import Store
-from tests.conftest import TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
-from tests.servers import ContentServer
+from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss, wait_until
+from tests.servers import ContentServer, FakeTelegram
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -81,3 +81,67 @@ def test_health_fails_without_a_fresh_heartbeat(
     store.close()
     assert main(["health"]) == 0
     assert capsys.readouterr().out.startswith("healthy: last heartbeat 0 s ago")
+
+
+def test_a_restart_takes_over_its_dead_predecessors_leases_at_once(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, telegram: FakeTelegram
+) -> None:
+    """SIGKILLed while it holds the delivery lease and a feed claim, the service restarted with
+    the default replica id (a new pid) delivers and polls at once, not after the leases end."""
+    page = content.add("/a", article_page("Nordkoreas Soldaten in Kursk", ["Text."]), "text/html")
+    feed = content.add(
+        "/feed.xml", rss([{"title": "Nordkoreas Soldaten in Kursk", "link": page}]), delay=60
+    )
+    write_config([{"name": "Slow", "url": feed, "interval": 3600}])
+    child_env = {
+        **os.environ,
+        **env,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.url,
+        "MONITOR_HTTP_TIMEOUT": "90",
+        "MONITOR_FETCH_DEADLINE": "90",
+        "MONITOR_FEED_LEASE": "600",
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state = Path(env["MONITOR_STATE_DIR"]) / "monitor.sqlite"
+
+    def holders() -> set[str]:
+        if not state.exists():
+            return set()
+        store = Store.open(f"sqlite:///{state}")
+        try:
+            return store.lease_owners()
+        finally:
+            store.close()
+
+    try:
+        # the poll hangs on the slow feed: its claim and the delivery lease are held
+        wait_until(lambda: any(o.endswith(f"-{first.pid}") for o in holders()), "first's leases")
+        wait_until(lambda: content.requests, "the first poll to start")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    content.routes["/feed.xml"].delay = 0
+    started = time.monotonic()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: telegram.messages, "the restarted service to deliver", seconds=30)
+        took = time.monotonic() - started
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=20)
+    assert "an earlier run on this host that is gone" in err
+    # Python start-up and the first poll take 1-3 s; the leases would have held 30 s and 600 s.
+    assert took < 15, f"delivered {took:.1f} s after the restart"
+    assert not any(o.endswith(f"-{first.pid}") for o in holders())
