@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
+import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,8 @@ DELIVER_EVERY_SECONDS = 5.0
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
+# `monitor once` waits for failed alerts whose retry falls due within this many seconds.
+ONCE_RETRY_WAIT = 60.0
 # How often config/ is checked for edits (a stat of three files).
 CONFIG_CHECK_SECONDS = 2.0
 WORKER_MODULES = ("monitor.parse", "monitor.extract")  # imported when a worker starts
@@ -229,12 +233,48 @@ class App:
                 budget=LEADER_LEASE_SECONDS / 2,
             )
 
-    async def run_once(self) -> list[PollResult]:
-        """Poll every enabled feed once, concurrently, then deliver."""
+    async def run_once(self, deliver_for: float | None = None) -> list[PollResult]:
+        """Poll every enabled feed once, concurrently, then deliver until the outbox is empty.
+
+        Delivery goes on round after round, paced as always, waiting for retries that fall due
+        within `ONCE_RETRY_WAIT`; it stops early only after `deliver_for` seconds, or when
+        what is left waits for later (a digest, quiet hours, a chat that cannot take it now).
+        """
         feeds = [feed for feed in self.config.feeds if feed.enabled]
         results = await asyncio.gather(*(self.poll(feed) for feed in feeds))
-        await self.deliver()
+        try:
+            await self._drain(time.monotonic() + (deliver_for or math.inf))
+        finally:
+            self.store.release_claims(self.settings.replica_id)  # another may deliver at once
+            self._leases.clear()
         return list(results)
+
+    async def _drain(self, deadline: float) -> None:
+        stuck = 0
+        while time.monotonic() < deadline:
+            now = datetime.now(UTC)
+            if not self._lead("delivery", now):  # another replica delivers: let it
+                await asyncio.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
+                stuck += 1
+                if stuck > LEADER_LEASE_SECONDS:
+                    return
+                continue
+            if self.store.pending_alerts(now, limit=1):
+                if await self.deliver() == 0:
+                    stuck += 1
+                    if stuck > 3:  # due alerts that no round can move: give up, report them
+                        return
+                continue
+            wait = self._next_retry(now)
+            if wait is None or wait > ONCE_RETRY_WAIT or time.monotonic() + wait > deadline:
+                return
+            await asyncio.sleep(wait)
+
+    def _next_retry(self, now: datetime) -> float | None:
+        """Seconds until the earliest pending alert that failed is tried again."""
+        tries = [c.next_try for c in self.store.pending_by_chat() if c.count > c.held]
+        earliest = min((t for t in tries if t is not None), default=None)
+        return None if earliest is None else max((earliest - now).total_seconds(), 0.0)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Answer /healthz: the heartbeat is fresh and the database answers."""

@@ -27,6 +27,7 @@ from monitor.config import (
     load_config,
     load_feeds,
     load_topics,
+    parse_duration,
     telegram_problems,
 )
 from monitor.demo import run_demo
@@ -36,7 +37,7 @@ from monitor.fetch import make_client
 from monitor.match import Matcher
 from monitor.models import Article
 from monitor.opml import plan_import, read_opml
-from monitor.status import heartbeat_health, status_report
+from monitor.status import heartbeat_health, pending_text, status_report
 from monitor.store import Store, migrate_state
 from monitor.stories import place
 
@@ -58,7 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the service: poll on schedule and deliver until stopped")
-    commands.add_parser("once", help="poll every enabled feed once, deliver, and exit")
+    once = commands.add_parser(
+        "once", help="poll every enabled feed once, deliver everything it can, and exit"
+    )
+    once.add_argument(
+        "--deliver-for",
+        type=_deliver_for,
+        metavar="DURATION",
+        help="stop delivering after this long (e.g. 10m; default: until the outbox is empty)",
+    )
     commands.add_parser("check", help="validate the configuration and exit (2 on problems)")
     commands.add_parser("status", help="show each feed's health and the outbox")
     commands.add_parser(
@@ -101,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show what would be added, change nothing"
     )
     return parser
+
+
+def _deliver_for(text: str) -> float:
+    duration = parse_duration(text)
+    if duration is None or duration.total_seconds() <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 10m or 1h")
+    return duration.total_seconds()
 
 
 def _interval(text: str) -> int:
@@ -219,8 +235,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
         return _explain(settings, config, args.source, args.topic, full=args.full)
     if args.command == "backtest":
         return _backtest(settings, config, args.since, args.topics)
-    runner = _once if args.command == "once" else _run
-    return asyncio.run(runner(settings, config))
+    if args.command == "once":
+        return asyncio.run(_once(settings, config, args.deliver_for))
+    return asyncio.run(_run(settings, config))
 
 
 def _health(settings: Settings) -> int:
@@ -365,10 +382,11 @@ def _progress_bar(total: int) -> Callable[[int], None] | None:
     return show
 
 
-async def _once(settings: Settings, config: Config) -> int:
+async def _once(settings: Settings, config: Config, deliver_for: float | None = None) -> int:
     async with App(settings, config) as app:
-        results = await app.run_once()
+        results = await app.run_once(deliver_for)
         counts = app.store.alert_counts()
+        waiting = app.store.pending_by_chat()
     failed = [result for result in results if not result.ok]
     print(
         f"polled {len(results)} feeds ({len(failed)} failed): "
@@ -379,6 +397,8 @@ async def _once(settings: Settings, config: Config) -> int:
     )
     for result in failed:
         print(f"  {result.feed}: {result.error}", file=sys.stderr)
+    for chat in waiting:
+        print(f"  chat {chat.chat}: {pending_text(chat)}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -241,7 +241,7 @@ class TelegramSink:
             try:
                 return await request()
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
+                await _wait_out(exc.retry_after)
             except Forbidden as exc:
                 raise ChatBlocked(f"bot cannot post to chat {chat!r}: {exc.message}") from None
             except ChatMigrated as exc:
@@ -272,6 +272,18 @@ def _seconds(value: int | float | timedelta) -> float:
     if isinstance(value, timedelta):
         value = value.total_seconds()
     return min(float(value), MAX_RETRY_AFTER_SECONDS)
+
+
+# A RetryAfter longer than this is not waited out in the round: the alerts are tried again then.
+RETRY_AFTER_WAIT = 60.0
+
+
+async def _wait_out(retry_after: int | float | timedelta) -> None:
+    """Wait as Telegram asked, or give up on the round when it asks for long."""
+    asked = retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
+    if asked > RETRY_AFTER_WAIT:  # not worth holding the round (and `once`) for
+        raise DeliveryError(f"Telegram asks to wait {asked:.0f} s (RetryAfter)", retry_after=asked)
+    await asyncio.sleep(_seconds(retry_after) + 0.1)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -534,6 +546,8 @@ class _Attempt:
                 return "wait"
             except DeliveryError as exc:
                 retry_at = None if exc.permanent else now + retry_delay(self.attempts)
+                if exc.retry_after is not None:
+                    retry_at = now + timedelta(seconds=exc.retry_after)
                 logger.warning("alerts %s to chat %s not delivered: %s", _ids(self.ids), chat, exc)
                 store.mark_attempt_failed(self.ids, str(exc), retry_at)
                 return "dead" if exc.permanent else "wait"

@@ -69,8 +69,11 @@ class ParseError(MonitorError):
 class DeliveryError(MonitorError):
     """An alert could not be delivered; `permanent` means retrying will not help."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         self.permanent = permanent
+        self.retry_after = retry_after  # seconds Telegram asked us to wait, if it did
         super().__init__(message)
 
 

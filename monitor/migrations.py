@@ -198,7 +198,9 @@ def upgrade(engine: Engine, shown: str, target: int = LATEST) -> int:
         return 0
     if done:
         backup_sqlite(engine, newest)
-    logger.info("upgrading the database %s from schema version %d to %d", shown, newest, todo[-1])
+        logger.info("upgrading the database %s from schema version %d to %d", shown, newest, target)
+    else:
+        logger.info("creating the database schema (version %d) in %s", target, shown)
     with engine.begin() as conn:
         versions.create(conn, checkfirst=True)
     for version in todo:

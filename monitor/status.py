@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from monitor.config import FeedConfig
 from monitor.migrations import LATEST
 from monitor.render import BERLIN
-from monitor.store import ChatState, FeedState, Store
+from monitor.store import ChatState, FeedState, PendingChat, Store
 
 
 def heartbeat_health(store: Store, max_age: float, now: datetime) -> tuple[bool, str, float | None]:
@@ -119,3 +119,16 @@ def _due(moment: datetime | None, now: datetime) -> str:
     if seconds >= 3600:
         return f"in {seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"in {seconds // 60}m{seconds % 60:02d}s"
+
+
+def pending_text(chat: PendingChat) -> str:
+    """Say why a chat's alerts are still pending: held for later, or failing and until when."""
+    parts = []
+    failing = chat.count - chat.held
+    if chat.held:
+        parts.append(f"{chat.held} held for a digest or quiet hours")
+    if failing:
+        when = f"next try {_when(chat.next_try)}" if chat.next_try else "next round"
+        reason = chat.last_error or "not yet delivered"
+        parts.append(f"{failing} not delivered ({reason}; {when})")
+    return "; ".join(parts)

@@ -115,6 +115,17 @@ class ChatState:
     disabled_reason: str | None
 
 
+@dataclass(slots=True)
+class PendingChat:
+    """What waits in the outbox for one chat."""
+
+    chat: str
+    count: int = 0
+    held: int = 0  # held back for a digest or quiet hours, not failed
+    next_try: datetime | None = None
+    last_error: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     """A stored entry's id, title, text, time and story, to rebuild the story index."""
@@ -462,6 +473,20 @@ class Store:
     def pending_alerts(self, now: datetime, limit: int = 500) -> list[PendingAlert]:
         """Return undelivered alerts whose next attempt is due, oldest first."""
         due = sa.or_(alerts.c.next_attempt_at.is_(None), alerts.c.next_attempt_at <= now)
+        # A chat's alerts keep their order: none goes out while an older one waits for a retry
+        # (a hold for a digest or quiet hours is no retry and blocks nothing).
+        earlier = alerts.alias("earlier")
+        waiting_before = (
+            sa.select(earlier.c.id)
+            .where(
+                earlier.c.chat == alerts.c.chat,
+                earlier.c.status == "pending",
+                earlier.c.id < alerts.c.id,
+                earlier.c.attempts > 0,
+                earlier.c.next_attempt_at > now,
+            )
+            .exists()
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(
@@ -474,7 +499,7 @@ class Store:
                     alerts.c.due_at,
                     alerts.c.thread,
                 )
-                .where(alerts.c.status == "pending", due)
+                .where(alerts.c.status == "pending", due, ~waiting_before)
                 .order_by(alerts.c.id)
                 .limit(limit)
             ).all()
@@ -767,6 +792,27 @@ class Store:
                 .where(alerts.c.id.in_(list(alert_ids)), alerts.c.status == "pending")
                 .values(status="muted", next_attempt_at=None)
             )
+
+    def pending_by_chat(self) -> list[PendingChat]:
+        """Return, per chat, its pending alerts: how many, the next try, the last error."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    alerts.c.chat, alerts.c.next_attempt_at, alerts.c.due_at, alerts.c.last_error
+                )
+                .where(alerts.c.status == "pending")
+                .order_by(alerts.c.id)
+            ).all()
+        found: dict[str, PendingChat] = {}
+        for row in rows:
+            chat = found.setdefault(row.chat, PendingChat(row.chat))
+            chat.count += 1
+            next_try = _utc(row.next_attempt_at)
+            if next_try is not None and (chat.next_try is None or next_try < chat.next_try):
+                chat.next_try = next_try
+            chat.held += row.due_at is not None and row.last_error is None
+            chat.last_error = row.last_error or chat.last_error
+        return list(found.values())
 
     def alert_counts(self) -> dict[str, int]:
         """Return how many alerts are in each status."""
