@@ -6,9 +6,10 @@ Pjöngjang or Pyongyang, Schoigu or Shoigu), figures (12.000, 12,000 or 12 000),
 March 3) and the words for what happened (Soldaten/troops, Raketen/missiles, Pakt/pact). This
 module reduces an article's lead to such terms:
 
-- every word is folded (case, umlauts, ß) and spelled by one transliteration key (w->v, j->y,
-  sch/sh/zh->s, ch/kh->h, doubled letters once), then cut to a stem;
-- words of the domain map to one concept across the two languages (`_CONCEPTS`);
+- every word is folded (case, umlauts, ß) and spelled by one transliteration key (w->v, j/y->i,
+  sch/sh/zh->s, ch/kh->h, soft c->s, doubled letters once), then cut to a stem;
+- words of the domain map to one concept across the two languages (`_CONCEPT_LINES`), and a
+  two-word name ("North Korea", "foreign minister") to its concept alone;
 - figures become `#12000`, written-out small numbers included; dates become `@03-03` and
   weekdays `@tue`.
 """
@@ -263,6 +264,8 @@ def specifics(title: str, text: str) -> Specifics:
 
 @dataclass(slots=True)
 class _Found:
+    """The terms, figures and dates found so far in one article."""
+
     terms: set[str]
     figures: set[str]
     dates: set[str]
