@@ -86,8 +86,8 @@ class CommandBot:
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         chat = update.effective_chat
-        if message is None or chat is None or not message.text:
-            return
+        if message is None or chat is None or not message.text or not message.text.split():
+            return  # nothing, or only blanks: not a command
         word, *args = message.text.split()
         command = word[1:].split("@", 1)[0].lower()
         name = self._chat_name(str(chat.id))

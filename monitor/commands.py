@@ -125,7 +125,7 @@ class Desk:
     async def _recent(self, request: Request, now: datetime) -> list[str]:
         args = list(request.args)
         count = RECENT_DEFAULT
-        if args and args[-1].isdigit():
+        if args and args[-1].isascii() and args[-1].isdecimal():  # not ², not ①
             count = int(args.pop())
             if not 1 <= count <= RECENT_MAX:
                 return [f"Usage: {USAGE['recent']}"]

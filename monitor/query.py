@@ -39,6 +39,8 @@ LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Umlauts written as digraphs fold to the same base letter as the umlaut itself.
 _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 MAX_NEAR = 50
+# Parentheses and NOTs nest at most this deep: deeper input would exhaust the parser's stack.
+MAX_DEPTH = 40
 _WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
 
 
@@ -350,6 +352,12 @@ class _Parser:
         self.pos = 0
         self.end_column = end_column
         self.lists = lists
+        self.depth = 0
+
+    def _deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(token.column, f"nested deeper than {MAX_DEPTH} levels")
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -380,7 +388,10 @@ class _Parser:
         token = self._peek()
         if token is not None and token.text == "NOT" and token.kind == "op":
             self.pos += 1
-            return Not(self.parse_not(field))
+            self._deeper(token)
+            node = Not(self.parse_not(field))
+            self.depth -= 1
+            return node
         return self.parse_primary(field)
 
     def parse_primary(self, field: Field | None) -> Node:
@@ -394,7 +405,9 @@ class _Parser:
         if token.kind == "ref":
             return self._list(token, token.field or field)
         if token.kind == "(":
+            self._deeper(token)
             node = self.parse_or(token.field or field)
+            self.depth -= 1
             closing = self._peek()
             if closing is None or closing.kind != ")":
                 raise QueryError(token.column, "unbalanced parenthesis: '(' is never closed")

@@ -117,6 +117,8 @@ def test_every_command_through_the_bot_api(
         assert "No alerts in this chat yet for Weather" in await analysts.ask("/recent weather")
         assert "No single topic matches 'volcanoes'" in await analysts.ask("/recent volcanoes")
         assert "Usage: /recent" in await analysts.ask("/recent 99")
+        # isdigit() accepts "²" and int() does not: it is read as a topic name, not a crash
+        assert "No single topic matches '²'" in await analysts.ask("/recent ²")
 
         text = await analysts.ask("/why", reply_to=alert_id)
         assert "North Korea: MATCH (score 2)" in text and "terms found: Nordkoreas" in text

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from monitor.errors import QueryError
 from monitor.match import Matcher, Topic, match_topics
 from monitor.models import Article, Entry
-from monitor.query import And, Near, Not, Or, Term, Word, fold, parse, terms, to_query
+from monitor.query import MAX_DEPTH, And, Near, Not, Or, Term, Word, fold, parse, terms, to_query
 
 
 def article(text: str, title: str = "") -> Article:
@@ -275,3 +275,18 @@ def test_a_word_matches_itself_in_every_spelling(word: str) -> None:
     digraphs = "".join(_umlauts.get(ch, ch) for ch in word)
     for spelling in (word, word.upper(), digraphs, digraphs.capitalize()):
         assert matches(word, f"Heute: {spelling}, sonst nichts.")
+
+
+@pytest.mark.parametrize(
+    ("query", "column"),
+    [("(" * 200 + "a" + ")" * 200, 41), ("NOT " * 1000 + "a", 161), ("a " + "(" * 60 + "b", 43)],
+)
+def test_deep_nesting_is_a_clear_error_not_a_crash(query: str, column: int) -> None:
+    with pytest.raises(QueryError) as refused:
+        parse(query)
+    assert str(refused.value) == f"col {column}: nested deeper than {MAX_DEPTH} levels"
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    parse("(" * MAX_DEPTH + "a" + ")" * MAX_DEPTH)
+    parse("NOT " * MAX_DEPTH + "a")
