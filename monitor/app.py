@@ -53,6 +53,8 @@ DELIVER_EVERY_SECONDS = 5.0
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
+# The replica id of the last run on this state directory (to take over its leases if it died).
+PREDECESSOR_FILE = "replica-id"
 # `monitor once` waits for failed alerts whose retry falls due within this many seconds.
 ONCE_RETRY_WAIT = 60.0
 # How often config/ is checked for edits (a stat of three files).
@@ -114,13 +116,26 @@ class App:
         return self
 
     def _take_over_from_dead_predecessors(self) -> None:
-        """Release the claims and leases of earlier runs of this service on this host that died.
+        """Release the claims and leases of the earlier run of this service that died.
 
         A restart gets a new default replica id (hostname-pid): without this it would wait for
-        its own dead predecessor's delivery lease and feed claims to expire.
+        its own dead predecessor's delivery lease and feed claims to expire. Only the run
+        recorded in this state directory counts, and only when its process is gone on this
+        host: another replica, even one on a host of the same name, is never touched.
         """
         me = self.settings.replica_id
-        for owner in sorted(dead_local_owners(self.store.lease_owners(), me)):
+        marker = self.settings.state_dir / PREDECESSOR_FILE
+        try:
+            previous = marker.read_text(encoding="utf-8").strip()
+        except OSError:
+            previous = ""
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(me + "\n", encoding="utf-8")
+        except OSError as exc:
+            logger.warning("cannot record this run in %s: %s", marker, exc.strerror)
+        owners = self.store.lease_owners() & {previous}
+        for owner in sorted(dead_local_owners(owners, me)):
             self.store.release_claims(owner)
             logger.info(
                 "released the leases of %s, an earlier run on this host that is gone", owner
@@ -260,10 +275,12 @@ class App:
                     return
                 continue
             if self.store.pending_alerts(now, limit=1):
-                if await self.deliver() == 0:
-                    stuck += 1
-                    if stuck > 3:  # due alerts that no round can move: give up, report them
-                        return
+                if await self.deliver() > 0:
+                    stuck = 0
+                    continue
+                stuck += 1
+                if stuck > 3:  # due alerts that no round can move: give up, report them
+                    return
                 continue
             wait = self._next_retry(now)
             if wait is None or wait > ONCE_RETRY_WAIT or time.monotonic() + wait > deadline:
@@ -271,10 +288,13 @@ class App:
             await asyncio.sleep(wait)
 
     def _next_retry(self, now: datetime) -> float | None:
-        """Seconds until the earliest pending alert that failed is tried again."""
-        tries = [c.next_try for c in self.store.pending_by_chat() if c.count > c.held]
-        earliest = min((t for t in tries if t is not None), default=None)
-        return None if earliest is None else max((earliest - now).total_seconds(), 0.0)
+        """Seconds until the next retry of a failed alert, if one lies ahead.
+
+        Only future retries count: an alert whose time has passed but that waits behind an
+        older one of its chat becomes due when that one does (a past time would spin).
+        """
+        ahead = [t for chat in self.store.pending_by_chat() for t in chat.retries if t > now]
+        return max((min(ahead) - now).total_seconds(), 0.5) if ahead else None
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Answer /healthz: the heartbeat is fresh and the database answers."""
@@ -539,7 +559,7 @@ def dead_local_owners(owners: Iterable[str], me: str) -> set[str]:
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):  # gone, or no pid of this system
         return False
     except PermissionError:
         return True  # someone else's process

@@ -41,6 +41,10 @@ _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 MAX_NEAR = 50
 # Parentheses and NOTs nest at most this deep: deeper input would exhaust the parser's stack.
 MAX_DEPTH = 40
+# A query with its term lists expanded: at most this deep and this many nodes (lists that use
+# lists could otherwise nest without end, or double in size with every level).
+MAX_EXPANDED_DEPTH = 120
+MAX_EXPANDED_NODES = 20_000
 _WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
 
 
@@ -125,6 +129,14 @@ def parse(query: str, lists: Mapping[str, Node] | None = None) -> Node:
         raise QueryError(1, "empty query")
     parser = _Parser(tokens, len(query) + 1, lists or {})
     node = parser.parse_or()
+    if lists:
+        depth, nodes = size(node)
+        if depth > MAX_EXPANDED_DEPTH or nodes > MAX_EXPANDED_NODES:
+            raise QueryError(
+                1,
+                f"with its term lists expanded this is {nodes} parts {depth} levels deep "
+                f"(at most {MAX_EXPANDED_NODES} parts, {MAX_EXPANDED_DEPTH} levels)",
+            )
     if parser.pos < len(tokens):
         token = tokens[parser.pos]
         if token.kind == ")":
@@ -136,6 +148,23 @@ def parse(query: str, lists: Mapping[str, Node] | None = None) -> Node:
 def references(query: str) -> list[tuple[str, int]]:
     """Return the term lists a query refers to, with the column of each reference."""
     return [(token.text[1:], token.column) for token in _tokenize(query) if token.kind == "ref"]
+
+
+def size(node: Node) -> tuple[int, int]:
+    """Return a tree's depth and its number of nodes (without recursion: any tree is safe)."""
+    deepest, count = 0, 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        deepest = max(deepest, depth)
+        if isinstance(current, Not):
+            stack.append((current.child, depth + 1))
+        elif isinstance(current, Near):
+            stack += [(current.left, depth + 1), (current.right, depth + 1)]
+        elif isinstance(current, And | Or):
+            stack += [(child, depth + 1) for child in current.children]
+    return deepest, count
 
 
 def origin(node: Node) -> str | None:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,7 @@ class PendingChat:
     held: int = 0  # held back for a digest or quiet hours, not failed
     next_try: datetime | None = None
     last_error: str | None = None
+    retries: list[datetime] = field(default_factory=list)  # when failed alerts are tried again
 
 
 @dataclass(frozen=True, slots=True)
@@ -798,7 +799,11 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(
-                    alerts.c.chat, alerts.c.next_attempt_at, alerts.c.due_at, alerts.c.last_error
+                    alerts.c.chat,
+                    alerts.c.next_attempt_at,
+                    alerts.c.due_at,
+                    alerts.c.last_error,
+                    alerts.c.attempts,
                 )
                 .where(alerts.c.status == "pending")
                 .order_by(alerts.c.id)
@@ -808,6 +813,8 @@ class Store:
             chat = found.setdefault(row.chat, PendingChat(row.chat))
             chat.count += 1
             next_try = _utc(row.next_attempt_at)
+            if next_try is not None and row.attempts:
+                chat.retries.append(next_try)
             if next_try is not None and (chat.next_try is None or next_try < chat.next_try):
                 chat.next_try = next_try
             chat.held += row.due_at is not None and row.last_error is None

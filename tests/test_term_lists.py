@@ -124,3 +124,13 @@ def test_the_shipped_topics_define_each_alias_list_once() -> None:
     everything = queries + " ".join(shipped["terms"].values())
     assert set(re.findall(r"@([a-z_]+)", everything)) == set(shipped["terms"]), "an unused list"
     load_topics(REPO / "config" / "topics.yaml", ["default"])
+
+
+def test_lists_that_nest_or_double_without_end_are_refused_quickly(tmp_path: Path) -> None:
+    deep = {"l0": "a", **{f"l{i}": "NOT " * 38 + f"@l{i - 1}" for i in range(1, 31)}}
+    doubling = {"d0": "a OR b", **{f"d{i}": f"@d{i - 1} @d{i - 1}" for i in range(1, 23)}}
+    for terms, last in ((deep, "l30"), (doubling, "d22")):
+        path = write_topics(tmp_path, terms, [{"name": "T", "query": f"@{last}"}])
+        with pytest.raises(ConfigError) as refused:
+            load_topics(path, ["default"])
+        assert any("with its term lists expanded this is" in p for p in refused.value.problems)
