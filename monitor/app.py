@@ -145,7 +145,7 @@ class App:
         """Rebuild the story index from the articles stored within its window."""
         for stored in self.store.stored_articles(now - self.stories.window):
             self._story_cursor = max(self._story_cursor, stored.id)
-            self._index(stored)
+            index_stored(self.stories, stored)
         if len(self.stories):
             logger.info("story index: %d alerted articles in the window", len(self.stories))
 
@@ -163,10 +163,7 @@ class App:
             if stored.id in self.deps.recorded:
                 self.deps.recorded.discard(stored.id)  # ours: already in the index
                 continue
-            self._index(stored)
-
-    def _index(self, stored: StoredArticle) -> None:
-        index_stored(self.stories, stored)
+            index_stored(self.stories, stored)
 
     def maintain(self, now: datetime) -> None:
         """Hourly: drop stories and seen keys that fell out of their windows."""

@@ -262,16 +262,18 @@ class StoryIndex:
         union = mine_weight + their_weight - overlap
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
         score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
-        limit = max(2.0, SPECIFIC_SHARE * len(self._seen))
-        specific = (t for t in both if self._df[t] <= limit)
+        specific = (t for t in both if self._specific(t))
         shared = tuple(sorted(specific, key=lambda t: (self._df[t], t)))
         return score, shared, _conflict(found, head)
 
     def _wide_shared(self, found: Specifics, head: _Member) -> int:
         """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
-        limit = max(2.0, SPECIFIC_SHARE * len(self._seen))
         theirs = frozenset(head.terms) | frozenset(head.extra)
-        return sum(1 for t in (found.terms | found.extra) & theirs if self._df[t] <= limit)
+        return sum(1 for t in (found.terms | found.extra) & theirs if self._specific(t))
+
+    def _specific(self, term: str) -> bool:
+        """Whether a term is rare enough in the window to say something about one event."""
+        return self._df[term] <= max(2.0, SPECIFIC_SHARE * len(self._seen))
 
     def _idf(self, term: str) -> float:
         weight = self._weights.get(term)
