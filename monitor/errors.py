@@ -9,6 +9,7 @@
      ├── ParseError         bytes that should be a feed are not one
      ├── OpmlError          an OPML file to import cannot be read
      ├── StoreError         a database cannot be opened or copied into
+     │    └── StoreUnavailable   the database is away, read-only or full just now
      └── DeliveryError      an alert could not be handed to its destination
 
 Messages are written for operators: they name the thing that failed and why, and never carry
@@ -67,13 +68,26 @@ class ParseError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    """An alert could not be delivered; `permanent` means retrying will not help."""
+    """An alert could not be delivered; `permanent` means retrying will not help.
+
+    `outage`: the destination itself is away (no connection, no answer, a 5xx), not this one
+    chat or message. `ambiguous`: it may have received the message before failing to answer,
+    so a retry may show the alert twice.
+    """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        outage: bool = False,
+        ambiguous: bool = False,
     ) -> None:
         self.permanent = permanent
         self.retry_after = retry_after  # seconds Telegram asked us to wait, if it did
+        self.outage = outage
+        self.ambiguous = ambiguous
         super().__init__(message)
 
 
@@ -98,3 +112,15 @@ class OpmlError(MonitorError):
 
 class StoreError(MonitorError):
     """A database cannot be opened, or a state copy cannot go ahead."""
+
+
+class StoreUnavailable(StoreError):
+    """The database refused a read or write just now (down, read-only, full, locked).
+
+    An outage, not a bug: nothing was recorded, and the same work succeeds once the database
+    answers again. `reason` is the driver's one-line explanation, without secrets.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -55,8 +55,13 @@ def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...]) -> N
                 name,
             )
             continue
-        column_type = table.c[name].type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {column_type}"))
+        column = table.c[name]
+        definition = column.type.compile(dialect=conn.dialect)
+        default = column.server_default
+        if isinstance(default, sa.DefaultClause) and isinstance(default.arg, str):
+            # existing rows take the default, so the column can be NOT NULL from the start
+            definition += f" DEFAULT {default.arg}" + ("" if column.nullable else " NOT NULL")
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {definition}"))
 
 
 def _m001_initial(conn: Connection) -> None:
@@ -155,6 +160,10 @@ def _m008_story_threads(conn: Connection) -> None:
     _add_columns(conn, entries, ("story_note",))
 
 
+def _m009_delivery_attempts(conn: Connection) -> None:
+    _add_columns(conn, alerts, ("attempted_at", "ambiguous"))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -166,6 +175,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("mutes, alerts by message", _m006_mutes),
     ("leases: feed polls, delivery and bot leaders", _m007_leases),
     ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
+    ("delivery attempts: alerts.attempted_at, alerts.ambiguous", _m009_delivery_attempts),
 )
 LATEST = len(MIGRATIONS)
 

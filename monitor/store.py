@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor import migrations
-from monitor.errors import StoreError
+from monitor.errors import StoreError, StoreUnavailable
 from monitor.models import Alert, Article, Entry, Span
 from monitor.tables import (
     alerts,
@@ -155,6 +155,9 @@ class Store:
         store = cls(connect(url))
         try:
             store.migrate(schema_version)
+        except StoreUnavailable as exc:
+            store.close()
+            raise StoreError(f"cannot open the database {safe_url(url)}: {exc.reason}") from None
         except sa.exc.OperationalError as exc:
             store.close()
             shown = safe_url(url)
@@ -557,10 +560,22 @@ class Store:
                     status="sent",
                     sent_at=now,
                     message_id=message_id,
-                    attempts=alerts.c.attempts + 1,
                     next_attempt_at=None,
                     via=via,
                 )
+            )
+
+    def claim_attempt(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Record that a send of these alerts starts now; nothing may be sent unless this holds.
+
+        Raises `StoreUnavailable` when the database refuses the write, so an alert never goes
+        out while its outcome could not be recorded.
+        """
+        with self.write() as conn:
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.id.in_(list(alert_ids)))
+                .values(attempts=alerts.c.attempts + 1, attempted_at=now)
             )
 
     def hold(self, alert_ids: Sequence[int], until: datetime) -> None:
@@ -573,16 +588,23 @@ class Store:
             )
 
     def mark_attempt_failed(
-        self, alert_ids: int | Sequence[int], error: str, retry_at: datetime | None
+        self,
+        alert_ids: int | Sequence[int],
+        error: str,
+        retry_at: datetime | None,
+        ambiguous: bool = False,
     ) -> None:
-        """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None."""
+        """Record a failed delivery: try again at `retry_at`, or never (`dead`) when None.
+
+        `ambiguous`: Telegram may have received it (no answer came), so a retry may repeat it.
+        """
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.write() as conn:
             conn.execute(
                 alerts.update()
                 .where(alerts.c.id.in_(ids))
                 .values(
-                    attempts=alerts.c.attempts + 1,
+                    ambiguous=alerts.c.ambiguous + int(ambiguous),
                     last_error=error,
                     status="dead" if retry_at is None else "pending",
                     next_attempt_at=retry_at,
@@ -821,6 +843,12 @@ class Store:
             chat.last_error = row.last_error or chat.last_error
         return list(found.values())
 
+    def ambiguous_alerts(self) -> int:
+        """Count alerts sent again after Telegram left a send unanswered (maybe shown twice)."""
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(alerts.c.ambiguous > 0)
+            return int(conn.execute(query).scalar_one())
+
     def alert_counts(self) -> dict[str, int]:
         """Return how many alerts are in each status."""
         with self.engine.connect() as conn:
@@ -966,13 +994,61 @@ def connect(url: str) -> Engine:
     try:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        # A connection that failed a ping (the server restarted) is replaced, not handed out.
+        engine = sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError, OSError) as exc:
         raise StoreError(f"cannot use the database {safe_url(url)}: {_reason(exc, url)}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
+    sa.event.listen(engine, "handle_error", _Outages(url))
     return engine
+
+
+# SQLite reports an outage (a read-only or full disk, a vanished directory, a lock held too
+# long) with the same exception class as a bad statement; these words tell them apart.
+_SQLITE_OUTAGES = (
+    "readonly",
+    "read-only",
+    "unable to open",
+    "disk i/o",
+    "disk is full",
+    "database is locked",
+    "locking protocol",
+)
+
+
+class _Outages:
+    """Raise `StoreUnavailable` for a database that is away, and drop the connection it used.
+
+    Dropping matters: a SQLite connection opened while the directory was read-only stays
+    read-only, and a PostgreSQL connection to a restarted server is dead; neither may go back
+    to the pool (SQLAlchemy invalidates the pool when `is_disconnect` is set).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, context: sa.engine.ExceptionContext) -> None:
+        if context.is_pre_ping:  # the pool replaces the connection on its own
+            return
+        error = context.sqlalchemy_exception
+        if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return
+        reason = _reason(context.original_exception, self.url)
+        sqlite = context.dialect is not None and context.dialect.name == "sqlite"
+        if sqlite and not any(word in reason.lower() for word in _SQLITE_OUTAGES):
+            return  # a bad statement, i.e. a bug: let it show as one
+        context.is_disconnect = True
+        cursor = getattr(context.execution_context, "cursor", None)
+        if cursor is not None:
+            # An open statement would keep the dropped connection alive until the garbage
+            # collector runs, and with it SQLite's read-only view of the files.
+            with contextlib.suppress(Exception):
+                cursor.close()
+        raise StoreUnavailable(
+            f"the database {safe_url(self.url)} is unavailable: {reason}", reason
+        )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

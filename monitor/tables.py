@@ -77,6 +77,9 @@ alerts = sa.Table(
     # when it became due: later than created_at when held for quiet hours or a digest
     sa.Column("due_at", sa.DateTime(timezone=True)),
     sa.Column("via", sa.String(20)),  # message | digest: how it reached the chat
+    sa.Column("attempted_at", sa.DateTime(timezone=True)),  # the last send started (claimed)
+    # sends whose outcome was unknown (Telegram never answered): a retry may show it twice
+    sa.Column("ambiguous", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
     sa.Index("alerts_by_status", "status", "id"),
 )

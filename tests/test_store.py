@@ -60,7 +60,8 @@ def test_entry_keys_and_alerts_are_written_together(database_url: str) -> None:
     assert pending[0].alert == alert()
 
     store.mark_sent(pending[0].id, "42", NOW)
-    store.mark_attempt_failed(pending[1].id, "network", NOW + timedelta(seconds=5))
+    store.mark_attempt_failed(pending[1].id, "network", NOW + timedelta(seconds=5), ambiguous=True)
+    assert store.ambiguous_alerts() == 1  # Telegram never answered: a retry may repeat it
     assert store.pending_alerts(NOW) == []  # waits for its retry time
     assert [p.id for p in store.pending_alerts(NOW + timedelta(seconds=5))] == [pending[1].id]
     store.mark_attempt_failed(pending[1].id, "chat not found", None)
