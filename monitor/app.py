@@ -27,11 +27,12 @@ from monitor.config import (
     load_config,
     telegram_problems,
 )
-from monitor.deliver import ConsoleSink, Pacer, Sink, TelegramSink, deliver_pending
-from monitor.errors import ConfigError, DeliveryError, MonitorError
+from monitor.deliver import ConsoleSink, Ledger, Pacer, Sink, TelegramSink, deliver_pending
+from monitor.errors import ConfigError, DeliveryError, MonitorError, StoreUnavailable
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.metrics import Metrics
+from monitor.outages import Outage
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.schedule import build_scheduler, sync_feed_jobs
 from monitor.specifics import specifics
@@ -50,6 +51,7 @@ POLLS_IN_FLIGHT = 16
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
+BEAT_SECONDS = 5.0  # a heartbeat write this often (every second while the database is away)
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
@@ -101,6 +103,11 @@ class App:
         self._tasks: set[asyncio.Task[object]] = set()
         # Two overlapping rounds would read the same pending alerts and send them twice.
         self._delivering = asyncio.Lock()
+        self._delivery: asyncio.Task[None] | None = None  # the round started without waiting
+        # sends not yet recorded; the availability of where alerts go
+        self.ledger = Ledger("Telegram Bot API" if settings.telegram_token else "alerts.jsonl")
+        self.database = Outage("database", "polls and deliveries wait")
+        self._beaten_at: datetime | None = None
 
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
@@ -243,6 +250,7 @@ class App:
                 topic_digests={topic.name: topic.digest for topic in self.config.topics},
                 metrics=self.metrics,
                 budget=LEADER_LEASE_SECONDS / 2,
+                ledger=self.ledger,
             )
 
     async def run_once(self, deliver_for: float | None = None) -> list[PollResult]:
@@ -294,14 +302,28 @@ class App:
         return max((min(ahead) - now).total_seconds(), 0.5) if ahead else None
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Answer /healthz: the heartbeat is fresh and the database answers."""
+        """Answer /healthz: the database takes writes and the heartbeat is fresh."""
+        if self.database.down:  # reads may still work: a refused write decides
+            return False, {
+                "reason": f"the database refuses writes: {self.database.reason}",
+                "database": "unavailable",
+                "unavailable_seconds": round(self.database.seconds_down()),
+            }
         healthy, reason, age = heartbeat_health(
             self.store, self.settings.health_max_age, datetime.now(UTC)
         )
         return healthy, {"reason": reason, "heartbeat_age_seconds": age, "database": "ok"}
 
     def _beat(self, now: datetime) -> None:
-        self.store.beat(now)
+        """Write the heartbeat: a write every few seconds tells whether the database takes
+        them, so health follows an outage and its end within one tick."""
+        self._beaten_at = now
+        try:
+            self.store.beat(now)
+        except StoreUnavailable as exc:
+            self.database.failed(exc.reason)
+            return
+        self.database.ok()
         self.metrics.beat(now.timestamp())
 
     def _start_probes(self) -> None:
@@ -327,7 +349,10 @@ class App:
                 await self.bot.stop()
             if self.probes is not None:
                 self.probes.stop()
-            self.store.release_claims(self.settings.replica_id)
+            try:
+                self.store.release_claims(self.settings.replica_id)
+            except StoreUnavailable as exc:  # they lapse on their own, or at our next start
+                logger.warning("feed claims not released: %s", exc)
 
     async def _start_bot(self) -> None:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
@@ -339,6 +364,7 @@ class App:
             Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
             lambda: self.config.chats,
             lambda: self.config.operators,
+            telegram=self.ledger.telegram,
         )
         try:
             await bot.start()
@@ -355,6 +381,7 @@ class App:
             [
                 ("deliver", self._tracked_deliver, DELIVER_EVERY_SECONDS),
                 ("watch config", self._watch_config, CONFIG_CHECK_SECONDS),
+                ("heartbeat", self._heartbeat, 1.0),
             ],
             datetime.now(UTC),
         )
@@ -378,7 +405,15 @@ class App:
         # Whatever is still pending stays in the outbox and goes out on the next start.
         if self._leases.get("delivery", datetime.min.replace(tzinfo=UTC)) > datetime.now(UTC):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.deliver(), timeout=STOP_TIMEOUT_SECONDS / 2)
+                await asyncio.wait_for(
+                    self._track(self.deliver(), "delivery round"), STOP_TIMEOUT_SECONDS / 2
+                )
+        if self.ledger.unrecorded:
+            logger.warning(
+                "%d sends could not be recorded before stopping; those alerts may be sent "
+                "again after the restart",
+                len(self.ledger.unrecorded),
+            )
 
     async def reload(self, reason: str, notify: bool = True) -> tuple[bool, str]:
         """Read config/ again and apply it without a restart; keep the last good one if invalid.
@@ -460,22 +495,42 @@ class App:
                 logger.warning("could not tell operator chat %s: %s", name, exc)
 
     async def _tracked_poll(self, feed: FeedConfig) -> None:
-        await self._track(self.poll_if_due(feed))
-        if self._stopping:
-            return  # the final delivery round runs in _serve
-        if self._lead("delivery", datetime.now(UTC)):  # renewed, so it cannot lapse mid-round
-            await self._track(self.deliver())
+        await self._track(self.poll_if_due(feed), "poll")
+        self._deliver_soon()
+
+    async def _heartbeat(self) -> None:
+        """Beat every few seconds, and every second while the database refuses writes, so
+        health follows an outage and its end quickly; never behind a round stuck on Telegram.
+        """
+        now = datetime.now(UTC)
+        last = self._beaten_at
+        if self.database.down or last is None or now - last >= timedelta(seconds=BEAT_SECONDS):
+            self._beat(now)
 
     async def _tracked_deliver(self) -> None:
-        if self._stopping:
+        now = datetime.now(UTC)
+        self._deliver_soon()
+        await self._track(self._follow_bot_lease(now), "bot lease renewal")
+        await self._track(self._maintain_now(), "maintenance")
+
+    async def _maintain_now(self) -> None:
+        self.maintain(datetime.now(UTC))
+
+    def _deliver_soon(self) -> None:
+        """Start a delivery round unless one is running; never wait for it.
+
+        Polls and the heartbeat go on while a round waits on Telegram; the final round at
+        stop runs in `_serve`.
+        """
+        if self._stopping or (self._delivery is not None and not self._delivery.done()):
             return
-        now = datetime.now(UTC)
-        if self._lead("delivery", now):
-            await self._track(self.deliver())
-        await self._track(self._follow_bot_lease(now))
-        now = datetime.now(UTC)
-        self.maintain(now)
-        self._beat(now)
+        self._delivery = asyncio.ensure_future(
+            self._track(self._deliver_if_leader(), "delivery round")
+        )
+
+    async def _deliver_if_leader(self) -> None:
+        if self._lead("delivery", datetime.now(UTC)):  # renewed, so it cannot lapse mid-round
+            await self.deliver()
 
     def _lead(self, name: str, now: datetime) -> bool:
         """Take or renew the lease `name`: one replica delivers, one answers the bot.
@@ -508,11 +563,19 @@ class App:
             await self.bot.stop()
             self.bot = None
 
-    async def _track(self, work: Coroutine[Any, Any, object]) -> None:
+    async def _track(self, work: Coroutine[Any, Any, object], what: str) -> None:
+        """Run `work` so that a stop waits for it; an outage of the database defers it.
+
+        `what` names the work for the outage summary ("poll", "delivery round").
+        """
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         try:
             await asyncio.shield(task)
+        except StoreUnavailable as exc:  # an expected outage: one calm line, not a traceback
+            self.database.failed(exc.reason, deferred=what)
+        except Exception:  # a bug: say so with its traceback, and keep the service running
+            logger.exception("%s failed with an internal error", what)
         except asyncio.CancelledError:
             # At shutdown the scheduler cancels the job waiting here; the shielded work goes
             # on and _serve waits for it. Any other cancellation is passed on.

@@ -17,7 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
-from monitor.errors import DeliveryError
+from monitor.deliver import QuietRequest
+from monitor.errors import DeliveryError, StoreUnavailable
+from monitor.outages import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +41,21 @@ class CommandBot:
         desk: Desk,
         chats: Callable[[], Mapping[str, str]],
         operators: Callable[[], tuple[str, ...]],
+        telegram: Outage | None = None,
     ) -> None:
+        """`telegram` follows the Bot API's availability (shared with delivery), so a failing
+        getUpdates is one calm line instead of a traceback per attempt."""
         self.desk = desk
         self.chats = chats
         self.operators = operators
+        self.telegram = telegram or Outage("Telegram Bot API", "commands wait")
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
             .base_url(f"{api_url}/bot")
             .base_file_url(f"{api_url}/file/bot")
+            .request(QuietRequest())
+            .get_updates_request(QuietRequest())
             .job_queue(None)
             .build()
         )
@@ -65,7 +73,10 @@ class CommandBot:
             await app.start()
             assert app.updater is not None  # built with the default updater
             await app.updater.start_polling(
-                poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=["message"]
+                poll_interval=0.0,
+                timeout=POLL_TIMEOUT,
+                allowed_updates=["message"],
+                error_callback=self._polling_failed,
             )
         except TelegramError as exc:
             raise DeliveryError(f"cannot start the command bot: {type(exc).__name__}") from None
@@ -112,9 +123,15 @@ class CommandBot:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
 
+    def _polling_failed(self, error: TelegramError) -> None:
+        """getUpdates failed (PTB retries with growing pauses): note it, calmly."""
+        self.telegram.failed(f"getUpdates: {error.message[:120]}", deferred="update poll")
+
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
         if isinstance(error, TelegramError):
             logger.warning("bot command not answered: %s: %s", type(error).__name__, error)
+        elif isinstance(error, StoreUnavailable):
+            logger.warning("bot command not answered: %s", error)
         else:
             logger.error("bot command failed", exc_info=error)

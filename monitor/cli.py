@@ -265,6 +265,7 @@ def _status(settings: Settings, config: Config) -> int:
             heartbeat=store.last_beat(),
             leaders=store.lease_holders(datetime.now(UTC)),
             schema=store.schema(),
+            ambiguous=store.ambiguous_alerts(),
         )
     finally:
         store.close()

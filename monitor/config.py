@@ -265,14 +265,15 @@ class _Strict(BaseModel):
 
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s].*$")]
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_DIGEST = timedelta(minutes=5)
 MAX_DIGEST = timedelta(days=7)
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """Read a duration written as minutes, hours or days ("30m", "2h", "1d"); None if not one."""
-    found = re.fullmatch(r"(\d{1,4})\s*([mhd])", text.strip().lower())
+    """Read a duration written as seconds, minutes, hours or days ("90s", "30m", "2h", "1d");
+    None if not one."""
+    found = re.fullmatch(r"(\d{1,4})\s*([smhd])", text.strip().lower())
     return timedelta(seconds=int(found[1]) * _UNITS[found[2]]) if found else None
 
 

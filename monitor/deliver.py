@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -27,11 +27,13 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.request import HTTPXRequest
 
 from monitor.digest import ChatRules, digest_interval, plan
-from monitor.errors import ChatBlocked, ChatMoved, DeliveryError
+from monitor.errors import ChatBlocked, ChatMoved, DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.models import Alert
+from monitor.outages import Outage
 from monitor.render import (
     MAX_MESSAGE_UNITS,
     DigestItem,
@@ -52,6 +54,9 @@ MAX_RETRY_AFTER_SECONDS = 120
 GLOBAL_INTERVAL = 1 / 30
 # A retryable failure waits 5 s, doubling per attempt, at most this long.
 MAX_RETRY_DELAY = timedelta(minutes=10)
+# While Telegram itself is away, a chat's next try is at most this far off, so delivery resumes
+# soon after it is back (one cheap request per chat and interval meanwhile).
+OUTAGE_RETRY_DELAY = timedelta(seconds=30)
 # A chat that blocked the bot is tried again after this long, in case it was unblocked.
 BLOCKED_RECHECK = timedelta(hours=24)
 
@@ -83,17 +88,17 @@ class ConsoleSink:
 
     async def send(self, alert: Alert, chat_id: str, reply_to: str | None = None) -> str | None:
         """Write the alert; return an id that later updates of its story refer to."""
+        self._append(alert, {"reply_to": reply_to})
         prefix = "Follow-up: " if reply_to else ""
         print(prefix + render_text(alert), end="\n\n", file=self.stream, flush=True)
-        self._append(alert, {"reply_to": reply_to})
         return f"console-{time.time_ns()}"
 
     async def edit(
         self, message_id: str, alert: Alert, chat_id: str, sources: Sequence[Alert]
     ) -> None:
         """Print which outlets now also report the story."""
-        print(f"Update: {alert.title}\n{sources_text(sources)}", end="\n\n", file=self.stream)
         self._append(sources[0], {"update_of": message_id, "sources": len(sources) + 1})
+        print(f"Update: {alert.title}\n{sources_text(sources)}", end="\n\n", file=self.stream)
 
     async def notice(self, text: str, chat_id: str) -> None:
         """Print a notice for the operators."""
@@ -101,19 +106,24 @@ class ConsoleSink:
 
     async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
         """Print one digest message; return an id for it."""
-        print(part.text, end="\n\n", file=self.stream, flush=True)
         message_id = f"console-{time.time_ns()}"
         for alert in part.alerts:
             self._append(alert, {"digest": message_id})
+        print(part.text, end="\n\n", file=self.stream, flush=True)
         return message_id
 
     def _append(self, alert: Alert, extra: dict[str, object]) -> None:
         record: dict[str, object] = asdict(alert)
         record["published"] = alert.published.isoformat() if alert.published else None
         record.update(extra)
-        self.jsonl.parent.mkdir(parents=True, exist_ok=True)
-        with self.jsonl.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            self.jsonl.parent.mkdir(parents=True, exist_ok=True)
+            with self.jsonl.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OSError as exc:  # a read-only or full state directory: try again later
+            raise DeliveryError(
+                f"cannot append to {self.jsonl}: {exc.strerror or exc}", outage=True
+            ) from None
 
 
 class Pacer:
@@ -146,7 +156,12 @@ class TelegramSink:
     def __init__(self, token: str, api_url: str, pacer: Pacer) -> None:
         # Opt in to PTB's future `retry_after` type (timedelta) instead of a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
-        self.bot = Bot(token, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot")
+        self.bot = Bot(
+            token,
+            base_url=f"{api_url}/bot",
+            base_file_url=f"{api_url}/file/bot",
+            request=QuietRequest(),
+        )
         self.pacer = pacer
 
     async def start(self) -> None:
@@ -256,16 +271,64 @@ class TelegramSink:
                 raise DeliveryError(
                     f"Telegram refused the message: {exc.message}", permanent=True
                 ) from None
-            except TimedOut:
-                # Telegram may have accepted the message before the timeout; a duplicate is
-                # worse for analysts than a possible gap, so we count it as sent.
-                logger.warning("request to chat %s timed out; counting it as delivered", chat)
-                return None
+            except TimedOut as exc:
+                raise _timed_out(exc) from None
             except NetworkError as exc:
-                raise DeliveryError(f"network error talking to Telegram: {exc.message}") from None
+                raise _network_error(exc) from None
             except TelegramError as exc:  # e.g. a reply that is not the Bot API's JSON
-                raise DeliveryError(f"unexpected answer from Telegram: {exc.message}") from None
+                raise DeliveryError(
+                    f"unexpected answer from Telegram: {exc.message}", outage=True
+                ) from None
         raise DeliveryError("Telegram kept asking to retry later")
+
+
+class QuietRequest(HTTPXRequest):
+    """PTB's HTTP client, without its ERROR line and traceback for an answer that is not JSON.
+
+    A proxy's 502 page or an empty 5xx body is an expected outage; `TelegramSink` reports it
+    as a plain, retryable `DeliveryError` instead.
+    """
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """Parse the Bot API's JSON answer; raise `TelegramError` quietly when it is not JSON."""
+        try:
+            parsed = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            raise TelegramError("Invalid server response") from None
+        if not isinstance(parsed, dict):
+            raise TelegramError("Invalid server response")
+        return parsed
+
+
+# Timeouts and transport errors that prove the request never reached Telegram.
+_NOT_SENT = ("ConnectTimeout", "PoolTimeout", "ConnectError")
+
+
+def _timed_out(exc: TimedOut) -> DeliveryError:
+    """A timeout: before connecting nothing was sent; after sending, Telegram may have it."""
+    if type(exc.__cause__).__name__ in _NOT_SENT or "pool timeout" in exc.message.lower():
+        return DeliveryError("Telegram did not accept a connection in time", outage=True)
+    # At-least-once: a duplicate costs the analyst a glance, a lost alert costs an event.
+    return DeliveryError(
+        "Telegram did not answer in time (it may have the message; it is sent again later)",
+        outage=True,
+        ambiguous=True,
+    )
+
+
+def _network_error(exc: NetworkError) -> DeliveryError:
+    """Name a transport failure or a 5xx answer without repeating the body Telegram sent."""
+    text = exc.message
+    if text.startswith("httpx."):  # no HTTP answer at all
+        name = text.removeprefix("httpx.").split(":", 1)[0]
+        return DeliveryError(
+            f"network error talking to Telegram ({name})",
+            outage=True,
+            ambiguous=name not in _NOT_SENT,
+        )
+    status = text.split(". Parsing the server response", 1)[0]  # drop a proxy's HTML page
+    return DeliveryError(f"Telegram answered {status[:120]}", outage=True)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -286,9 +349,35 @@ async def _wait_out(retry_after: int | float | timedelta) -> None:
     await asyncio.sleep(_seconds(retry_after) + 0.1)
 
 
-def retry_delay(attempts: int) -> timedelta:
+def retry_delay(attempts: int, cap: timedelta = MAX_RETRY_DELAY) -> timedelta:
     """Wait before the next try after `attempts` failures: 5 s doubling, capped."""
-    return min(timedelta(seconds=5 * 2 ** min(attempts, 20)), MAX_RETRY_DELAY)
+    return min(timedelta(seconds=5 * 2 ** min(attempts, 20)), cap)
+
+
+class Ledger:
+    """What delivery knows that the database may not yet, and whether Telegram answers.
+
+    A send that Telegram accepted but whose "sent" mark the database refused is kept here and
+    written before anything else is sent, so an alert never goes out twice for that reason.
+    One `Ledger` lives as long as the service.
+    """
+
+    def __init__(self, destination: str = "Telegram Bot API") -> None:
+        """`destination` names where alerts go, for the outage lines."""
+        self.unrecorded: list[tuple[tuple[int, ...], str | None, datetime, str]] = []
+        self.telegram = Outage(destination, "alerts wait in the outbox")
+
+    def sent(self, ids: Sequence[int], message_id: str | None, now: datetime, via: str) -> None:
+        """Remember a send the database did not record."""
+        self.unrecorded.append((tuple(ids), message_id, now, via))
+
+    def flush(self, store: Store) -> None:
+        """Record the remembered sends; raises `StoreUnavailable` while the database refuses."""
+        while self.unrecorded:
+            ids, message_id, when, via = self.unrecorded[0]
+            store.mark_sent(ids, message_id, when, via=via)
+            self.unrecorded.pop(0)
+            logger.warning("alerts %s: their earlier send is recorded now", _ids(ids))
 
 
 async def deliver_pending(
@@ -301,6 +390,7 @@ async def deliver_pending(
     topic_digests: Mapping[str, timedelta | None] | None = None,
     metrics: Metrics | None = None,
     budget: float | None = None,
+    ledger: Ledger | None = None,
 ) -> int:
     """Send (or fold into their story's message, or into a digest) the due alerts.
 
@@ -311,13 +401,19 @@ async def deliver_pending(
     undelivered for `dead_after` after falling due become dead. After `budget` seconds no
     further alert is started (the rest wait for the next round, so a delivery leader never
     outlives its lease mid-round). Returns how many were delivered.
+
+    Every send is claimed in the database first; while the database refuses writes nothing
+    is sent (`StoreUnavailable` ends the round). `ledger` carries sends not yet recorded and
+    Telegram's availability from one round to the next.
     """
+    ledger = ledger or Ledger()
+    ledger.flush(store)
     expired = store.expire_pending(now - dead_after)
     if expired:
         logger.error(
             "%d alerts undelivered for %s are now dead (see monitor status)", expired, dead_after
         )
-    round_ = _Round(store, sink, now, chats, metrics)
+    round_ = _Round(store, sink, now, chats, metrics, ledger)
     if budget is not None:
         round_.deadline = time.monotonic() + budget
     digests = await round_.run(store.pending_alerts(now), rules or {}, topic_digests or {})
@@ -348,8 +444,10 @@ class _Round:
         now: datetime,
         chats: Mapping[str, str],
         metrics: Metrics | None,
+        ledger: Ledger,
     ) -> None:
         self.metrics = metrics
+        self.ledger = ledger
         self.store = store
         self.sink = sink
         self.now = now
@@ -433,9 +531,12 @@ class _Round:
         async def deliver(chat_id: str) -> str | None:
             return await _deliver_one(self.store, self.sink, pending, root, chat_id)
 
-        attempt = _Attempt(self.store, chat, (pending.id,), pending.attempts)
+        attempt = self._attempt(chat, (pending.id,), pending.attempts)
         outcome = await attempt.run(deliver, target, self.states.get(chat), self.now)
         self._record(chat, outcome, [pending])
+
+    def _attempt(self, chat: str, ids: Sequence[int], attempts: int) -> _Attempt:
+        return _Attempt(self.store, chat, ids, attempts, self.ledger, self.metrics)
 
     async def send_digest(
         self, chat: str, batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]]
@@ -454,7 +555,7 @@ class _Round:
                 return await self.sink.send_digest(part, chat_id)
 
             tries = max(by_id[i].attempts for i in part.ids)
-            attempt = _Attempt(self.store, chat, part.ids, tries)
+            attempt = self._attempt(chat, part.ids, tries)
             outcome = await attempt.run(
                 deliver, target, self.states.get(chat), self.now, via="digest"
             )
@@ -510,11 +611,21 @@ def _chat_id(store: Store, state: ChatState | None, configured: str, now: dateti
 class _Attempt:
     """Try to deliver some alerts of one chat and record the outcome for all of them."""
 
-    def __init__(self, store: Store, chat: str, ids: Sequence[int], attempts: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        chat: str,
+        ids: Sequence[int],
+        attempts: int,
+        ledger: Ledger,
+        metrics: Metrics | None,
+    ) -> None:
         self.store = store
         self.chat = chat
         self.ids = ids
         self.attempts = attempts
+        self.ledger = ledger
+        self.metrics = metrics
 
     async def run(
         self,
@@ -527,11 +638,12 @@ class _Attempt:
         """Call `deliver(chat_id)`; return sent, dead (never retried) or wait (retry later).
 
         `target` is the chat's configured id and the id to send to (different after a
-        migration).
+        migration). The attempt is claimed in the database before anything is sent.
         """
         store, chat = self.store, self.chat
         configured, chat_id = target
         for _ in range(2):  # a second pass only after following a migrated chat
+            store.claim_attempt(self.ids, now)  # StoreUnavailable: nothing is sent
             try:
                 message_id = await deliver(chat_id)
             except ChatMoved as exc:
@@ -545,19 +657,34 @@ class _Attempt:
                 store.mark_attempt_failed(self.ids, str(exc), now + BLOCKED_RECHECK)
                 return "wait"
             except DeliveryError as exc:
-                retry_at = None if exc.permanent else now + retry_delay(self.attempts)
-                if exc.retry_after is not None:
-                    retry_at = now + timedelta(seconds=exc.retry_after)
-                logger.warning("alerts %s to chat %s not delivered: %s", _ids(self.ids), chat, exc)
-                store.mark_attempt_failed(self.ids, str(exc), retry_at)
+                self._failed(exc, now)
                 return "dead" if exc.permanent else "wait"
-            if state is not None and state.disabled_at is not None:
-                store.chat_enabled(chat)
-                logger.warning("chat %s accepts messages again", chat)
-            store.mark_sent(self.ids, message_id, now, via=via)
+            self.ledger.telegram.ok()
+            try:
+                if state is not None and state.disabled_at is not None:
+                    store.chat_enabled(chat)
+                    logger.warning("chat %s accepts messages again", chat)
+                store.mark_sent(self.ids, message_id, now, via=via)
+            except StoreUnavailable:
+                self.ledger.sent(self.ids, message_id, now, via)  # recorded before the next send
+                raise
             return "sent"
         store.mark_attempt_failed(self.ids, "chat kept moving", now + retry_delay(self.attempts))
         return "wait"
+
+    def _failed(self, exc: DeliveryError, now: datetime) -> None:
+        """Record a failed send; an outage of Telegram is logged once, not per alert."""
+        cap = OUTAGE_RETRY_DELAY if exc.outage else MAX_RETRY_DELAY
+        retry_at = None if exc.permanent else now + retry_delay(self.attempts, cap)
+        if exc.retry_after is not None:
+            retry_at = now + timedelta(seconds=exc.retry_after)
+        if exc.outage:
+            self.ledger.telegram.failed(str(exc), deferred="send attempt")
+        else:
+            logger.warning("alerts %s to chat %s not delivered: %s", _ids(self.ids), self.chat, exc)
+        if exc.ambiguous and self.metrics is not None:
+            self.metrics.ambiguous_send(self.chat)
+        self.store.mark_attempt_failed(self.ids, str(exc), retry_at, ambiguous=exc.ambiguous)
 
 
 def _ids(ids: Sequence[int]) -> str:

@@ -6,10 +6,13 @@ several side by side. `render()` gives the exposition text for `/metrics`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from monitor.errors import StoreUnavailable
 
 _SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LATENCY = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
@@ -79,6 +82,13 @@ class Metrics:
             "Unix time of the service's last heartbeat.",
             registry=r,
         )
+        self.ambiguous = Counter(
+            "monitor_ambiguous_sends",
+            "Sends Telegram never answered (it may have the message); each is retried, so the "
+            "alert may show twice.",
+            ["chat"],
+            registry=r,
+        )
         for outcome in ("ok", "failed"):
             self.reloads.labels(outcome)  # present from the start, so a rate() sees the first one
 
@@ -109,6 +119,10 @@ class Metrics:
         if latency is not None:
             self.latency.observe(max(latency, 0.0))
 
+    def ambiguous_send(self, chat: str) -> None:
+        """Count a send to `chat` whose outcome is unknown (it will be retried)."""
+        self.ambiguous.labels(chat).inc()
+
     def outbox_is(self, counts: Mapping[str, int]) -> None:
         """Set the outbox gauge from alert counts by status."""
         for status in ("pending", "sent", "dead"):
@@ -125,5 +139,6 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         """Return the exposition text and its content type (the outbox counted now)."""
         if self._outbox_counts is not None:
-            self.outbox_is(self._outbox_counts())
+            with contextlib.suppress(StoreUnavailable):  # the gauge keeps its last value
+                self.outbox_is(self._outbox_counts())
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

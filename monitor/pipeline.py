@@ -13,7 +13,7 @@ import httpx
 
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
-from monitor.errors import FetchError, GoneError, ParseError
+from monitor.errors import FetchError, GoneError, ParseError, StoreUnavailable
 from monitor.extract import extract_text, wall
 from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
@@ -89,7 +89,11 @@ def backoff(interval: float, errors: int, cap: float) -> timedelta:
 
 
 async def poll_feed(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
-    """Poll one feed; never raises: failures are logged, recorded against the feed and returned."""
+    """Poll one feed; failures are logged, recorded against the feed and returned.
+
+    Raises only `StoreUnavailable`: with the database away nothing can be recorded, so the
+    poll is left for later rather than counted against the feed.
+    """
     result = await _poll_safely(feed, deps, now)
     deps.metrics.polled(feed.name, result.ok, result.new)
     return result
@@ -113,6 +117,8 @@ async def _poll_safely(feed: FeedConfig, deps: Deps, now: datetime) -> PollResul
         error = str(exc)
         wait = _retry_delay(feed, state, deps, getattr(exc, "retry_after", None))
         logger.warning("feed %s failed: %s (next try in %s)", feed.name, error, wait)
+    except StoreUnavailable:
+        raise  # the database is away, not the feed: nothing recorded, the poll comes again
     except Exception as exc:  # the one broad catch: one feed's bug must not stop the others
         error = f"internal error ({type(exc).__name__})"
         wait = _retry_delay(feed, state, deps, None)

@@ -35,6 +35,7 @@ def status_report(
     heartbeat: datetime | None = None,
     leaders: Mapping[str, str] | None = None,
     schema: tuple[int, str] | None = None,
+    ambiguous: int = 0,
 ) -> list[str]:
     """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
@@ -47,6 +48,11 @@ def status_report(
         f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
         f"{alert_counts.get('dead', 0)} dead, {alert_counts.get('muted', 0)} muted"
     )
+    if ambiguous:
+        lines.append(
+            f"alerts retried after a send Telegram never answered: {ambiguous} "
+            "(each may show twice in its chat)"
+        )
     for chat in chats:
         if chat.disabled_at is not None:
             since = _when(chat.disabled_at)

@@ -179,6 +179,7 @@ class FakeTelegram:
         self.migrated: dict[str, str] = {}  # group id -> supergroup id: 400 migrate_to_chat_id
         self.chat_interval = 0.0  # minimum seconds between two messages to one chat, else 429
         self.garbage = False  # answer sendMessage with a body that is not JSON
+        self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
         self.edits: list[dict[str, str]] = []
@@ -213,6 +214,9 @@ class FakeTelegram:
                 },
             }
         if method == "getUpdates":
+            if self.hang.is_set():  # a long poll that never ends
+                self._release.wait(60)
+                return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             return self._updates(form)
         return 200, {"ok": True, "result": True}
 
@@ -465,6 +469,9 @@ class FakeTelegram:
                     )
                     return
                 form = {key: values[0] for key, values in parse_qs(raw).items()}
+                if fake.bad_gateway and match.group(2) != "getMe":
+                    self._send_raw(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+                    return
                 if fake.garbage and match.group(2) == "sendMessage":
                     self._send_raw(200, b"<html>502 upstream says hello</html>")
                     return
@@ -485,6 +492,11 @@ class FakeTelegram:
                     self.wfile.write(body)
 
         return Handler
+
+    def release_hung(self) -> None:
+        """Answer (500) every request that `hang` holds; later hangs hold again."""
+        self._release.set()
+        self._release.clear()
 
     def __enter__(self) -> FakeTelegram:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -185,7 +185,7 @@ def test_garbage_from_the_api_is_retried_and_nothing_is_lost(
 ) -> None:
     serve(content, write_config, 2)
     bot.garbage = True
-    assert main(["once"]) == 0
+    assert main(["once", "--deliver-for", "3s"]) == 0  # not the minute of retries it would wait
     assert "unexpected answer from Telegram" in capsys.readouterr().err
     store = open_store(env)
     assert store.alert_counts() == {"pending": 2}
