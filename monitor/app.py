@@ -8,10 +8,12 @@ import logging
 import math
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -68,6 +70,7 @@ class App:
     """The running service: database, HTTP client, worker pool, sink, and what they serve."""
 
     def __init__(self, settings: Settings, config: Config) -> None:
+        check_state_dir(settings.state_dir)
         self.settings = settings
         self.config = config
         self.store = Store.open(settings.database_url)
@@ -538,6 +541,26 @@ def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
     for stored in store.stored_articles(now - window):
         index_stored(stories, stored)
     return stories
+
+
+def check_state_dir(state_dir: Path) -> None:
+    """Raise `MonitorError` with the fix when this process cannot write `state_dir`.
+
+    A host directory bind-mounted over the container's /app/state keeps its owner, and
+    SQLite's own message ("unable to open database file") names neither the directory nor
+    the user. Creating a file is the only test that holds for root, ACLs and read-only mounts.
+    """
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=state_dir, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        uid = os.geteuid()
+        raise MonitorError(
+            f"cannot write to the state directory {state_dir} as uid {uid} ({exc.strerror}): "
+            f"give it to that user (a bind mount: `chown {uid} ./state` on the host) "
+            "or use a named volume"
+        ) from None
 
 
 def dead_local_owners(owners: Iterable[str], me: str) -> set[str]:
