@@ -52,6 +52,9 @@ POLLS_IN_FLIGHT = 16
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
+# The heartbeat is a job of its own: a long delivery round or poll never delays it, so a stale
+# heartbeat means the loop, the scheduler or the database is stuck (`monitor health`).
+HEARTBEAT_SECONDS = 5.0
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
@@ -356,6 +359,7 @@ class App:
             self.config.feeds,
             self._tracked_poll,
             [
+                ("heartbeat", self._heartbeat, HEARTBEAT_SECONDS),
                 ("deliver", self._tracked_deliver, DELIVER_EVERY_SECONDS),
                 ("watch config", self._watch_config, CONFIG_CHECK_SECONDS),
             ],
@@ -363,7 +367,6 @@ class App:
         )
         self._scheduler = scheduler
         scheduler.start()
-        self._beat(datetime.now(UTC))
         logger.info(
             "monitoring %d feeds for %d topics",
             sum(1 for feed in self.config.feeds if feed.enabled),
@@ -476,9 +479,11 @@ class App:
         if self._lead("delivery", now):
             await self._track(self.deliver())
         await self._track(self._follow_bot_lease(now))
-        now = datetime.now(UTC)
-        self.maintain(now)
-        self._beat(now)
+        self.maintain(datetime.now(UTC))
+
+    async def _heartbeat(self) -> None:
+        if not self._stopping:
+            self._beat(datetime.now(UTC))
 
     def _lead(self, name: str, now: datetime) -> bool:
         """Take or renew the lease `name`: one replica delivers, one answers the bot.
