@@ -423,7 +423,8 @@ async def _demo(settings: Settings, config: Config) -> int:
     print(
         f"demo: {outcome.reports} sample reports from {len(outcome.results)} outlets, "
         f"{alerts} alerts for {len(config.topics)} topics (one story reported twice is one "
-        "message with its second source added). Run `make run` for the real feeds."
+        "message with its second source added). Next: `monitor run` polls the real feeds "
+        "(`make run` in a checkout; the container's default command)."
     )
     return EXIT_OK
 
