@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run once demo check test lint typecheck lock clean
+.PHONY: run once demo check test lint typecheck lock clean image image-test
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ typecheck: $(STAMP)
 
 test: lint typecheck  ## lint, type-check and run the whole test suite
 	$(BIN)/pytest -q -n auto
+
+image:  ## build the container image news-monitor:latest (docker if a daemon answers, else podman)
+	bash .ci/image-build
+
+image-test: $(STAMP)  ## build the image and smoke-test it in containers (lists every check)
+	bash .ci/image-test
 
 lock:  ## re-resolve both lock files from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
