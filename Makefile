@@ -25,8 +25,8 @@ check: $(STAMP)  ## validate config/
 	$(BIN)/monitor check
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/ruff check monitor tests bench .ci
+	$(BIN)/ruff format --check monitor tests bench .ci
 
 typecheck: $(STAMP)
 	$(BIN)/mypy monitor
