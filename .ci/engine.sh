@@ -46,23 +46,34 @@ install_podman() {
         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Write podman's configuration and export the variables that point podman at it.
+# Write podman's configuration and export the variables that point podman at it. Its state and
+# locks live beside its storage (file locks, not the machine-wide shared memory segment), so it
+# never meets another podman on the machine.
 setup_podman() {
-    local dir=$IMAGE_CACHE/podman
-    mkdir -p "$dir/storage" "$dir/run"
-    cat >"$dir/containers.conf" <<'EOF'
+    local dir=$IMAGE_CACHE/podman boot
+    mkdir -p "$dir/storage"
+    # What podman keeps about running containers must not outlive a reboot (it is on disk here).
+    boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+    if [ "$(cat "$dir/boot_id" 2>/dev/null)" != "$boot" ]; then
+        rm -rf "$dir/run"
+        echo "$boot" >"$dir/boot_id"
+    fi
+    mkdir -p "$dir/run/libpod"
+    cat >"$dir/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+lock_type = "file"
+tmp_dir = "$dir/run/libpod"
 EOF
     cat >"$dir/storage.conf" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$dir/storage"
-runroot = "$dir/run"
+runroot = "$dir/run/storage"
 EOF
     export CONTAINERS_CONF=$dir/containers.conf
     export CONTAINERS_STORAGE_CONF=$dir/storage.conf

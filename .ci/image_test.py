@@ -120,7 +120,7 @@ class Engine:
 
     def remove(self, *containers: str) -> None:
         for container in containers:
-            self("rm", "--force", container)
+            self("rm", "--force", "--volumes", container)
 
 
 def free_port() -> int:
