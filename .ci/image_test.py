@@ -75,8 +75,12 @@ class Checks:
             print(f"PASS  {name} ({'; '.join([*seen, f'{took:.1f} s'])})", flush=True)
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+def run(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
 
 
 def must(condition: object, problem: str) -> None:
@@ -193,11 +197,10 @@ def compose_command() -> list[str] | None:
     return [str(binary)]
 
 
-def check_compose(checks: Checks) -> None:
+def check_compose(checks: Checks, compose: list[str] | None) -> None:
     with checks.check(
         "compose: `config` is valid with no .env; .env kept out of git and builds"
     ) as seen:
-        compose = compose_command()
         must(compose is not None, f"no Docker Compose binary for {platform.machine()}")
         assert compose is not None
         with tempfile.TemporaryDirectory() as tmp:
@@ -217,6 +220,67 @@ def check_compose(checks: Checks) -> None:
         must(".env" in lines, ".env is not in .dockerignore")
         version = run(*compose, "version", "--short").stdout.strip()
         seen += [f"compose {version}", "the token is read from .env when there is one"]
+
+
+@contextlib.contextmanager
+def docker_api(engine: Engine) -> Iterator[dict[str, str]]:
+    """The environment in which compose talks to the engine (podman: its Docker API service)."""
+    if engine.name == "docker":
+        yield dict(os.environ)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        socket_path = Path(tmp) / "podman.sock"
+        service = subprocess.Popen(
+            ["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not socket_path.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            yield {**os.environ, "DOCKER_HOST": f"unix://{socket_path}"}
+        finally:
+            service.terminate()
+            service.wait(20)
+
+
+def check_compose_up(
+    checks: Checks, engine: Engine, compose: list[str] | None, config: Path, tag: str
+) -> None:
+    """`docker compose up` as the README says, with no .env: the service runs, console mode."""
+    with checks.check("compose: `up` with no .env runs the service (console mode)") as seen:
+        must(compose is not None, f"no Docker Compose binary for {platform.machine()}")
+        assert compose is not None
+        port, project = free_port(), f"{tag}-compose"
+        with tempfile.TemporaryDirectory() as tmp, docker_api(engine) as env:
+            shutil.copy(ROOT / "compose.yaml", tmp)
+            shutil.copytree(config, Path(tmp) / "config")
+            # One port: podman's Docker API refuses compose's port range (9464-9466).
+            Path(tmp, "override.yaml").write_text(
+                f"services:\n  monitor:\n    image: {engine.image}\n"
+                f'    ports: !override ["127.0.0.1:{port}:9464"]\n'
+            )
+            files = ["-p", project, "-f", f"{tmp}/compose.yaml", "-f", f"{tmp}/override.yaml"]
+            try:
+                up = run(*compose, *files, "up", "-d", "--no-build", env=env, timeout=180)
+                must(up.returncode == 0, f"up: {up.stderr.strip()[-600:]}")
+                body: dict[str, Any] = {}
+                began = time.monotonic()
+                while not body.get("healthy") and time.monotonic() - began < 60:
+                    time.sleep(1)
+                    with contextlib.suppress(OSError, ValueError):
+                        url = f"http://127.0.0.1:{port}/healthz"
+                        with urllib.request.urlopen(url, timeout=5) as got:
+                            body = json.loads(got.read())
+                must(body.get("healthy"), f"/healthz on {port}: {body or 'no answer'}")
+                logs = run(*compose, *files, "logs", env=env).stdout
+                must("monitoring 1 feeds" in logs, f"logs: {logs[-600:]}")
+                seen.append(f"up, healthy {time.monotonic() - began:.0f} s later, no token")
+            finally:
+                down = run(*compose, *files, "down", "--volumes", env=env, timeout=120)
+                if down.returncode != 0:
+                    print(f"      compose down: {down.stderr.strip()[-300:]}", flush=True)
 
 
 def check_image(checks: Checks, engine: Engine) -> None:
@@ -461,10 +525,16 @@ def main() -> int:
         good = config_dir(tmp, "config", closed)
         broken = config_dir(tmp, "broken", closed, topics=[{"name": "Bad", "query": "Kim AND ("}])
         service = Service(engine, good, tag)  # started first: its start period runs meanwhile
-        check_compose(checks)
+        try:
+            compose = compose_command()
+        except Exception as exc:  # the compose checks then fail, naming it
+            print(f"      no Docker Compose: {exc}", flush=True)
+            compose = None
+        check_compose(checks, compose)
         check_image(checks, engine)
         check_commands(checks, engine, good, broken)
         check_bind_mount(checks, engine, good, tmp)
+        check_compose_up(checks, engine, compose, good, tag)
         service.check_running(checks)
         check_token(checks, engine, tmp, tag)
         service.check_hang(checks)
