@@ -18,6 +18,13 @@ PODMAN_PACKAGES=(podman buildah mmdebstrap uidmap slirp4netns runc)
 
 say() { printf '%s\n' "$*" >&2; }
 
+# One build or test at a time per cache: they share podman's storage and the image's tag.
+lock_cache() {
+    mkdir -p "$IMAGE_CACHE"
+    exec 9>"$IMAGE_CACHE/lock"
+    flock -n 9 || { say "waiting for another image build or test on this machine"; flock 9; }
+}
+
 # Print "docker" or "podman", or fail with the reason on stderr.
 choose_engine() {
     if command -v docker >/dev/null && timeout 10 docker info >/dev/null 2>&1; then
