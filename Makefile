@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run once demo check test lint typecheck lock clean
+.PHONY: run once demo check test lint typecheck lock clean image image-test
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +25,20 @@ check: $(STAMP)  ## validate config/
 	$(BIN)/monitor check
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/ruff check monitor tests bench .ci
+	$(BIN)/ruff format --check monitor tests bench .ci
 
 typecheck: $(STAMP)
 	$(BIN)/mypy monitor
 
 test: lint typecheck  ## lint, type-check and run the whole test suite
 	$(BIN)/pytest -q -n auto
+
+image:  ## build the container image news-monitor:latest (docker if a daemon answers, else podman)
+	bash .ci/image-build
+
+image-test: $(STAMP)  ## build the image and smoke-test it in containers (lists every check)
+	bash .ci/image-test
 
 lock:  ## re-resolve both lock files from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock

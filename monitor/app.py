@@ -8,10 +8,12 @@ import logging
 import math
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -51,7 +53,10 @@ POLLS_IN_FLIGHT = 16
 # Recycle workers now and then: trafilatura and its dependencies keep module-level caches.
 TASKS_PER_WORKER = 200
 DELIVER_EVERY_SECONDS = 5.0
-BEAT_SECONDS = 5.0  # a heartbeat write this often (every second while the database is away)
+# The heartbeat is a job of its own: a long delivery round or poll never delays it, so a stale
+# heartbeat means the loop, the scheduler or the database is stuck (`monitor health`). It is
+# written this often, and every second while the database refuses writes.
+HEARTBEAT_SECONDS = 5.0
 # The delivery and bot leaders renew their lease every delivery tick; another replica takes
 # over this long after a leader stops renewing.
 LEADER_LEASE_SECONDS = 30.0
@@ -70,6 +75,7 @@ class App:
     """The running service: database, HTTP client, worker pool, sink, and what they serve."""
 
     def __init__(self, settings: Settings, config: Config) -> None:
+        check_state_dir(settings.state_dir)
         self.settings = settings
         self.config = config
         self.store = Store.open(settings.database_url)
@@ -387,7 +393,6 @@ class App:
         )
         self._scheduler = scheduler
         scheduler.start()
-        self._beat(datetime.now(UTC))
         logger.info(
             "monitoring %d feeds for %d topics",
             sum(1 for feed in self.config.feeds if feed.enabled),
@@ -502,9 +507,11 @@ class App:
         """Beat every few seconds, and every second while the database refuses writes, so
         health follows an outage and its end quickly; never behind a round stuck on Telegram.
         """
+        if self._stopping:
+            return
         now = datetime.now(UTC)
         last = self._beaten_at
-        if self.database.down or last is None or now - last >= timedelta(seconds=BEAT_SECONDS):
+        if self.database.down or last is None or now - last >= timedelta(seconds=HEARTBEAT_SECONDS):
             self._beat(now)
 
     async def _tracked_deliver(self) -> None:
@@ -601,6 +608,26 @@ def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
     for stored in store.stored_articles(now - window):
         index_stored(stories, stored)
     return stories
+
+
+def check_state_dir(state_dir: Path) -> None:
+    """Raise `MonitorError` with the fix when this process cannot write `state_dir`.
+
+    A host directory bind-mounted over the container's /app/state keeps its owner, and
+    SQLite's own message ("unable to open database file") names neither the directory nor
+    the user. Creating a file is the only test that holds for root, ACLs and read-only mounts.
+    """
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=state_dir, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        uid = os.geteuid()
+        raise MonitorError(
+            f"cannot write to the state directory {state_dir} as uid {uid} ({exc.strerror}): "
+            f"give it to that user (a bind mount: `chown {uid} ./state` on the host) "
+            "or use a named volume"
+        ) from None
 
 
 def dead_local_owners(owners: Iterable[str], me: str) -> set[str]:

@@ -91,7 +91,9 @@ ENV_SETTINGS = (
         "User-Agent sent with every request.",
     ),
     EnvSetting(
-        "MONITOR_HEALTH_MAX_AGE", "120", "`monitor health` fails when the heartbeat is older."
+        "MONITOR_HEALTH_MAX_AGE",
+        "30",
+        "`monitor health` fails when the heartbeat (written every 5 s) is older, in seconds.",
     ),
     EnvSetting(
         "MONITOR_TELEGRAM_PRIVATE_INTERVAL", "1", "Seconds between messages to one private chat."

@@ -42,7 +42,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     ]
     assert "make test" in first_block
     ci = (REPO / ".ci" / "run").read_text()
-    assert ci.strip().splitlines()[-1] == "make test"
+    assert ci.strip().splitlines()[-2:] == ["make test", "make image-test"]
 
 
 @pytest.mark.parametrize("command", sorted(USAGE))

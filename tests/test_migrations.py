@@ -45,7 +45,8 @@ EARLY, LATE = (0.04, 0.25), (0.0, 0.8)
 _forks = multiprocessing.get_context("forkserver")
 # Children fork from a server that has imported the service once: a kill costs milliseconds
 # instead of a second of imports, so 50 kills per backend stay cheap.
-_forks.set_forkserver_preload(["monitor.cli", "tests.test_migrations"])
+# (monitor.cli imports the pipeline only when a command runs it: preload that too.)
+_forks.set_forkserver_preload(["monitor.cli", "monitor.app", "tests.test_migrations"])
 
 
 def _noop() -> None:

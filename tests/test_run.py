@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor.app import App, check_state_dir
 from monitor.cli import main
+from monitor.config import Settings, load_config
+from monitor.errors import MonitorError
 from monitor.store import Store
 from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss, wait_until
 from tests.servers import ContentServer, FakeTelegram
@@ -76,11 +81,107 @@ def test_health_fails_without_a_fresh_heartbeat(
     store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
     store.beat(datetime.now(UTC) - timedelta(minutes=10))
     assert main(["health"]) == 1
-    assert "unhealthy: last heartbeat 600 s ago (limit 120 s)" in capsys.readouterr().err
+    assert "unhealthy: last heartbeat 600 s ago (limit 30 s)" in capsys.readouterr().err
     store.beat(datetime.now(UTC))
     store.close()
     assert main(["health"]) == 0
     assert capsys.readouterr().out.startswith("healthy: last heartbeat 0 s ago")
+
+
+async def test_the_heartbeat_goes_on_while_a_delivery_round_holds_the_outbox(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer
+) -> None:
+    """A delivery round may wait minutes for Telegram (RetryAfter): the heartbeat, which
+    `monitor health` and the container's HEALTHCHECK read, is a job of its own."""
+    write_config([{"name": "Outlet", "url": content.add("/feed.xml", rss([])), "interval": 3600}])
+    settings = Settings.from_env(os.environ)
+    async with App(settings, load_config(settings.config_dir)) as app:
+        stop = asyncio.Event()
+        async with app._delivering:  # the round that waits for Telegram
+            serving = asyncio.create_task(app.serve(stop))
+            for _ in range(250):  # 5 s at most; the first beat is due at once
+                if app.store.last_beat() is not None:
+                    break
+                await asyncio.sleep(0.02)
+            beat = app.store.last_beat()
+            stop.set()
+        await serving
+    assert beat is not None, "no heartbeat while a delivery round was under way"
+
+
+def test_a_state_directory_that_cannot_be_created_is_named_with_the_fix(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_config([{"name": "Outlet", "url": "https://example.org/feed.xml"}])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    state = blocker / "state"  # under a regular file: nobody, root included, can make it
+    monkeypatch.setenv("MONITOR_STATE_DIR", str(state))
+    assert main(["run"]) == 1
+    uid = os.geteuid()
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: cannot write to the state directory {state} as uid {uid} (Not a directory): "
+        f"give it to that user (a bind mount: `chown {uid} ./state` on the host) "
+        "or use a named volume"
+    ]
+
+
+def test_a_state_directory_of_another_user_is_named_with_the_fix() -> None:
+    """The bind-mount case: the directory exists but belongs to someone else. Modes bind every
+    user but root, so as root the check runs in a child that has become `nobody`."""
+    state = Path(tempfile.mkdtemp(prefix="monitor-state-"))
+    try:
+        if os.geteuid() == 0:
+            state.chmod(0o755)  # root's: others may enter, not write
+            uid, message = 65534, _check_as(65534, state)
+        else:
+            state.chmod(0o555)
+            uid = os.geteuid()
+            with pytest.raises(MonitorError) as raised:
+                check_state_dir(state)
+            message = str(raised.value)
+    finally:
+        state.chmod(0o700)
+        state.rmdir()
+    if message.startswith("skip: "):
+        pytest.skip(message.removeprefix("skip: "))
+    assert message == (
+        f"cannot write to the state directory {state} as uid {uid} (Permission denied): "
+        f"give it to that user (a bind mount: `chown {uid} ./state` on the host) "
+        "or use a named volume"
+    )
+
+
+def _check_as(uid: int, state: Path) -> str:
+    """Run `check_state_dir(state)` in a forked child that dropped to `uid`; return its error."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports through the pipe and never returns into pytest
+        try:
+            os.close(read)
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            except OSError as exc:
+                os.write(write, f"skip: cannot become uid {uid}: {exc.strerror}".encode())
+            else:
+                try:
+                    check_state_dir(state)
+                    os.write(write, b"no error")
+                except MonitorError as exc:
+                    os.write(write, str(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        message = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return message
 
 
 def test_a_restart_takes_over_its_dead_predecessors_leases_at_once(
