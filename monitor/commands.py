@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,11 +18,11 @@ from monitor.config import Config, parse_duration
 from monitor.errors import QueryError
 from monitor.explain import describe
 from monitor.match import Matcher, Topic
-from monitor.models import Article
+from monitor.models import Alert, Article
 from monitor.query import Node, in_words, lists_in, parse
-from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, utf16_len
+from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, grouped_items, utf16_len
 from monitor.status import polled, status_report
-from monitor.store import Store
+from monitor.store import MessageAlert, Store
 
 SEARCH_DAYS = 7
 SEARCH_MAX_ARTICLES = 20_000
@@ -35,7 +36,8 @@ USAGE = {
     "help": "/help: this list",
     "topics": "/topics: the watch topics, what each looks for, and its chats",
     "recent": "/recent [topic] [n]: the last n alerts in this chat (default 5, at most 20)",
-    "why": "/why: send it as a reply to an alert: the words that matched, the score, the snippet",
+    "why": "/why: send it as a reply to an alert: the words that matched, the score, the snippet "
+    "(to a grouped message: /why 3 for its third report)",
     "mute": "/mute &lt;topic&gt; &lt;duration&gt;: no alerts for a topic here for a while, "
     "e.g. /mute troops 2h (30m, 2h, 1d; at most 30d)",
     "unmute": "/unmute [topic]: lift a mute (all mutes here without a topic)",
@@ -149,10 +151,13 @@ class Desk:
     async def _why(self, request: Request, now: datetime) -> list[str]:
         if request.reply_to is None:
             return [f"Usage: {USAGE['why']}"]
-        found = await asyncio.to_thread(self.store.alert_by_message, request.chat, request.reply_to)
-        if found is None:
+        members = await asyncio.to_thread(self.store.message_alerts, request.chat, request.reply_to)
+        if not members:
             return ["That message is not an alert sent to this chat. Reply to an alert with /why."]
-        alert, entry_id = found
+        picked = _pick_report(members, request.args)
+        if isinstance(picked, str):
+            return [picked]
+        alert, entry_id = picked
         article = await asyncio.to_thread(self.store.entry_article, entry_id)
         if article is None:
             return ["The article behind that alert is no longer stored."]
@@ -333,3 +338,26 @@ def _fit(reply: str) -> str:
         return reply
     cut = reply[: MAX_MESSAGE_UNITS - 100].rsplit("\n", 1)[0]
     return cut + "\n…"
+
+
+def _pick_report(members: Sequence[MessageAlert], args: Sequence[str]) -> tuple[Alert, int] | str:
+    """Choose the report `/why` explains: the message's only one, or item N of a group.
+
+    Returns the alert and its entry id, or what to answer instead (the numbered reports).
+    """
+    items = grouped_items((m.id, m.alert, m.story, m.kind) for m in members)
+    if len(items) == 1:
+        return members[0].alert, members[0].entry_id
+    layout = next((m.part for m in members if m.part), None)
+    first = int(json.loads(layout)["first"]) if layout else 1
+    wanted = args[0] if args else ""
+    number = int(wanted) if wanted.isascii() and wanted.isdigit() else None
+    if number is not None and first <= number < first + len(items):
+        lead = items[number - first].ids[0]
+        return next((m.alert, m.entry_id) for m in members if m.id == lead)
+    listed = [
+        f"{first + index}. {html.escape(clip(item.alert.title, 80))}"
+        for index, item in enumerate(items)
+    ]
+    head = f"This message groups {len(items)} reports. Reply to it with /why and a number:"
+    return "\n".join([head, *listed])

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from monitor.digest import DEFAULT_TIMEZONE, ChatRules
+from monitor.digest import DEFAULT_TIMEZONE, Burst, ChatRules
 from monitor.errors import ConfigError, QueryError
 from monitor.match import Topic
 from monitor.query import Node, parse, references
@@ -345,6 +345,38 @@ TimeZone = Annotated[
 ]
 
 
+def _burst_window(value: object) -> timedelta:
+    """Accept a burst window such as 60s or 2m (10 seconds to 10 minutes)."""
+    window = parse_duration(value) if isinstance(value, str) else None
+    if window is None:
+        raise ValueError("expected a window such as 60s or 2m")
+    if not timedelta(seconds=10) <= window <= timedelta(minutes=10):
+        raise ValueError("a burst window must be between 10s and 10m")
+    return window
+
+
+BurstWindow = Annotated[
+    timedelta,
+    BeforeValidator(_burst_window),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,4}\s*[sm]$", "examples": ["60s", "2m"]}),
+]
+
+
+class BurstConfig(_Strict):
+    """A burst: more than `threshold` alerts for the chat falling due within `window` go out
+    as one grouped message."""
+
+    threshold: int = Field(default=5, ge=1, le=1000)
+    window: BurstWindow = timedelta(seconds=60)
+
+
+def _burst_option(value: object) -> object:
+    """`burst: off` (YAML reads a bare off as false) turns grouping off for the chat."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "false")):
+        return None
+    return value
+
+
 class FeedConfig(_Strict):
     """One feed to poll."""
 
@@ -458,10 +490,15 @@ class ChatConfig(_Strict):
     quiet: QuietHours | None = None
     timezone: TimeZone = DEFAULT_TIMEZONE
     operator: bool = False
+    burst: Annotated[
+        BurstConfig | None,
+        BeforeValidator(_burst_option, json_schema_input_type=BurstConfig | Literal[False, "off"]),
+    ] = BurstConfig()
 
     def rules(self) -> ChatRules:
         """Return the delivery rules for this chat."""
-        return ChatRules(digest=self.digest, quiet=self.quiet, timezone=self.timezone)
+        burst = Burst(self.burst.threshold, self.burst.window) if self.burst else None
+        return ChatRules(digest=self.digest, quiet=self.quiet, timezone=self.timezone, burst=burst)
 
 
 def _chat_entry(value: object) -> object:

@@ -29,7 +29,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from monitor.digest import ChatRules, digest_interval, plan
+from monitor.digest import ChatRules, digest_interval, is_burst, plan
 from monitor.errors import ChatBlocked, ChatMoved, DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.models import Alert
@@ -40,12 +40,15 @@ from monitor.render import (
     DigestPart,
     digest_heading,
     digest_parts,
+    group_heading,
+    grouped_items,
+    relaid_part,
     render_html,
     render_text,
     sources_text,
     utf16_len,
 )
-from monitor.store import ChatState, PendingAlert, Store, StoryAlert
+from monitor.store import ChatState, MessageAlert, PendingAlert, Store, StoryAlert
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +75,11 @@ class Sink(Protocol):
     ) -> None:
         """Rewrite the story message `message_id` to list `sources` (newest first)."""
 
-    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
-        """Post one message of a digest; return its id, if known."""
+    async def send_digest(self, part: DigestPart, chat_id: str, notify: bool = True) -> str | None:
+        """Post one message of a digest or group (silently unless `notify`); return its id."""
+
+    async def edit_digest(self, message_id: str, part: DigestPart, chat_id: str) -> None:
+        """Rewrite one message of a group (more sources under one of its reports)."""
 
     async def notice(self, text: str, chat_id: str) -> None:
         """Tell an operator chat something about the service itself (plain text)."""
@@ -104,13 +110,18 @@ class ConsoleSink:
         """Print a notice for the operators."""
         print(f"Notice for operators: {text}", end="\n\n", file=self.stream, flush=True)
 
-    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
-        """Print one digest message; return an id for it."""
+    async def send_digest(self, part: DigestPart, chat_id: str, notify: bool = True) -> str | None:
+        """Print one digest or group message; return an id for it."""
         message_id = f"console-{time.time_ns()}"
         for alert in part.alerts:
             self._append(alert, {"digest": message_id})
         print(part.text, end="\n\n", file=self.stream, flush=True)
         return message_id
+
+    async def edit_digest(self, message_id: str, part: DigestPart, chat_id: str) -> None:
+        """Print the grouped message again, as it now reads."""
+        self._append(part.alerts[-1], {"update_of": message_id})
+        print(f"Update:\n{part.text}", end="\n\n", file=self.stream, flush=True)
 
     def _append(self, alert: Alert, extra: dict[str, object]) -> None:
         record: dict[str, object] = asdict(alert)
@@ -232,8 +243,8 @@ class TelegramSink:
 
         await self._call("operators", chat_id, request)
 
-    async def send_digest(self, part: DigestPart, chat_id: str) -> str | None:
-        """Send one message of a digest; return its message id."""
+    async def send_digest(self, part: DigestPart, chat_id: str, notify: bool = True) -> str | None:
+        """Send one message of a digest or group (silently unless `notify`); return its id."""
         chat = part.alerts[0].chat if part.alerts else chat_id
 
         def request() -> Awaitable[Message | bool]:
@@ -242,10 +253,30 @@ class TelegramSink:
                 text=part.html,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                disable_notification=not notify,
             )
 
         message = await self._call(chat, chat_id, request)
         return str(message.message_id) if isinstance(message, Message) else None
+
+    async def edit_digest(self, message_id: str, part: DigestPart, chat_id: str) -> None:
+        """Rewrite one message of a group; an unchanged message is fine."""
+        chat = part.alerts[0].chat if part.alerts else chat_id
+
+        def request() -> Awaitable[Message | bool]:
+            return self.bot.edit_message_text(
+                chat_id=chat_id,
+                message_id=int(message_id),
+                text=part.html,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+        try:
+            await self._call(chat, chat_id, request)
+        except DeliveryError as exc:
+            if "message is not modified" not in str(exc).lower():
+                raise
 
     async def _call(
         self, chat: str, chat_id: str, request: Callable[[], Awaitable[Message | bool]]
@@ -364,18 +395,25 @@ class Ledger:
 
     def __init__(self, destination: str = "Telegram Bot API") -> None:
         """`destination` names where alerts go, for the outage lines."""
-        self.unrecorded: list[tuple[tuple[int, ...], str | None, datetime, str]] = []
+        self.unrecorded: list[tuple[tuple[int, ...], str | None, datetime, str, str | None]] = []
         self.telegram = Outage(destination, "alerts wait in the outbox")
 
-    def sent(self, ids: Sequence[int], message_id: str | None, now: datetime, via: str) -> None:
+    def sent(
+        self,
+        ids: Sequence[int],
+        message_id: str | None,
+        now: datetime,
+        via: str,
+        part: str | None = None,
+    ) -> None:
         """Remember a send the database did not record."""
-        self.unrecorded.append((tuple(ids), message_id, now, via))
+        self.unrecorded.append((tuple(ids), message_id, now, via, part))
 
     def flush(self, store: Store) -> None:
         """Record the remembered sends; raises `StoreUnavailable` while the database refuses."""
         while self.unrecorded:
-            ids, message_id, when, via = self.unrecorded[0]
-            store.mark_sent(ids, message_id, when, via=via)
+            ids, message_id, when, via, part = self.unrecorded[0]
+            store.mark_sent(ids, message_id, when, via=via, part=part)
             self.unrecorded.pop(0)
             logger.warning("alerts %s: their earlier send is recorded now", _ids(ids))
 
@@ -495,6 +533,7 @@ class _Round:
         silenced: list[int] = []
         holds: dict[datetime, list[int]] = {}
         digests: dict[str, list[tuple[PendingAlert, StoryAlert | None, bool]]] = {}
+        notifying: dict[str, list[PendingAlert]] = {}  # per chat, to send now or as a burst
         for pending in due:
             if time.monotonic() > self.deadline:
                 break
@@ -513,13 +552,35 @@ class _Round:
                 holds.setdefault(decided.until, []).append(pending.id)
             elif decided.action == "digest":
                 digests.setdefault(chat, []).append((pending, root, decided.quiet))
+            elif silent:
+                await self.send(pending, root)  # an edit: Telegram does not notify it
             else:
-                await self.send(pending, root)
-        if silenced:
-            self.store.mark_muted(silenced)
+                notifying.setdefault(chat, []).append(pending)
+        self._put_aside(silenced, holds)
+        for chat, alerts in notifying.items():
+            await self._notify(chat, alerts, rules.get(chat, ChatRules()))
+        return digests
+
+    def _put_aside(self, muted: Sequence[int], holds: Mapping[datetime, Sequence[int]]) -> None:
+        """Record alerts muted in their chat, and alerts held for later (quiet hours, digests)."""
+        if muted:
+            self.store.mark_muted(muted)
         for until, ids in holds.items():
             self.store.hold(ids, until)
-        return digests
+
+    async def _notify(self, chat: str, alerts: Sequence[PendingAlert], rules: ChatRules) -> None:
+        """Send a chat's notifying alerts one by one, or as one group when they are a burst."""
+        due = [pending.due_at or pending.created_at for pending in alerts]
+        if is_burst(rules, due, self.now):
+            batch = [(pending, _story_root(self.store, pending), False) for pending in alerts]
+            heading = group_heading(len(batch), min(due))
+            await self.send_grouped(chat, batch, heading, via="group")
+            return
+        for pending in alerts:
+            if chat in self.stalled or time.monotonic() > self.deadline:
+                return
+            # looked up now: an earlier alert of this round may have opened its story
+            await self.send(pending, _story_root(self.store, pending))
 
     async def send(self, pending: PendingAlert, root: StoryAlert | None) -> None:
         """Deliver one alert on its own (a message, a reply, or an edit of its story)."""
@@ -542,24 +603,36 @@ class _Round:
         self, chat: str, batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]]
     ) -> None:
         """Deliver a chat's due digest alerts as few messages as fit, each recorded as sent."""
+        quiet = all(held_quietly for _, _, held_quietly in batch)
+        since = min(pending.created_at for pending, _, _ in batch)
+        await self.send_grouped(chat, batch, digest_heading(len(batch), since, quiet), "digest")
+
+    async def send_grouped(
+        self,
+        chat: str,
+        batch: Sequence[tuple[PendingAlert, StoryAlert | None, bool]],
+        heading: str,
+        via: str,
+    ) -> None:
+        """Deliver alerts as few numbered messages as fit, notifying with the first only."""
         target = self._target(chat, batch[0][0].alert.chat_id)
         if target is None:
             return
-        quiet = all(held_quietly for _, _, held_quietly in batch)
-        since = min(pending.created_at for pending, _, _ in batch)
-        heading = digest_heading(len(batch), since, quiet)
         by_id = {pending.id: pending for pending, _, _ in batch}
-        for part in digest_parts(_digest_items(batch), heading):
+        for index, part in enumerate(digest_parts(_digest_items(batch), heading)):
 
-            async def deliver(chat_id: str, part: DigestPart = part) -> str | None:
-                return await self.sink.send_digest(part, chat_id)
+            async def deliver(
+                chat_id: str, part: DigestPart = part, notify: bool = index == 0
+            ) -> str | None:
+                return await self.sink.send_digest(part, chat_id, notify=notify)
 
             tries = max(by_id[i].attempts for i in part.ids)
             attempt = self._attempt(chat, part.ids, tries)
+            layout = json.dumps({"title": part.title, "first": part.first}, ensure_ascii=False)
             outcome = await attempt.run(
-                deliver, target, self.states.get(chat), self.now, via="digest"
+                deliver, target, self.states.get(chat), self.now, via=via, part=layout
             )
-            self._record(chat, outcome, [by_id[i] for i in part.ids], via="digest")
+            self._record(chat, outcome, [by_id[i] for i in part.ids], via=via)
             if outcome != "sent":
                 return
 
@@ -634,6 +707,7 @@ class _Attempt:
         state: ChatState | None,
         now: datetime,
         via: str = "message",
+        part: str | None = None,
     ) -> Literal["sent", "dead", "wait"]:
         """Call `deliver(chat_id)`; return sent, dead (never retried) or wait (retry later).
 
@@ -664,9 +738,9 @@ class _Attempt:
                 if state is not None and state.disabled_at is not None:
                     store.chat_enabled(chat)
                     logger.warning("chat %s accepts messages again", chat)
-                store.mark_sent(self.ids, message_id, now, via=via)
+                store.mark_sent(self.ids, message_id, now, via=via, part=part)
             except StoreUnavailable:
-                self.ledger.sent(self.ids, message_id, now, via)  # recorded before the next send
+                self.ledger.sent(self.ids, message_id, now, via, part)  # recorded first next time
                 raise
             return "sent"
         store.mark_attempt_failed(self.ids, "chat kept moving", now + retry_delay(self.attempts))
@@ -685,6 +759,33 @@ class _Attempt:
         if exc.ambiguous and self.metrics is not None:
             self.metrics.ambiguous_send(self.chat)
         self.store.mark_attempt_failed(self.ids, str(exc), retry_at, ambiguous=exc.ambiguous)
+
+
+async def _edit_group(
+    store: Store, sink: Sink, pending: PendingAlert, message_id: str, chat_id: str
+) -> str | None:
+    """Add a report to the grouped message its story went out in, under that story's item.
+
+    The message is laid out again from the alerts it carries, with its own title and item
+    numbers; when it would no longer fit, the report is sent as a reply to it instead.
+    """
+    members = store.message_alerts(pending.alert.chat, message_id)
+    layout = next((m.part for m in members if m.part), None)
+    items = _group_items(members, pending)
+    part = None
+    if layout is not None:
+        found = json.loads(layout)
+        part = relaid_part(items, str(found["title"]), int(found["first"]))
+    if part is None:
+        return await sink.send(pending.alert, chat_id, reply_to=message_id)
+    await sink.edit_digest(message_id, part, chat_id)
+    return message_id
+
+
+def _group_items(members: Sequence[MessageAlert], pending: PendingAlert) -> list[DigestItem]:
+    """The items of a grouped message, with `pending` listed under its story's item."""
+    reports = [(m.id, m.alert, m.story, m.kind) for m in members]
+    return grouped_items([*reports, (pending.id, pending.alert, pending.story, "same")])
 
 
 def _ids(ids: Sequence[int]) -> str:
@@ -706,6 +807,8 @@ async def _deliver_one(
         return await sink.send(alert, chat_id)
     if pending.kind == "followup":
         return await sink.send(alert, chat_id, reply_to=root.message_id)
+    if root.via == "group":
+        return await _edit_group(store, sink, pending, root.message_id, chat_id)
     earlier = store.story_alerts(alert.chat, pending.story, before=pending.id)
     sources = [
         a.alert

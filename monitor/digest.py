@@ -1,4 +1,5 @@
-"""Decide when an alert goes out: now, held for quiet hours, or collected into a digest.
+"""Decide when an alert goes out: now, held for quiet hours, collected into a digest, or
+grouped with the burst it arrived in.
 
 Pure: given a chat's rules, the alert's topics and times, return a plan. The delivery loop
 (deliver.py) carries the plan out.
@@ -16,12 +17,22 @@ DEFAULT_TIMEZONE = "Europe/Berlin"
 
 
 @dataclass(frozen=True, slots=True)
+class Burst:
+    """More than `threshold` alerts for one chat falling due within `window` are a burst."""
+
+    threshold: int = 5
+    window: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRules:
-    """How a chat wants its alerts: a digest interval, quiet hours, and its time zone."""
+    """How a chat wants its alerts: a digest interval, quiet hours, its time zone, and when
+    a burst of alerts goes out as one grouped message (None: never)."""
 
     digest: timedelta | None = None
     quiet: tuple[time, time] | None = None  # local start and end; may wrap past midnight
     timezone: str = DEFAULT_TIMEZONE
+    burst: Burst | None = Burst()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,20 @@ def plan(
         return SEND
     slot = slot_end(created_at, interval, ZoneInfo(rules.timezone))
     return Plan("digest") if slot <= now else Plan("hold", until=slot)
+
+
+def is_burst(rules: ChatRules, due: Sequence[datetime], now: datetime) -> bool:
+    """Tell whether alerts ready to notify a chat now, falling due at `due`, are a burst.
+
+    A burst is more than the threshold of them falling due within the window before `now`;
+    a burst goes out as one grouped message (split into numbered parts when long) that
+    notifies once, instead of one notification per report.
+    """
+    burst = rules.burst
+    if burst is None:
+        return False
+    recent = sum(1 for moment in due if now - moment <= burst.window)
+    return recent > burst.threshold
 
 
 def digest_interval(

@@ -164,6 +164,10 @@ def _m009_delivery_attempts(conn: Connection) -> None:
     _add_columns(conn, alerts, ("attempted_at", "ambiguous"))
 
 
+def _m010_grouped_parts(conn: Connection) -> None:
+    _add_columns(conn, alerts, ("part",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -176,6 +180,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("leases: feed polls, delivery and bot leaders", _m007_leases),
     ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
     ("delivery attempts: alerts.attempted_at, alerts.ambiguous", _m009_delivery_attempts),
+    ("grouped messages: alerts.part", _m010_grouped_parts),
 )
 LATEST = len(MIGRATIONS)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -139,12 +139,15 @@ class DigestItem:
 
 @dataclass(frozen=True, slots=True)
 class DigestPart:
-    """One message of a digest, as Telegram HTML and as plain text, and the alerts it carries."""
+    """One message of a digest or group, as Telegram HTML and as plain text, the alerts it
+    carries, and what it takes to lay it out again (its title and first item number)."""
 
     html: str
     text: str
     ids: tuple[int, ...]
     alerts: tuple[Alert, ...]
+    title: str = ""
+    first: int = 1
 
 
 def digest_heading(count: int, since: datetime | None, quiet: bool) -> str:
@@ -155,6 +158,53 @@ def digest_heading(count: int, since: datetime | None, quiet: bool) -> str:
     if since is None:
         return f"Digest: {alerts}"
     return f"Digest: {alerts} since {since.astimezone(BERLIN):%H:%M}"
+
+
+def group_heading(count: int, since: datetime) -> str:
+    """Say what a burst holds: "12 new reports since 14:03"."""
+    return f"{count} new report{'s' if count != 1 else ''} since {since.astimezone(BERLIN):%H:%M}"
+
+
+def grouped_items(reports: Iterable[tuple[int, Alert, str | None, str]]) -> list[DigestItem]:
+    """Lay the reports of a grouped message out again: one item per story, in order, the same
+    report from other outlets listed under its story's item.
+
+    Each report is (alert id, alert, story, kind: new | same | followup).
+    """
+    items: list[DigestItem] = []
+    lead_of: dict[str, int] = {}
+    for alert_id, alert, story, kind in reports:
+        if kind == "same" and story is not None and story in lead_of:
+            index = lead_of[story]
+            lead = items[index]
+            items[index] = replace(lead, sources=(alert, *lead.sources), ids=(*lead.ids, alert_id))
+            continue
+        if story is not None:
+            lead_of.setdefault(story, len(items))
+        items.append(
+            DigestItem(
+                alert=alert, ids=(alert_id,), followup=kind == "followup", update=kind == "same"
+            )
+        )
+    return items
+
+
+def relaid_part(items: Sequence[DigestItem], title: str, first: int) -> DigestPart | None:
+    """Lay one message of a group out again (more sources under an item); None when the
+    result no longer fits in one Telegram message."""
+    numbered = list(enumerate(items, start=first))
+    body = [_item_html(number, item) for number, item in numbered]
+    text_html = "\n\n".join([f"<b>{html.escape(title)}</b>", *body])
+    if utf16_len(_visible(text_html)) > MAX_MESSAGE_UNITS:
+        return None
+    return DigestPart(
+        html=text_html,
+        text="\n\n".join([title, *(_item_text(n, item) for n, item in numbered)]),
+        ids=tuple(i for item in items for i in item.ids),
+        alerts=tuple(a for item in items for a in (item.alert, *item.sources)),
+        title=title,
+        first=first,
+    )
 
 
 def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
@@ -184,6 +234,8 @@ def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
                 text="\n\n".join([title, *(_item_text(n, item) for n, item, _ in group)]),
                 ids=tuple(i for _, item, _ in group for i in item.ids),
                 alerts=tuple(a for _, item, _ in group for a in (item.alert, *item.sources)),
+                title=title,
+                first=group[0][0],
             )
         )
     return parts

@@ -105,6 +105,18 @@ class StoryAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageAlert:
+    """An alert delivered in a given message (one alone, or several in a grouped message)."""
+
+    id: int
+    alert: Alert
+    entry_id: int
+    story: str | None
+    kind: str
+    part: str | None  # a grouped message: its title and first item number (JSON)
+
+
+@dataclass(frozen=True, slots=True)
 class ChatState:
     """What delivery learned about a chat: a new id after a migration, or that it is closed."""
 
@@ -549,8 +561,12 @@ class Store:
         message_id: str | None,
         now: datetime,
         via: str = "message",
+        part: str | None = None,
     ) -> None:
-        """Record that alerts reached their chat: as a message, an edit, or in a digest."""
+        """Record that alerts reached their chat: as a message, an edit, in a digest or a group.
+
+        `part` describes the grouped message they are in (see `message_alerts`).
+        """
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.write() as conn:
             conn.execute(
@@ -562,8 +578,40 @@ class Store:
                     message_id=message_id,
                     next_attempt_at=None,
                     via=via,
+                    part=part,
                 )
             )
+
+    def message_alerts(self, chat: str, message_id: str) -> list[MessageAlert]:
+        """Return the alerts delivered to `chat` in message `message_id`, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    alerts.c.id,
+                    alerts.c.payload,
+                    alerts.c.entry_id,
+                    alerts.c.story,
+                    alerts.c.kind,
+                    alerts.c.part,
+                )
+                .where(
+                    alerts.c.chat == chat,
+                    alerts.c.message_id == message_id,
+                    alerts.c.status == "sent",
+                )
+                .order_by(alerts.c.id)
+            ).all()
+        return [
+            MessageAlert(
+                row.id,
+                _load_alert(row.payload),
+                row.entry_id,
+                row.story,
+                row.kind or "new",
+                row.part,
+            )
+            for row in rows
+        ]
 
     def claim_attempt(self, alert_ids: Sequence[int], now: datetime) -> None:
         """Record that a send of these alerts starts now; nothing may be sent unless this holds.
@@ -735,17 +783,6 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.scalar(sa.select(heartbeats.c.beat_at).where(heartbeats.c.name == name))
         return _utc(value)
-
-    def alert_by_message(self, chat: str, message_id: str) -> tuple[Alert, int] | None:
-        """Return the alert delivered to `chat` as message `message_id`, and its entry id."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(alerts.c.payload, alerts.c.entry_id)
-                .where(alerts.c.chat == chat, alerts.c.message_id == message_id)
-                .order_by(alerts.c.id)
-                .limit(1)
-            ).first()
-        return (_load_alert(row.payload), row.entry_id) if row is not None else None
 
     def story_note(self, entry_id: int) -> str | None:
         """Return why an alerted entry joined or opened its story, if recorded."""

@@ -80,6 +80,9 @@ alerts = sa.Table(
     sa.Column("attempted_at", sa.DateTime(timezone=True)),  # the last send started (claimed)
     # sends whose outcome was unknown (Telegram never answered): a retry may show it twice
     sa.Column("ambiguous", sa.Integer, nullable=False, server_default="0"),
+    # a grouped message (a burst, a digest): its title and first item number, as JSON, so a
+    # later report of one of its stories can rewrite it
+    sa.Column("part", sa.Text),
     sa.UniqueConstraint("entry_id", "chat", name="one_alert_per_entry_and_chat"),
     sa.Index("alerts_by_status", "status", "id"),
 )

@@ -7,30 +7,46 @@ import time
 import pytest
 
 from monitor.cli import main
-from tests.conftest import WriteConfig, open_store
+from tests.conftest import GROUP_CHAT, WriteConfig, open_store
 from tests.servers import ContentServer, FakeTelegram
-from tests.test_telegram_rules import serve
+from tests.test_telegram_rules import distinct_reports, serve
 
 
+@pytest.mark.parametrize("burst", [None, False])
 def test_once_drains_the_outbox_within_telegrams_rules(
     env: dict[str, str],
     write_config: WriteConfig,
     content: ContentServer,
     bot: FakeTelegram,
     monkeypatch: pytest.MonkeyPatch,
+    burst: bool | None,
 ) -> None:
-    serve(content, write_config, 60)
+    chat = {"id": int(GROUP_CHAT)} if burst is None else {"id": int(GROUP_CHAT), "burst": burst}
+    serve(content, write_config, 60, default=chat)
     # The documented setting, shortened from 3 s so the test is quick; the fake Bot API answers
     # 429 to anything closer than 0.05 s in one chat.
     monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0.1")
     bot.chat_interval = 0.05
     assert main(["once"]) == 0
-    assert len(bot.messages) == 60 and bot.rate_violations == 0
+    assert bot.rate_violations == 0
+    titles = {title for title, _ in distinct_reports(60)}
     store = open_store(env)
     try:
         assert store.alert_counts().get("pending", 0) == 0
     finally:
         store.close()
+    if burst is False:  # one message per report
+        assert sorted(m["visible"].splitlines()[1] for m in bot.messages) == sorted(titles)
+        return
+    # the default: 60 reports at once are a burst, sent as numbered parts that notify once
+    assert 1 < len(bot.messages) < 20
+    shown = "\n".join(m["visible"] for m in bot.messages)
+    assert all(title in shown for title in titles)
+    first, *rest = bot.messages
+    assert first["visible"].startswith("60 new reports since ")
+    assert first["visible"].splitlines()[0].endswith(f"(1/{len(bot.messages)})")
+    assert first.get("disable_notification") in (None, "False", "false")
+    assert all(m.get("disable_notification") in ("True", "true") for m in rest)
 
 
 def test_once_leaves_only_what_telegram_will_not_take_now_and_says_why(

@@ -93,7 +93,11 @@ def test_three_replicas_share_the_work_and_survive_a_kill(
     pg_url: str,
 ) -> None:
     feeds = serve_feeds(content, 12, 2, delay=0.3)  # pages are slow: a kill lands mid-work
-    write_config(feeds, topics=[{"name": "North Korea", "query": "Nordkorea*"}])
+    write_config(
+        feeds,
+        topics=[{"name": "North Korea", "query": "Nordkorea*"}],
+        chats={"default": {"id": int(GROUP_CHAT), "burst": False}},  # one message per alert
+    )
     base = {
         **os.environ,
         **env,
