@@ -74,6 +74,11 @@ def _fold(word: str) -> str:
     return fold(word)
 
 
+# The lead: a report states its subject in the title and its first sentence or two; a subject
+# named only further down is usually background ("... like North Korea before it").
+LEAD_WORDS = 40
+
+
 class _Document:
     """An article as a sequence of folded words: title words, a separator, body words."""
 
@@ -95,11 +100,14 @@ class _Document:
         return bisect.bisect_right(self.starts, char) - 1
 
     def in_field(self, index: int, where: str) -> bool:
-        """Say whether the word at `index` lies in the title, the body, or either."""
+        """Say whether the word at `index` lies in the title, the body, the title or the lead
+        (the body's first `LEAD_WORDS` words), or anywhere."""
         if where == "title":
             return index < self.title_count
         if where == "text":
             return index > self.title_count
+        if where == "lead":
+            return index != self.title_count and index <= self.title_count + LEAD_WORDS
         return index != self.title_count
 
     def position(self, index: int) -> int:
@@ -428,7 +436,12 @@ def _surface(doc: _Document, ctx: _Context, found_terms: Iterable[Term]) -> tupl
 def _why_not(node: Node, ctx: _Context) -> str:
     """Name the clause that made `node` false."""
     if isinstance(node, Term):
-        where = {"any": "", "title": " in the title", "text": " in the text"}[node.field]
+        where = {
+            "any": "",
+            "title": " in the title",
+            "text": " in the text",
+            "lead": " in the title or lead",
+        }[node.field]
         return f"no {term_text(node)}{where}"
     if isinstance(node, Not):
         return f"excluded by NOT {_short(to_query(node.child))}"

@@ -6,7 +6,8 @@
     inside a word   *raketen*         anywhere inside a word (Kurzstreckenraketentest)
     phrase          "kim jong un"     consecutive words; wildcards allowed on each word
     compound        UN-Sicherheitsrat a phrase of its parts; also matches "UNSicherheitsrat"
-    field           title:nordkorea   only in the title (title:) or only in the body (text:)
+    field           title:nordkorea   only in the title (title:), only in the body (text:), or
+                                      in the title or the lead: the body's first 40 words (lead:)
     weight          sanktion*^2       counts 2 towards the topic's score (default 1)
     proximity       a NEAR/5 b        a and b within 5 words of each other, either order
     boolean         AND OR NOT ( )    NOT binds tightest, then NEAR, then AND, then OR;
@@ -27,12 +28,12 @@ from typing import Literal
 from monitor.errors import QueryError
 
 Mode = Literal["exact", "prefix", "suffix", "infix"]
-Field = Literal["any", "title", "text"]
+Field = Literal["any", "title", "text", "lead"]
 
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"AND", "OR", "NOT"}
 _NEAR = re.compile(r"NEAR/(\d+)$")
-_FIELDS = ("title:", "text:")
+_FIELDS = ("title:", "text:", "lead:")
 _WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
 # A reference to a named term list of topics.yaml: @north_korea
 LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")

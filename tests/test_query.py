@@ -111,6 +111,15 @@ def test_fields() -> None:
     assert not matches("nordkorea NEAR/2 russland", "Russland meldet.", title="Nordkorea")
 
 
+def test_the_lead_is_the_title_and_the_first_40_words() -> None:
+    background = " ".join(["Wort"] * 39)
+    assert matches("lead:nordkorea", "Russland.", title="Nordkorea schweigt")
+    assert matches("lead:nordkorea", f"{background} Nordkorea.", title="Russland")  # word 40
+    assert not matches("lead:nordkorea", f"{background} auch Nordkorea.", title="Russland")
+    assert matches("lead:(nordkorea OR pjongjang)", "Pjöngjang schweigt.", title="Russland")
+    assert [t.field for t in terms(parse("lead:(a OR b) c"))] == ["lead", "lead", "any"]
+
+
 def test_min_score_and_weights() -> None:
     text = "Sanktionen gegen Nordkorea"
     assert not matches("nordkorea (sanktion* OR embargo)", text, min_score=2.5)
@@ -170,6 +179,7 @@ def test_long_sentence_snippet_is_cut_around_the_hit() -> None:
             "never within 2 words",
         ),
         ("title:nordkorea", "Nordkorea", "no title:nordkorea in the title"),
+        ("lead:russland", "Nordkorea. " + "x " * 45 + "Russland", "in the title or lead"),
     ],
 )
 def test_explanations_name_the_failed_clause(query: str, text: str, reason: str) -> None:
@@ -228,7 +238,7 @@ def _terms(draw: st.DrawFn) -> str:
     written = [m.format(w) if "{}" in m else w + m for w, m in zip(words, marks, strict=True)]
     text = " ".join(written)
     text = f'"{text}"' if len(written) > 1 else text
-    field = draw(st.sampled_from(["", "title:", "text:"]))
+    field = draw(st.sampled_from(["", "title:", "text:", "lead:"]))
     weight = draw(st.sampled_from(["", "^2", "^0.5"]))
     return f"{field}{text}{weight}"
 
