@@ -241,11 +241,18 @@ def telegram_env(env: dict[str, str], telegram: FakeTelegram) -> dict[str, str]:
     }
 
 
-def check_fault(service: Service, start: float, end: float) -> None:
-    """At most 10 warning lines per started minute of fault (and the one after it)."""
+def check_recovery(service: Service, result: Verdict, code: int, start: float, end: float) -> str:
+    """Nothing lost, at most 2 duplicates, a clean stop, no traceback, and at most 10 warning
+    lines per started minute of fault (and the one after it); return the log."""
+    log = service.log()
+    assert result.lost == [], log
+    assert result.duplicates <= 2, log
+    assert code == 0, log
+    assert "Traceback" not in log
     lines = service.warnings_between(start, end + 10)
     budget = 10 * (1 + int((end - start) // 60))
     assert len(lines) <= budget, "\n".join(lines)
+    return log
 
 
 class SmallDisk:
@@ -309,12 +316,7 @@ def test_sqlite_state_full_then_free_again(
         result = drain(stream, telegram, database_url)
     finally:
         code = service.stop()
-    log = service.log()
-    assert result.lost == [], log
-    assert result.duplicates <= 2, log
-    assert code == 0, log
-    assert "Traceback" not in log
-    check_fault(service, started, ended)
+    log = check_recovery(service, result, code, started, ended)
     assert "database unavailable: database or disk is full" in log
     assert "database available again" in log
 
@@ -426,13 +428,8 @@ def test_telegram_away_then_back(
         assert "retried after a send Telegram never answered" in capsys.readouterr().out
     else:  # a 502 is an answer: Telegram did not take the message
         assert not ambiguous
-    log = service.log()
-    assert result.lost == [], log
-    assert result.duplicates <= 2, log
-    assert code == 0, log
-    assert "Traceback" not in log
+    log = check_recovery(service, result, code, started, ended)
     assert "<html" not in log.lower()  # a proxy's page is not logged
-    check_fault(service, started, ended)
     assert "Telegram Bot API unavailable" in log and "Telegram Bot API available again" in log
 
 
@@ -509,12 +506,7 @@ def test_postgresql_stopped_then_started(
             code = service.stop()
     finally:
         cluster.remove()
-    log = service.log()
-    assert result.lost == [], log
-    assert result.duplicates <= 2, log
-    assert code == 0, log
-    assert "Traceback" not in log
-    check_fault(service, started, ended)
+    log = check_recovery(service, result, code, started, ended)
     assert "database unavailable" in log and "database available again" in log
 
 
