@@ -19,7 +19,7 @@ from monitor.explain import describe
 from monitor.match import Matcher, Topic
 from monitor.models import Article
 from monitor.query import Node, in_words, lists_in, parse
-from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, utf16_len
+from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, linked, utf16_len
 from monitor.status import polled, status_report
 from monitor.store import Store
 
@@ -142,8 +142,8 @@ class Desk:
         for alert in alerts:
             published = alert.published
             when = f"{published.astimezone(BERLIN):%d.%m. %H:%M} " if published else ""
-            linked = _linked(alert.title, alert.link)
-            lines.append(f"{when}{html.escape(alert.outlet)}: {linked}")
+            title = linked(clip(alert.title or "(untitled)", 200), alert.link)
+            lines.append(f"{when}{html.escape(alert.outlet)}: {title}")
         return _paginate(lines, separator="\n")
 
     async def _why(self, request: Request, now: datetime) -> list[str]:
@@ -247,9 +247,9 @@ class Desk:
         lines = [f"<b>{len(found)} newest matches, last {SEARCH_DAYS} days</b>"]
         for article, snippet in found:
             entry = article.entry
-            linked = _linked(entry.title, entry.link)
+            title = linked(clip(entry.title or "(untitled)", 200), entry.link)
             shown = html.escape(clip(snippet, 200))
-            lines.append(f"{html.escape(entry.feed)}: {linked}\n<i>{shown}</i>")
+            lines.append(f"{html.escape(entry.feed)}: {title}\n<i>{shown}</i>")
         return _paginate(lines)
 
     def _find(self, query: Node, since: datetime) -> list[tuple[Article, str]]:
@@ -292,11 +292,6 @@ class Desk:
         names = ", ".join(topic.name for topic in self.config().topics)
         shown = html.escape(clip(wanted, 60))
         return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
-
-
-def _linked(title: str, link: str | None) -> str:
-    text = html.escape(clip(title or "(untitled)", 200))
-    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
 
 
 def _duration(text: str) -> timedelta | None:

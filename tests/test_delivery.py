@@ -10,10 +10,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from monitor.models import Alert, Span
-from monitor.render import MAX_MESSAGE_UNITS, render_html, utf16_len
+from monitor.render import MAX_MESSAGE_UNITS, DigestItem, digest_parts, render_html, utf16_len
 from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer, FakeTelegram, check_telegram_html
 
@@ -175,3 +176,21 @@ def test_long_snippet_with_emoji_fits_telegram_limit() -> None:
 def test_summary_fallback_is_said_in_the_alert() -> None:
     _, visible = check_telegram_html(render_html(make_alert(from_page=False)))
     assert "Matched on the feed's summary" in visible
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "/relative", ""],
+)
+def test_only_http_links_become_hrefs_anything_else_is_text(link: str) -> None:
+    unsafe = make_alert(link=link)
+    source = make_alert(outlet="taz", link=link)
+    for text in (
+        render_html(unsafe, [source]),
+        digest_parts([DigestItem(alert=unsafe, sources=(source,))], "Digest")[0].html,
+    ):
+        error, visible = check_telegram_html(text)
+        assert error is None
+        assert "href" not in text
+        assert 'Raketen & Granaten: "Lieferung" <bestätigt>' in visible and "taz" in visible
+    assert 'href="https://example.org/a?x=1&amp;y=&quot;2&quot;"' in render_html(make_alert())
