@@ -356,7 +356,7 @@ class App:
 
     async def _start_bot(self) -> None:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
-        if not self.settings.telegram_token or not self.settings.bot_commands:
+        if not self.settings.bot_commands or not isinstance(self.sink, TelegramSink):
             return
         bot = CommandBot(
             self.settings.telegram_token,
@@ -364,6 +364,7 @@ class App:
             Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
             lambda: self.config.chats,
             lambda: self.config.operators,
+            self.sink,
             telegram=self.ledger.telegram,
         )
         try:

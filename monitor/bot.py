@@ -4,20 +4,25 @@ PTB's `run_polling` owns the loop and its signals, so the lifecycle is driven by
 (initialize, start, updater.start_polling; the reverse on stop), as PTB advises for
 applications that run beside other asyncio code. Only chats named in chats.yaml are answered;
 everything else is ignored and logged. What to answer is decided in commands.py.
+
+Each command is answered in a task of its own, so a slow one never holds up the others, and
+replies go out through the alerts' sink: one per-chat pace for alerts and replies, and
+Telegram's `RetryAfter` waited out for both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
-from monitor.deliver import QuietRequest
+from monitor.deliver import QuietRequest, TelegramSink
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.outages import Outage
 
@@ -25,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 # Seconds a getUpdates long poll may wait; stopping the bot waits for it at most this long.
 POLL_TIMEOUT = 5
+# Commands being answered at once (each waits for its replies' turn); more are not taken.
+MAX_IN_FLIGHT = 500
+# Seconds a command may take before it is answered with a note that it took too long.
+COMMAND_SECONDS = 30.0
+# Seconds a stop waits for commands being answered before cancelling them.
+STOP_GRACE_SECONDS = 2.0
 
 
 class CommandBot:
@@ -41,14 +52,18 @@ class CommandBot:
         desk: Desk,
         chats: Callable[[], Mapping[str, str]],
         operators: Callable[[], tuple[str, ...]],
+        replies: TelegramSink,
         telegram: Outage | None = None,
     ) -> None:
-        """`telegram` follows the Bot API's availability (shared with delivery), so a failing
-        getUpdates is one calm line instead of a traceback per attempt."""
+        """`replies` sends the answers (paced with the alerts it also sends); `telegram`
+        follows the Bot API's availability (shared with delivery), so a failing getUpdates is
+        one calm line instead of a traceback per attempt."""
         self.desk = desk
         self.chats = chats
         self.operators = operators
+        self.replies = replies
         self.telegram = telegram or Outage("Telegram Bot API", "commands wait")
+        self._answering: set[asyncio.Task[None]] = set()
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
@@ -83,10 +98,18 @@ class CommandBot:
         logger.info("answering bot commands in %d configured chats", len(self.chats()))
 
     async def stop(self) -> None:
-        """Stop polling and finish the commands being answered."""
+        """Stop polling; give the commands being answered a moment, then cancel them."""
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        self.desk.stop()
+        if self._answering:
+            _, late = await asyncio.wait(set(self._answering), timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            if late:
+                logger.warning("stopped %d commands still being answered", len(late))
+                await asyncio.wait(late, timeout=1.0)
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -115,13 +138,41 @@ class CommandBot:
         )
         if command in ("feeds", "reload") and not request.operator:
             logger.warning("refused operator command /%s from chat %s", command, name)
-        for text in await self.desk.answer(request):
-            await context.bot.send_message(
-                chat_id=chat.id,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+        self._spawn(self._answer(request, str(chat.id)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Answer in a task of its own, so the next update is read at once."""
+        if len(self._answering) >= MAX_IN_FLIGHT:
+            work.close()
+            logger.warning("command not taken: %d commands are being answered", MAX_IN_FLIGHT)
+            return
+        task = asyncio.create_task(work)
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, request: Request, chat_id: str) -> None:
+        """Work out the replies within the command budget, then send them in order."""
+        try:
+            replies = await asyncio.wait_for(self.desk.answer(request), COMMAND_SECONDS)
+        except TimeoutError:
+            logger.warning(
+                "/%s in chat %s took over %g s", request.command, request.chat, COMMAND_SECONDS
             )
+            replies = [f"No answer within {COMMAND_SECONDS:g} s; try again later."]
+        except StoreUnavailable as exc:
+            logger.warning("bot command not answered: %s", exc)
+            replies = ["The database is not available just now; try again in a minute."]
+        except Exception:  # a bug: say so in the chat and the log, and keep answering others
+            logger.exception("/%s in chat %s failed", request.command, request.chat)
+            replies = ["That failed with an internal error (logged)."]
+        for text in replies:
+            try:
+                await self.replies.reply(request.chat, chat_id, text)
+            except DeliveryError as exc:
+                logger.warning(
+                    "reply to /%s in chat %s not delivered: %s", request.command, request.chat, exc
+                )
+                return
 
     def _polling_failed(self, error: TelegramError) -> None:
         """getUpdates failed (PTB retries with growing pauses): note it, calmly."""

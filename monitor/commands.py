@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,11 @@ class Desk:
         self.store = store
         self.config = config
         self.reload = reload
+        self._stopping = threading.Event()  # read by work running in threads
+
+    def stop(self) -> None:
+        """Make work under way (a search) end at its next step; the service is stopping."""
+        self._stopping.set()
 
     async def answer(self, request: Request, now: datetime | None = None) -> list[str]:
         """Return the replies to one command (Telegram HTML), or a usage line."""

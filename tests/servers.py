@@ -178,10 +178,15 @@ class FakeTelegram:
         self.blocked: set[str] = set()  # chats that blocked the bot: 403
         self.migrated: dict[str, str] = {}  # group id -> supergroup id: 400 migrate_to_chat_id
         self.chat_interval = 0.0  # minimum seconds between two messages to one chat, else 429
+        # at most this many messages to one chat within this many seconds, else 429 (Telegram
+        # counts per minute in groups; a window is blind to the jitter a loaded machine adds)
+        self.chat_window: tuple[int, float] | None = None
+        self._sent_in_chat: dict[str, list[float]] = {}
         self.garbage = False  # answer sendMessage with a body that is not JSON
         self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
+        self.retry_afters = 0  # 429s answered because `retry_after` was set
         self.edits: list[dict[str, str]] = []
         self._updates_queue: list[dict[str, Any]] = []
         self._update_ready = threading.Event()
@@ -363,6 +368,7 @@ class FakeTelegram:
         """Answer as Telegram does for a 429, blocked, migrated, unknown or too busy chats."""
         if self.retry_after is not None:
             seconds, self.retry_after = self.retry_after, None
+            self.retry_afters += 1
             return 429, {
                 "ok": False,
                 "error_code": 429,
@@ -391,7 +397,11 @@ class FakeTelegram:
         with self._lock:
             now = time.monotonic()
             last = self._last_in_chat.get(chat_id)
-            if last is not None and now - last < self.chat_interval:
+            recent = self._sent_in_chat.setdefault(chat_id, [])
+            if self.chat_window is not None:
+                recent[:] = [t for t in recent if now - t < self.chat_window[1]]
+            too_many = self.chat_window is not None and len(recent) >= self.chat_window[0]
+            if too_many or (last is not None and now - last < self.chat_interval):
                 self.rate_violations += 1
                 return 429, {
                     "ok": False,
@@ -400,6 +410,7 @@ class FakeTelegram:
                     "parameters": {"retry_after": 1},
                 }
             self._last_in_chat[chat_id] = now
+            recent.append(now)
         return None
 
     def _edit(self, chat_id: str, form: dict[str, str], visible: str) -> tuple[int, dict[str, Any]]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,36 @@ async def until(check: Callable[[], bool], what: str, seconds: float = 15) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def serving(directory: Path) -> AsyncIterator[App]:
+    """Run the service on `directory` (env from the fixtures) until the block ends."""
+    settings = Settings.from_env(os.environ)
+    stop = asyncio.Event()
+    async with App(settings, load_config(directory)) as app:
+        serving = asyncio.create_task(app.serve(stop))
+        try:
+            await until(lambda: app.bot is not None, "the bot to start")
+            yield app
+        finally:
+            stop.set()
+            await serving
+
+
+@pytest.fixture
+def desk(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
+) -> Path:
+    """A config with one quiet feed, the analysts' group and the operators' chat."""
+    bot.chats = {GROUP_CHAT, OPERATORS}
+    content.add("/feed.xml", rss([]))
+    return write_config(
+        [{"name": "Outlet", "url": content.url("/feed.xml"), "interval": 3600}],
+        topics=TOPICS,
+        chats={"default": int(GROUP_CHAT), "ops": {"id": int(OPERATORS), "operator": True}},
+        terms={"north_korea": "Nordkorea* OR Pjöngjang"},
+    )
 
 
 class Chat:
@@ -220,3 +252,26 @@ def test_the_running_bot_never_logs_the_token_even_at_debug(
     assert child.returncode == 0, err
     assert "ignored /status from chat -777" in err
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+
+
+def test_a_command_flood_is_answered_at_the_chat_pace_and_through_a_429(
+    desk: Path, bot: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram's ~20 a minute in a group, compressed: at most 40 a second; we keep to 30
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", str(1 / 30))
+    bot.chat_window = (40, 1.0)
+    bot.retry_after = 1  # and the first reply is answered "429, retry after 1 s"
+
+    async def scenario() -> None:
+        async with serving(desk):
+            for number in range(200):
+                bot.send_update(GROUP_CHAT, "/help" if number % 2 else "/status")
+            await until(lambda: len(bot.replies_to(GROUP_CHAT)) >= 200, "200 replies", 30)
+
+    asyncio.run(scenario())
+    replies = bot.replies_to(GROUP_CHAT)
+    assert len(replies) == 200
+    assert sum("news-monitor" in reply for reply in replies) == 100  # /help
+    assert sum(reply.startswith("Feeds:") for reply in replies) == 100  # /status
+    assert bot.retry_afters == 1 and bot.rate_violations == 0
+    assert not bot.errors, bot.errors
