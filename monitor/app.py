@@ -366,6 +366,7 @@ class App:
             lambda: self.config.operators,
             self.sink,
             telegram=self.ledger.telegram,
+            metrics=self.metrics,
         )
         try:
             await bot.start()

@@ -17,13 +17,14 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, Message, MessageEntity, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
 from monitor.deliver import QuietRequest, TelegramSink
 from monitor.errors import DeliveryError, StoreUnavailable
+from monitor.metrics import Metrics
 from monitor.outages import Outage
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class CommandBot:
         operators: Callable[[], tuple[str, ...]],
         replies: TelegramSink,
         telegram: Outage | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`replies` sends the answers (paced with the alerts it also sends); `telegram`
         follows the Bot API's availability (shared with delivery), so a failing getUpdates is
@@ -62,6 +64,7 @@ class CommandBot:
         self.chats = chats
         self.operators = operators
         self.replies = replies
+        self.metrics = metrics
         self.telegram = telegram or Outage("Telegram Bot API", "commands wait")
         self._answering: set[asyncio.Task[None]] = set()
         self.application: Application = (  # type: ignore[type-arg]
@@ -74,7 +77,7 @@ class CommandBot:
             .job_queue(None)
             .build()
         )
-        self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
     async def start(self) -> None:
@@ -117,15 +120,27 @@ class CommandBot:
     def _chat_name(self, chat_id: str) -> str | None:
         return next((name for name, known in self.chats().items() if known == chat_id), None)
 
-    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        chat = update.effective_chat
-        if message is None or chat is None or not message.text or not message.text.split():
-            return  # nothing, or only blanks: not a command
-        word, *args = message.text.split()
-        command = word[1:].split("@", 1)[0].lower()
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Take a new message that starts with a command for this bot; ignore the rest."""
+        message = update.message
+        if message is None:  # an edit or a channel post: never a command, even if it reads so
+            other = update.edited_message or update.channel_post or update.edited_channel_post
+            if other is not None and (other.text or "").startswith("/"):
+                self._count_ignored("not a new message")
+            return
+        text = message.text or ""
+        if not text.split() or not _starts_with_command(message):
+            return  # nothing, only blanks, or chatter: not a command
+        word, *args = text.split()
+        command, _, addressee = word[1:].partition("@")
+        command = command.lower()
+        if addressee and addressee.casefold() != (context.bot.username or "").casefold():
+            self._count_ignored("for another bot")  # several bots share a group: not ours
+            return
+        chat = message.chat
         name = self._chat_name(str(chat.id))
         if name is None:
+            self._count_ignored("unknown chat")
             logger.warning("ignored /%s from chat %s: not in chats.yaml", command[:32], chat.id)
             return
         reply_to = message.reply_to_message
@@ -138,19 +153,26 @@ class CommandBot:
         )
         if command in ("feeds", "reload") and not request.operator:
             logger.warning("refused operator command /%s from chat %s", command, name)
-        self._spawn(self._answer(request, str(chat.id)))
+        # In a forum the reply belongs in the topic the command was given in, not in General.
+        thread = message.message_thread_id if message.is_topic_message else None
+        self._spawn(self._answer(request, str(chat.id), thread))
+
+    def _count_ignored(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.bot_ignored(reason)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Answer in a task of its own, so the next update is read at once."""
         if len(self._answering) >= MAX_IN_FLIGHT:
             work.close()
+            self._count_ignored("busy")
             logger.warning("command not taken: %d commands are being answered", MAX_IN_FLIGHT)
             return
         task = asyncio.create_task(work)
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
-    async def _answer(self, request: Request, chat_id: str) -> None:
+    async def _answer(self, request: Request, chat_id: str, thread: int | None) -> None:
         """Work out the replies within the command budget, then send them in order."""
         try:
             replies = await asyncio.wait_for(self.desk.answer(request), COMMAND_SECONDS)
@@ -167,7 +189,7 @@ class CommandBot:
             replies = ["That failed with an internal error (logged)."]
         for text in replies:
             try:
-                await self.replies.reply(request.chat, chat_id, text)
+                await self.replies.reply(request.chat, chat_id, text, thread)
             except DeliveryError as exc:
                 logger.warning(
                     "reply to /%s in chat %s not delivered: %s", request.command, request.chat, exc
@@ -186,3 +208,9 @@ class CommandBot:
             logger.warning("bot command not answered: %s", error)
         else:
             logger.error("bot command failed", exc_info=error)
+
+
+def _starts_with_command(message: Message) -> bool:
+    """Say whether Telegram marked the message's first word as a bot command."""
+    first = message.entities[0] if message.entities else None
+    return first is not None and first.type == MessageEntity.BOT_COMMAND and first.offset == 0

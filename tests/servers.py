@@ -285,12 +285,17 @@ class FakeTelegram:
         chat_type: str = "group",
         reply_to: str | None = None,
         user_id: int = 777,
+        kind: str = "message",
+        thread: int | None = None,
     ) -> int:
-        """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id."""
+        """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id.
+
+        `kind` is the update's field: message, edited_message, channel_post...; `thread` a
+        forum topic the message was written in.
+        """
         with self._lock:
             self._next_id += 1
             message_id = self._next_id
-            update_id = len(self._updates_queue) + 1
             message: dict[str, Any] = {
                 "message_id": message_id,
                 "date": int(time.time()),
@@ -301,6 +306,9 @@ class FakeTelegram:
             if text.startswith("/"):
                 command = text.split()[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            if thread is not None:
+                message["chat"].update(type="supergroup", is_forum=True)
+                message.update(message_thread_id=thread, is_topic_message=True)
             if reply_to is not None:
                 original = next(
                     (m for m in self.messages if m["message_id"] == reply_to), {"text": ""}
@@ -312,9 +320,16 @@ class FakeTelegram:
                     "from": {"id": 1, "is_bot": True, "first_name": "Monitor"},
                     "text": original.get("visible", ""),
                 }
-            self._updates_queue.append({"update_id": update_id, "message": message})
-            self._update_ready.set()
+        self.send_raw_update({kind: message})
         return message_id
+
+    def send_raw_update(self, update: dict[str, Any]) -> int:
+        """Queue any update body (numbered here) for the bot's getUpdates; return its number."""
+        with self._lock:
+            update_id = len(self._updates_queue) + 1
+            self._updates_queue.append({"update_id": update_id, **update})
+            self._update_ready.set()
+        return update_id
 
     def replies_to(self, chat_id: str) -> list[str]:
         """Return the visible text of every message the bot sent to `chat_id`."""

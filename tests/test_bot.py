@@ -275,3 +275,27 @@ def test_a_command_flood_is_answered_at_the_chat_pace_and_through_a_429(
     assert sum(reply.startswith("Feeds:") for reply in replies) == 100  # /status
     assert bot.retry_afters == 1 and bot.rate_violations == 0
     assert not bot.errors, bot.errors
+
+
+def test_only_new_messages_with_commands_for_this_bot_are_answered_in_their_topic(
+    desk: Path, bot: FakeTelegram
+) -> None:
+    operators = Chat(bot, OPERATORS)
+
+    async def scenario() -> None:
+        async with serving(desk) as app:
+            bot.send_update(OPERATORS, "/reload@OtherBot")  # addressed to another bot
+            bot.send_update(OPERATORS, "/reload", kind="edited_message")
+            bot.send_update(OPERATORS, "/status", kind="channel_post", chat_type="channel")
+            assert "/reload" in await operators.ask("/help@Monitor_Bot")  # ours, any case
+            assert len(bot.replies_to(OPERATORS)) == 1  # nothing before the help
+            bot.send_update(OPERATORS, "/status", thread=42)
+            await until(lambda: len(bot.replies_to(OPERATORS)) == 2, "the reply in the topic")
+            metrics = app.metrics.render()[0].decode()
+        assert bot.messages[-1]["message_thread_id"] == "42"
+        assert "message_thread_id" not in bot.messages[0]
+        for reason in ("for another bot", "not a new message"):
+            assert f'monitor_bot_ignored_messages_total{{reason="{reason}"}}' in metrics
+        assert 'reason="not a new message"} 2.0' in metrics
+
+    asyncio.run(scenario())
