@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from telegram import BotCommand, Message, MessageEntity, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
@@ -73,7 +73,7 @@ class CommandBot:
             .base_url(f"{api_url}/bot")
             .base_file_url(f"{api_url}/file/bot")
             .request(QuietRequest())
-            .get_updates_request(QuietRequest())
+            .get_updates_request(UpdatesRequest(self._skipped))
             .job_queue(None)
             .build()
         )
@@ -157,6 +157,11 @@ class CommandBot:
         thread = message.message_thread_id if message.is_topic_message else None
         self._spawn(self._answer(request, str(chat.id), thread))
 
+    def _skipped(self, update_id: int, problem: str) -> None:
+        """An update could not be read: say so once (it is confirmed, never fetched again)."""
+        self._count_ignored("unreadable update")
+        logger.warning("skipped update %d: it cannot be read (%s)", update_id, problem[:200])
+
     def _count_ignored(self, reason: str) -> None:
         if self.metrics is not None:
             self.metrics.bot_ignored(reason)
@@ -214,3 +219,58 @@ def _starts_with_command(message: Message) -> bool:
     """Say whether Telegram marked the message's first word as a bot command."""
     first = message.entities[0] if message.entities else None
     return first is not None and first.type == MessageEntity.BOT_COMMAND and first.offset == 0
+
+
+class UpdatesRequest(QuietRequest):
+    """The HTTP client for getUpdates, made safe against answers PTB would spin on.
+
+    PTB fetches a batch again at once when it cannot read one update in it (the batch is never
+    confirmed), and retries a timed-out long poll at once: both are a tight loop. Here an
+    unreadable update is replaced by its bare number (so it is confirmed and skipped, reported
+    once through `skipped`), an answer that is not a list of numbered updates and a timeout
+    are failures PTB backs off from (1 s, growing to 30 s).
+    """
+
+    def __init__(self, skipped: Callable[[int, str], None]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """Make the request; a timeout becomes a network failure, which PTB backs off from."""
+        try:
+            return await super().do_request(*args, **kwargs)
+        except TimedOut as exc:
+            raise NetworkError(f"getUpdates timed out ({exc.message})") from None
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """Parse the answer; skip each update PTB could not read."""
+        parsed = QuietRequest.parse_json_payload(payload)
+        if parsed.get("ok") is not True:
+            return parsed  # an error answer: PTB raises from it
+        updates = parsed.get("result")
+        if not isinstance(updates, list) or not all(_numbered(update) for update in updates):
+            raise TelegramError("Invalid server response: not a list of numbered updates")
+        readable = []
+        for update in updates:
+            problem = _unreadable(update)
+            if problem is not None:
+                self.skipped(update["update_id"], problem)
+                update = {"update_id": update["update_id"]}
+            readable.append(update)
+        return {**parsed, "result": readable}
+
+
+def _numbered(update: object) -> bool:
+    return isinstance(update, dict) and type(update.get("update_id")) is int
+
+
+def _unreadable(update: dict[str, Any]) -> str | None:
+    """Say why PTB cannot read `update` (None when it can)."""
+    try:
+        read = Update.de_json(update, None)
+    except Exception as exc:  # whatever PTB raises on input it did not expect
+        return f"{type(exc).__name__}: {exc}"
+    message = read.effective_message if read is not None else None
+    if message is not None and getattr(message, "chat", None) is None:
+        return "a message without a chat"
+    return None

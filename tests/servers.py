@@ -183,6 +183,7 @@ class FakeTelegram:
         self.chat_window: tuple[int, float] | None = None
         self._sent_in_chat: dict[str, list[float]] = {}
         self.garbage = False  # answer sendMessage with a body that is not JSON
+        self.updates_answer: dict[str, Any] | None = None  # answer getUpdates with this instead
         self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
@@ -219,6 +220,8 @@ class FakeTelegram:
                 },
             }
         if method == "getUpdates":
+            if self.updates_answer is not None:
+                return 200, self.updates_answer
             if self.hang.is_set():  # a long poll that never ends
                 self._release.wait(60)
                 return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}

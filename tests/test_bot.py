@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from telegram.error import NetworkError, TimedOut
 
 from monitor.app import App
+from monitor.bot import UpdatesRequest
 from monitor.config import Settings, load_config
 from monitor.store import Store
 from tests.conftest import (
@@ -297,5 +299,70 @@ def test_only_new_messages_with_commands_for_this_bot_are_answered_in_their_topi
         for reason in ("for another bot", "not a new message"):
             assert f'monitor_bot_ignored_messages_total{{reason="{reason}"}}' in metrics
         assert 'reason="not a new message"} 2.0' in metrics
+
+    asyncio.run(scenario())
+
+
+def test_an_unreadable_update_is_skipped_once_and_the_next_is_answered(
+    desk: Path, bot: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    analysts = Chat(bot, GROUP_CHAT)
+
+    async def scenario() -> None:
+        async with serving(desk) as app:
+            polls = bot.calls.count("getUpdates")
+            bot.send_raw_update({"message": {"message_id": 1, "date": 0, "chat": "not a chat"}})
+            assert "news-monitor" in await analysts.ask("/help")
+            await asyncio.sleep(1)
+            # long polls (1 s each in the fake), not a loop fetching the bad update again
+            assert bot.calls.count("getUpdates") - polls < 10
+            metrics = app.metrics.render()[0].decode()
+        assert 'monitor_bot_ignored_messages_total{reason="unreadable update"} 1.0' in metrics
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    skipped = [r.getMessage() for r in caplog.records if "skipped update" in r.getMessage()]
+    assert skipped == [
+        "skipped update 1: it cannot be read (TypeError: telegram._chat.Chat() argument "
+        "after ** must be a mapping, not str)"
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_get_updates_failures_back_off(
+    desk: Path, bot: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    analysts = Chat(bot, GROUP_CHAT)
+
+    async def scenario() -> None:
+        async with serving(desk):
+            bot.updates_answer = {"ok": True, "result": {"not": "a list"}}
+            polls = bot.calls.count("getUpdates")
+            await asyncio.sleep(3)
+            failed = bot.calls.count("getUpdates") - polls
+            assert 1 <= failed <= 4  # at 0, 1 and 2.5 s, not hundreds
+            bot.updates_answer = None
+            assert "news-monitor" in await analysts.ask("/help")
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL]
+
+
+def test_a_timed_out_long_poll_is_a_failure_that_is_backed_off_from(bot: FakeTelegram) -> None:
+    # PTB retries a TimedOut getUpdates at once; a NetworkError it retries after 1 s, growing.
+    request = UpdatesRequest(lambda number, problem: None)
+    bot.hang.set()
+
+    async def scenario() -> None:
+        await request.initialize()
+        try:
+            with pytest.raises(NetworkError) as raised:
+                await request.post(f"{bot.url}/bot{TOKEN}/getUpdates", read_timeout=0.3)
+            assert not isinstance(raised.value, TimedOut)
+            assert "getUpdates timed out" in raised.value.message
+        finally:
+            bot.release_hung()
+            await request.shutdown()
 
     asyncio.run(scenario())
