@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.bot import CommandBot
+from monitor.chats import ChatDirectory
 from monitor.commands import Desk
 from monitor.config import (
     Config,
@@ -362,8 +363,7 @@ class App:
             self.settings.telegram_token,
             self.settings.telegram_api_url,
             Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
-            lambda: self.config.chats,
-            lambda: self.config.operators,
+            ChatDirectory(lambda: self.config, self.store),
             self.sink,
             telegram=self.ledger.telegram,
             metrics=self.metrics,

@@ -2,8 +2,10 @@
 
 PTB's `run_polling` owns the loop and its signals, so the lifecycle is driven by hand
 (initialize, start, updater.start_polling; the reverse on stop), as PTB advises for
-applications that run beside other asyncio code. Only chats named in chats.yaml are answered;
-everything else is ignored and logged. What to answer is decided in commands.py.
+applications that run beside other asyncio code. Only chats named in chats.yaml are answered
+(found by number, through migrations and resolved @names: chats.py); everything else is
+ignored, counted, and logged at most once a minute per chat. What to answer is decided in
+commands.py.
 
 Each command is answered in a task of its own, so a slow one never holds up the others, and
 replies go out through the alerts' sink: one per-chat pace for alerts and replies, and
@@ -14,14 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, Message, MessageEntity, Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from monitor.chats import ChatDirectory
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
+from monitor.config import Config
 from monitor.deliver import QuietRequest, TelegramSink
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
@@ -37,13 +43,16 @@ MAX_IN_FLIGHT = 500
 COMMAND_SECONDS = 30.0
 # Seconds a stop waits for commands being answered before cancelling them.
 STOP_GRACE_SECONDS = 2.0
+# Ignored messages from one chat are logged once per this many seconds (with a count).
+STRANGER_LOG_SECONDS = 60.0
+STRANGERS_REMEMBERED = 1000
 
 
 class CommandBot:
     """Receive commands with getUpdates and answer them in the chat they came from.
 
-    `chats` returns the configured chats (name -> id) and `operators` the names of the
-    operators' chats; both are read per message, so a config reload applies at once.
+    `chats` knows the configured chats and the configuration in force, read per message, so a
+    config reload applies at once.
     """
 
     def __init__(
@@ -51,8 +60,7 @@ class CommandBot:
         token: str,
         api_url: str,
         desk: Desk,
-        chats: Callable[[], Mapping[str, str]],
-        operators: Callable[[], tuple[str, ...]],
+        chats: ChatDirectory,
         replies: TelegramSink,
         telegram: Outage | None = None,
         metrics: Metrics | None = None,
@@ -62,8 +70,9 @@ class CommandBot:
         one calm line instead of a traceback per attempt."""
         self.desk = desk
         self.chats = chats
-        self.operators = operators
         self.replies = replies
+        self._config_seen: Config | None = None  # the config whose @names were looked up
+        self._strangers = _Strangers()
         self.metrics = metrics
         self.telegram = telegram or Outage("Telegram Bot API", "commands wait")
         self._answering: set[asyncio.Task[None]] = set()
@@ -98,7 +107,28 @@ class CommandBot:
             )
         except TelegramError as exc:
             raise DeliveryError(f"cannot start the command bot: {type(exc).__name__}") from None
-        logger.info("answering bot commands in %d configured chats", len(self.chats()))
+        self._config_seen = self.chats.config()
+        await self._look_up_names()
+        logger.info("answering bot commands in %d configured chats", len(self.chats.config().chats))
+
+    async def _look_up_names(self) -> None:
+        """Ask Telegram which chat each @name in chats.yaml is, so its commands are known."""
+        for name, username in self.chats.unresolved().items():
+            try:
+                chat_id = (await self.application.bot.get_chat(username)).id
+            except (TelegramError, TypeError, KeyError, ValueError) as exc:
+                # TypeError and the like: an answer this PTB cannot read (fields it lacks)
+                self.chats.resolved(username, None)
+                logger.warning(
+                    "chat %s (%s) cannot give commands: Telegram did not resolve the name (%s); "
+                    "its alerts still go out. Write its numeric id in chats.yaml to take them",
+                    name,
+                    username,
+                    (exc.message if isinstance(exc, TelegramError) else type(exc).__name__)[:120],
+                )
+                continue
+            self.chats.resolved(username, chat_id)
+            logger.info("chat %s (%s) is chat %d", name, username, chat_id)
 
     async def stop(self) -> None:
         """Stop polling; give the commands being answered a moment, then cancel them."""
@@ -117,9 +147,6 @@ class CommandBot:
             await app.stop()
         await app.shutdown()
 
-    def _chat_name(self, chat_id: str) -> str | None:
-        return next((name for name, known in self.chats().items() if known == chat_id), None)
-
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Take a new message that starts with a command for this bot; ignore the rest."""
         message = update.message
@@ -127,6 +154,17 @@ class CommandBot:
             other = update.edited_message or update.channel_post or update.edited_channel_post
             if other is not None and (other.text or "").startswith("/"):
                 self._count_ignored("not a new message")
+            return
+        config = self.chats.config()
+        if config is not self._config_seen:  # reloaded: @names to look up (again)
+            self._config_seen = config
+            self.chats.retry()
+            self._spawn(self._look_up_names())
+        if message.migrate_from_chat_id is not None:  # said in the new supergroup
+            self._migrated(message.migrate_from_chat_id, message.chat.id)
+            return
+        if message.migrate_to_chat_id is not None:  # said in the old group
+            self._migrated(message.chat.id, message.migrate_to_chat_id)
             return
         text = message.text or ""
         if not text.split() or not _starts_with_command(message):
@@ -138,10 +176,9 @@ class CommandBot:
             self._count_ignored("for another bot")  # several bots share a group: not ours
             return
         chat = message.chat
-        name = self._chat_name(str(chat.id))
+        name = self.chats.name_of(chat.id)
         if name is None:
-            self._count_ignored("unknown chat")
-            logger.warning("ignored /%s from chat %s: not in chats.yaml", command[:32], chat.id)
+            self._ignore_stranger(chat.id, command)
             return
         reply_to = message.reply_to_message
         request = Request(
@@ -149,13 +186,34 @@ class CommandBot:
             command=command,
             args=tuple(args),
             reply_to=str(reply_to.message_id) if reply_to is not None else None,
-            operator=name in self.operators(),
+            operator=name in config.operators,
         )
         if command in ("feeds", "reload") and not request.operator:
             logger.warning("refused operator command /%s from chat %s", command, name)
         # In a forum the reply belongs in the topic the command was given in, not in General.
         thread = message.message_thread_id if message.is_topic_message else None
         self._spawn(self._answer(request, str(chat.id), thread))
+
+    def _migrated(self, old: int, new: int) -> None:
+        """A group became a supergroup: its commands and alerts follow it."""
+        if self.chats.name_of(new) is not None:
+            return  # known already (Telegram says it in the old group and in the new one)
+        name = self.chats.moved(old, new)
+        if name is not None:
+            logger.warning(
+                "chat %s became supergroup %d; commands and alerts follow it (update chats.yaml)",
+                name,
+                new,
+            )
+
+    def _ignore_stranger(self, chat_id: int, command: str) -> None:
+        """Count a command from a chat not in chats.yaml; log it at most once a minute."""
+        self._count_ignored("unknown chat")
+        unlogged = self._strangers.log_now(chat_id)
+        if unlogged is None:
+            return
+        more = f" ({unlogged} more since the last line)" if unlogged else ""
+        logger.warning("ignored /%s from chat %s: not in chats.yaml%s", command[:32], chat_id, more)
 
     def _skipped(self, update_id: int, problem: str) -> None:
         """An update could not be read: say so once (it is confirmed, never fetched again)."""
@@ -219,6 +277,27 @@ def _starts_with_command(message: Message) -> bool:
     """Say whether Telegram marked the message's first word as a bot command."""
     first = message.entities[0] if message.entities else None
     return first is not None and first.type == MessageEntity.BOT_COMMAND and first.offset == 0
+
+
+class _Strangers:
+    """When to log ignored messages from a chat: its first, then once a minute at most."""
+
+    def __init__(self) -> None:
+        # chat id -> (when last logged, messages since, unlogged); the oldest forgotten first
+        self._seen: OrderedDict[int, tuple[float, int]] = OrderedDict()
+
+    def log_now(self, chat_id: int) -> int | None:
+        """Return how many messages from `chat_id` went unlogged if this one is to be
+        logged, else None (and count it)."""
+        now = time.monotonic()
+        seen = self._seen.pop(chat_id, None)
+        if seen is not None and now - seen[0] < STRANGER_LOG_SECONDS:
+            self._seen[chat_id] = (seen[0], seen[1] + 1)
+            return None
+        self._seen[chat_id] = (now, 0)
+        while len(self._seen) > STRANGERS_REMEMBERED:
+            self._seen.popitem(last=False)
+        return seen[1] if seen is not None else 0
 
 
 class UpdatesRequest(QuietRequest):

@@ -184,6 +184,7 @@ class FakeTelegram:
         self._sent_in_chat: dict[str, list[float]] = {}
         self.garbage = False  # answer sendMessage with a body that is not JSON
         self.updates_answer: dict[str, Any] | None = None  # answer getUpdates with this instead
+        self.usernames: dict[str, int] = {}  # public chats getChat knows: @name -> id
         self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
@@ -204,6 +205,8 @@ class FakeTelegram:
         self.calls.append(method)
         if method in ("getMe", "deleteWebhook", "setMyCommands", "getUpdates"):
             return self._bot_method(method, form)
+        if method == "getChat":
+            return self._get_chat(form.get("chat_id", ""))
         if method not in ("sendMessage", "editMessageText"):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         return self._message(method, form)
@@ -227,6 +230,36 @@ class FakeTelegram:
                 return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             return self._updates(form)
         return 200, {"ok": True, "result": True}
+
+    def _get_chat(self, chat_id: str) -> tuple[int, dict[str, Any]]:
+        """Answer getChat for a public chat's @name, as Telegram does."""
+        found = next(
+            (i for name, i in self.usernames.items() if name.lower() == chat_id.lower()), None
+        )
+        if found is None:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
+        return 200, {
+            "ok": True,
+            "result": {
+                "id": found,
+                "type": "supergroup",
+                "title": "Public chat",
+                "username": chat_id.lstrip("@"),
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            },
+        }
 
     def _message(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         chat_id = form.get("chat_id", "")

@@ -27,6 +27,7 @@ from tests.conftest import (
     TROOPS_PARAGRAPHS,
     WriteConfig,
     article_page,
+    open_store,
     rss,
 )
 from tests.servers import ContentServer, FakeTelegram
@@ -366,3 +367,77 @@ def test_a_timed_out_long_poll_is_a_failure_that_is_backed_off_from(bot: FakeTel
             await request.shutdown()
 
     asyncio.run(scenario())
+
+
+def test_chats_are_known_by_number_through_migrations_and_by_resolved_name(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    bot: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    public, grown, moved = "-1005550001", "-1004711", "-1004712"
+    bot.chats = {GROUP_CHAT, public, grown, moved}
+    bot.usernames = {"@desk_public": int(public)}
+    content.add("/feed.xml", rss([]))
+    directory = write_config(
+        [{"name": "Outlet", "url": content.url("/feed.xml"), "interval": 3600}],
+        topics=TOPICS,
+        chats={
+            "default": "-0" + GROUP_CHAT[1:],  # a leading zero: the same number
+            "public": "@Desk_Public",
+            "lost": "@nobody_here",
+            "grown": -4711,  # becomes a supergroup while the bot runs
+            "moved": -4712,  # became one earlier; delivery recorded it
+        },
+        terms={"north_korea": "Nordkorea*"},
+    )
+    store = open_store(env)
+    store.chat_moved("moved", "-4712", moved)
+    store.close()
+
+    async def scenario() -> None:
+        async with serving(directory):
+            for chat_id in (GROUP_CHAT, public, moved):
+                assert "news-monitor" in await Chat(bot, chat_id).ask("/help"), chat_id
+            bot.send_raw_update(
+                {
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "chat": {"id": int(grown), "type": "supergroup", "title": "Grown"},
+                        "migrate_from_chat_id": -4711,
+                    }
+                }
+            )
+            assert "news-monitor" in await Chat(bot, grown).ask("/help")
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    assert (
+        "chat lost (@nobody_here) cannot give commands: Telegram did not resolve the name "
+        "(Chat not found); its alerts still go out" in caplog.text
+    )
+    assert "chat grown became supergroup -1004711; commands and alerts follow it" in caplog.text
+    store = open_store(env)
+    states = {state.name: state for state in store.chat_states()}
+    store.close()
+    assert (states["grown"].chat_id, states["grown"].moved_to) == ("-4711", grown)
+
+
+def test_a_strangers_flood_is_one_log_line_and_counted(
+    desk: Path, bot: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with serving(desk) as app:
+            for _ in range(300):
+                bot.send_update(STRANGER, "/status\x1b[2J")
+            await Chat(bot, GROUP_CHAT).ask("/help")  # the stranger's updates came before
+            metrics = app.metrics.render()[0].decode()
+        assert 'monitor_bot_ignored_messages_total{reason="unknown chat"} 300.0' in metrics
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    ignored = [r.getMessage() for r in caplog.records if "ignored /" in r.getMessage()]
+    assert ignored == ["ignored /status\x1b[2j from chat -4242: not in chats.yaml"]
+    assert bot.replies_to(STRANGER) == []
