@@ -346,8 +346,7 @@ class App:
         try:
             await self._serve(stop)
         finally:
-            if self.bot is not None:
-                await self.bot.stop()
+            await self._stop_bot()
             if self.probes is not None:
                 self.probes.stop()
             try:
@@ -398,6 +397,8 @@ class App:
         await stop.wait()
         self._stopping = True
         logger.info("stopping: letting in-flight polls finish")
+        # Commands stop at once, beside the polls winding down: a stop never waits on a search.
+        bot_stopped = asyncio.ensure_future(self._stop_bot())
         scheduler.pause()
         for handle in self._retries.values():
             handle.cancel()
@@ -416,6 +417,12 @@ class App:
                 "again after the restart",
                 len(self.ledger.unrecorded),
             )
+        await bot_stopped
+
+    async def _stop_bot(self) -> None:
+        bot, self.bot = self.bot, None
+        if bot is not None:
+            await bot.stop()
 
     async def reload(self, reason: str, notify: bool = True) -> tuple[bool, str]:
         """Read config/ again and apply it without a restart; keep the last good one if invalid.
@@ -555,15 +562,14 @@ class App:
 
     async def _follow_bot_lease(self, now: datetime) -> None:
         """Run the command bot while this replica holds the bot lease, stop it when lost."""
-        if not self.settings.telegram_token or not self.settings.bot_commands:
+        if not self.settings.telegram_token or not self.settings.bot_commands or self._stopping:
             return
         held = self._lead("bot", now)
         if held and self.bot is None:
             await self._start_bot()
         elif not held and self.bot is not None:
             logger.warning("another replica answers bot commands now")
-            await self.bot.stop()
-            self.bot = None
+            await self._stop_bot()
 
     async def _track(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Run `work` so that a stop waits for it; an outage of the database defers it.

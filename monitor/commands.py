@@ -17,16 +17,17 @@ from datetime import UTC, datetime, timedelta
 from monitor.config import Config, parse_duration
 from monitor.errors import QueryError
 from monitor.explain import describe
-from monitor.match import Matcher, Topic
-from monitor.models import Article
+from monitor.match import Matcher
 from monitor.query import Node, in_words, lists_in, parse
 from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, linked, utf16_len
+from monitor.search import SEARCH_SECONDS, Scan, find
 from monitor.status import polled, status_report
 from monitor.store import Store
 
 SEARCH_DAYS = 7
-SEARCH_MAX_ARTICLES = 20_000
 SEARCH_RESULTS = 5
+# Searches running at once, service-wide (each one CPU-bound in a thread); one per chat.
+SEARCHES_AT_ONCE = 2
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
 MAX_MUTE = timedelta(days=30)
@@ -78,11 +79,15 @@ class Desk:
         store: Store,
         config: Callable[[], Config],
         reload: Callable[[str], Awaitable[tuple[bool, str]]] | None = None,
+        search_seconds: float = SEARCH_SECONDS,
     ) -> None:
         self.store = store
         self.config = config
         self.reload = reload
+        self.search_seconds = search_seconds
         self._stopping = threading.Event()  # read by work running in threads
+        self._search_slots = asyncio.Semaphore(SEARCHES_AT_ONCE)
+        self._searching: set[str] = set()  # chats with a search running
 
     def stop(self) -> None:
         """Make work under way (a search) end at its next step; the service is stopping."""
@@ -247,28 +252,36 @@ class Desk:
             query = parse(" ".join(request.args))
         except QueryError as exc:
             return [f"Cannot search for that ({html.escape(str(exc))}). Usage: {USAGE['search']}"]
-        found = await asyncio.to_thread(self._find, query, now - timedelta(days=SEARCH_DAYS))
-        if not found:
-            return [f"Nothing in the last {SEARCH_DAYS} days matches."]
-        lines = [f"<b>{len(found)} newest matches, last {SEARCH_DAYS} days</b>"]
-        for article, snippet in found:
+        if request.chat in self._searching:
+            return ["A search is still running in this chat; ask again when it has answered."]
+        self._searching.add(request.chat)
+        try:
+            async with self._search_slots:
+                scan = await asyncio.to_thread(
+                    find,
+                    self.store,
+                    query,
+                    now - timedelta(days=SEARCH_DAYS),
+                    SEARCH_RESULTS,
+                    self._stopping,
+                    self.search_seconds,
+                )
+        finally:
+            self._searching.discard(request.chat)
+        if scan.stopped == "stopped":
+            return ["The service is stopping; the search was not finished."]
+        notes = _scan_notes(scan, self.search_seconds)
+        if not scan.found:
+            return [f"Nothing in the last {SEARCH_DAYS} days matches.{notes}"]
+        lines = [f"<b>{len(scan.found)} newest matches, last {SEARCH_DAYS} days</b>"]
+        for article, snippet in scan.found:
             entry = article.entry
             title = linked(clip(entry.title or "(untitled)", 200), entry.link)
             shown = html.escape(clip(snippet, 200))
             lines.append(f"{html.escape(entry.feed)}: {title}\n<i>{shown}</i>")
+        if notes:
+            lines.append(notes.strip())
         return _paginate(lines)
-
-    def _find(self, query: Node, since: datetime) -> list[tuple[Article, str]]:
-        """Return the newest stored articles since `since` matching `query`, with a snippet."""
-        matcher = Matcher([Topic("search", query, ())])
-        found = []
-        for index, article in enumerate(self.store.articles(since)):
-            if index >= SEARCH_MAX_ARTICLES:
-                break
-            matches = matcher.match(article)
-            if matches:
-                found.append((article, matches[0].snippet))
-        return found[-SEARCH_RESULTS:][::-1]
 
     async def _feeds(self, request: Request, now: datetime) -> list[str]:
         config = self.config()
@@ -298,6 +311,21 @@ class Desk:
         names = ", ".join(topic.name for topic in self.config().topics)
         shown = html.escape(clip(wanted, 60))
         return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
+
+
+def _scan_notes(scan: Scan, seconds: float) -> str:
+    """Say where a search stopped short, if it did (an empty string when it did not)."""
+    notes = []
+    if scan.stopped == "time":
+        notes.append(
+            f"Searched the newest {scan.read} articles: a search may take {seconds:g} s, "
+            "so older ones were not searched."
+        )
+    elif scan.stopped == "articles":
+        notes.append(f"Searched the newest {scan.read} articles; older ones were not searched.")
+    if scan.costly:
+        notes.append(f"{scan.costly} articles were too much work for this query and were skipped.")
+    return "".join(f"\n<i>{note}</i>" for note in notes)
 
 
 def _duration(text: str) -> timedelta | None:

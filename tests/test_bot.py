@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,8 @@ from telegram.error import NetworkError, TimedOut
 from monitor.app import App
 from monitor.bot import UpdatesRequest
 from monitor.config import Settings, load_config
-from monitor.store import Store
+from monitor.models import Article, Entry
+from monitor.store import NewEntry, Store
 from tests.conftest import (
     GROUP_CHAT,
     SHELLS_PARAGRAPHS,
@@ -29,6 +32,7 @@ from tests.conftest import (
     article_page,
     open_store,
     rss,
+    wait_until,
 )
 from tests.servers import ContentServer, FakeTelegram
 
@@ -441,3 +445,55 @@ def test_a_strangers_flood_is_one_log_line_and_counted(
     ignored = [r.getMessage() for r in caplog.records if "ignored /" in r.getMessage()]
     assert ignored == ["ignored /status\x1b[2j from chat -4242: not in chats.yaml"]
     assert bot.replies_to(STRANGER) == []
+
+
+def store_articles(env: dict[str, str], count: int, words: int = 1000) -> None:
+    """Store `count` articles of `words` words each, as polls would have (SQLite, no alerts)."""
+    rng = random.Random(16)
+    vocabulary = ["der", "die", "das", "dort", "soldaten", "sagte", "staat", "sind", "und"]
+    now = datetime.now(UTC)
+    items = []
+    for number in range(count):
+        entry = Entry(
+            "Outlet", f"g{number}", f"https://outlet.example/{number}", "Bericht", "", now
+        )
+        text = " ".join(rng.choice(vocabulary) for _ in range(words))
+        items.append(NewEntry(entry, (f"guid:Outlet:g{number}",), Article(entry, text, True), ()))
+    store = open_store(env)
+    store.record("Outlet", items, now)
+    store.close()
+
+
+def test_a_slow_search_blocks_neither_help_nor_a_stop(
+    env: dict[str, str], desk: Path, bot: FakeTelegram
+) -> None:
+    store_articles(env, 300)
+    # About 0.1 s of NEAR work per article, and no article matches (no "zzzz"): the search
+    # reads on until its time is up.
+    slow = "/search " + " NEAR/50 ".join(["d*", "s*"] * 25) + " NEAR/50 zzzz"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        env={**os.environ, **env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": bot.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert bot.polled_updates.wait(30), "the bot never asked for updates"
+        bot.send_update(GROUP_CHAT, slow)
+        time.sleep(0.5)  # the search is under way
+        asked = time.monotonic()
+        bot.send_update(OPERATORS, "/help")
+        wait_until(lambda: bot.replies_to(OPERATORS), "the answer to /help", 10)
+        assert time.monotonic() - asked < 2.0
+        assert bot.replies_to(GROUP_CHAT) == []  # the search is still running
+        stopping = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+        assert time.monotonic() - stopping < 5.0, err
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    assert "Traceback" not in err, err
