@@ -187,6 +187,7 @@ class CommandBot:
             args=tuple(args),
             reply_to=str(reply_to.message_id) if reply_to is not None else None,
             operator=name in config.operators,
+            user=_who(message),
         )
         if command in ("feeds", "reload") and not request.operator:
             logger.warning("refused operator command /%s from chat %s", command, name)
@@ -271,6 +272,15 @@ class CommandBot:
             logger.warning("bot command not answered: %s", error)
         else:
             logger.error("bot command failed", exc_info=error)
+
+
+def _who(message: Message) -> str:
+    """Name who sent a message: "@name (id)", or their name when they have no @name."""
+    user = message.from_user
+    if user is None:  # sent on behalf of the chat (an anonymous admin)
+        return f"the chat itself ({message.sender_chat.id if message.sender_chat else '?'})"
+    name = f"@{user.username}" if user.username else user.full_name
+    return f"{name[:64]} ({user.id})"
 
 
 def _starts_with_command(message: Message) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, linked, utf16_len
 from monitor.search import SEARCH_SECONDS, Scan, find
 from monitor.status import polled, status_report
 from monitor.store import Store
+
+audit = logging.getLogger("monitor.audit")
 
 SEARCH_DAYS = 7
 SEARCH_RESULTS = 5
@@ -48,6 +52,7 @@ USAGE = {
     "reload": "/reload: read config/ again now (operators' chat only)",
 }
 OPERATOR_ONLY = frozenset({"feeds", "reload"})
+AUDITED = frozenset({"mute", "unmute", "reload"})  # the commands that change what happens
 COMMAND_DESCRIPTIONS = {
     "help": "What the bot can do",
     "topics": "The watch topics",
@@ -62,13 +67,15 @@ COMMAND_DESCRIPTIONS = {
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One command as received: where from, what, with which words, replying to which message."""
+    """One command as received: where from, who, what, with which words, replying to which
+    message."""
 
     chat: str  # the chat's name in chats.yaml
     command: str
     args: tuple[str, ...]
     reply_to: str | None = None
     operator: bool = False
+    user: str = ""  # who asked, for people and the audit: "@name (user id)"
 
 
 class Desk:
@@ -94,8 +101,25 @@ class Desk:
         self._stopping.set()
 
     async def answer(self, request: Request, now: datetime | None = None) -> list[str]:
-        """Return the replies to one command (Telegram HTML), or a usage line."""
-        now = now or datetime.now(UTC)
+        """Return the replies to one command (Telegram HTML), or a usage line.
+
+        A command that changes state (/mute, /unmute, /reload) leaves an audit line: chat,
+        user, command and result, whether it succeeded, was refused or failed.
+        """
+        if request.command not in AUDITED:
+            return await self._answer(request, now or datetime.now(UTC))
+        try:
+            replies = await self._answer(request, now or datetime.now(UTC))
+        except asyncio.CancelledError:
+            _audit(request, "not finished: it took too long, or the service is stopping")
+            raise
+        except Exception as exc:
+            _audit(request, f"failed: {type(exc).__name__}: {exc}")
+            raise
+        _audit(request, replies[0] if replies else "no reply")
+        return replies
+
+    async def _answer(self, request: Request, now: datetime) -> list[str]:
         if request.command not in USAGE or request.command == "help":
             return [self._help(request.operator)]
         if request.command in OPERATOR_ONLY and not request.operator:
@@ -190,7 +214,7 @@ class Desk:
         if topic is None:
             return [self._unknown_topic(wanted)]
         until = now + length
-        await asyncio.to_thread(self.store.mute, request.chat, topic, until)
+        await asyncio.to_thread(self.store.mute, request.chat, topic, until, request.user or None)
         return [
             f"Muted <b>{html.escape(topic)}</b> in this chat until "
             f"{until.astimezone(BERLIN):%d.%m. %H:%M}. /unmute lifts it. Alerts that match only "
@@ -238,10 +262,11 @@ class Desk:
             "Last alert: "
             + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
         )
-        mutes = (await asyncio.to_thread(self.store.mutes, now)).get(request.chat, {})
-        for topic, until in mutes.items():
+        for topic, until, set_by in await asyncio.to_thread(self.store.mutes_in, request.chat, now):
+            by = f" by {html.escape(set_by)}" if set_by else ""
             lines.append(
-                f"Muted here: {html.escape(topic)} until {until.astimezone(BERLIN):%d.%m. %H:%M}"
+                f"Muted here: {html.escape(topic)} until "
+                f"{until.astimezone(BERLIN):%d.%m. %H:%M}{by}"
             )
         return ["\n".join(lines)]
 
@@ -311,6 +336,18 @@ class Desk:
         names = ", ".join(topic.name for topic in self.config().topics)
         shown = html.escape(clip(wanted, 60))
         return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
+
+
+def _audit(request: Request, result: str) -> None:
+    """Log who changed what in which chat, and what came of it (a line of its own logger)."""
+    shown = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", result))).strip()
+    audit.info(
+        "chat %s, user %s: /%s -> %s",
+        request.chat,
+        request.user or "unknown",
+        " ".join((request.command, *request.args))[:200],
+        clip(shown, 300),
+    )
 
 
 def _scan_notes(scan: Scan, seconds: float) -> str:

@@ -164,6 +164,10 @@ def _m009_delivery_attempts(conn: Connection) -> None:
     _add_columns(conn, alerts, ("attempted_at", "ambiguous"))
 
 
+def _m010_mute_authors(conn: Connection) -> None:
+    _add_columns(conn, mutes, ("set_by",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -176,6 +180,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("leases: feed polls, delivery and bot leaders", _m007_leases),
     ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
     ("delivery attempts: alerts.attempted_at, alerts.ambiguous", _m009_delivery_attempts),
+    ("who muted: mutes.set_by", _m010_mute_authors),
 )
 LATEST = len(MIGRATIONS)
 

@@ -790,11 +790,21 @@ class Store:
             value = conn.execute(sa.select(sa.func.max(alerts.c.sent_at))).scalar()
         return _utc(value)
 
-    def mute(self, chat: str, topic: str, until: datetime) -> None:
-        """Hold back `topic`'s alerts in `chat` until `until`."""
+    def mute(self, chat: str, topic: str, until: datetime, set_by: str | None = None) -> None:
+        """Hold back `topic`'s alerts in `chat` until `until`; `set_by` names who asked."""
         with self.write() as conn:
             conn.execute(mutes.delete().where(mutes.c.chat == chat, mutes.c.topic == topic))
-            conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until))
+            conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until, set_by=set_by))
+
+    def mutes_in(self, chat: str, now: datetime) -> list[tuple[str, datetime, str | None]]:
+        """Return the mutes in force in `chat` at `now`: topic, until, who set it."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(mutes.c.topic, mutes.c.until, mutes.c.set_by)
+                .where(mutes.c.chat == chat, mutes.c.until > now)
+                .order_by(mutes.c.topic)
+            ).all()
+        return [(row.topic, _utc(row.until) or now, row.set_by) for row in rows]
 
     def unmute(self, chat: str, topic: str | None = None) -> int:
         """Lift the mute of `topic` (or every mute) in `chat`; return how many were lifted."""

@@ -323,6 +323,7 @@ class FakeTelegram:
         user_id: int = 777,
         kind: str = "message",
         thread: int | None = None,
+        username: str | None = None,
     ) -> int:
         """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id.
 
@@ -339,6 +340,8 @@ class FakeTelegram:
                 "from": {"id": user_id, "is_bot": False, "first_name": "Analyst"},
                 "text": text,
             }
+            if username is not None:
+                message["from"]["username"] = username
             if text.startswith("/"):
                 command = text.split()[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]

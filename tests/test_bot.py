@@ -89,9 +89,17 @@ class Chat:
         self.bot = bot
         self.chat_id = chat_id
 
-    async def ask(self, text: str, reply_to: str | None = None) -> str:
+    async def ask(
+        self,
+        text: str,
+        reply_to: str | None = None,
+        user_id: int = 777,
+        username: str | None = None,
+    ) -> str:
         before = len(self.bot.replies_to(self.chat_id))
-        self.bot.send_update(self.chat_id, text, reply_to=reply_to)
+        self.bot.send_update(
+            self.chat_id, text, reply_to=reply_to, user_id=user_id, username=username
+        )
         await until(lambda: len(self.bot.replies_to(self.chat_id)) > before, f"a reply to {text}")
         await asyncio.sleep(0.1)  # a command may answer in several messages
         return "\n".join(self.bot.replies_to(self.chat_id)[before:])
@@ -497,3 +505,40 @@ def test_a_slow_search_blocks_neither_help_nor_a_stop(
             child.wait()
     assert child.returncode == 0, err
     assert "Traceback" not in err, err
+
+
+def test_state_changes_leave_an_audit_line_and_status_says_who_muted(
+    desk: Path, bot: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    analysts, operators = Chat(bot, GROUP_CHAT), Chat(bot, OPERATORS)
+
+    async def scenario() -> None:
+        async with serving(desk):
+            assert "Muted" in await analysts.ask("/mute north 2h", user_id=501, username="anna")
+            assert "Usage" in await analysts.ask("/mute north forever", user_id=502)
+            text = await analysts.ask("/status")
+            assert "Muted here: North Korea until " in text and text.endswith(" by @anna (501)")
+            assert "Lifted 1 mute." in await analysts.ask("/unmute", user_id=502)
+            assert "operators' chat only" in await analysts.ask(
+                "/reload", user_id=501, username="anna"
+            )
+            assert "Reloaded" in await operators.ask("/reload", user_id=9)
+            await analysts.ask("/help", user_id=501)  # not a change: no audit line
+
+    with caplog.at_level(logging.INFO, logger="monitor.audit"):
+        asyncio.run(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.audit"]
+    assert len(lines) == 5, lines
+    assert lines[0].startswith(
+        "chat default, user @anna (501): /mute north 2h -> Muted North Korea in this chat until "
+    )
+    assert lines[1] == (
+        "chat default, user Analyst (502): /mute north forever -> Usage: /mute <topic> "
+        "<duration>: no alerts for a topic here for a while, e.g. /mute troops 2h (30m, 2h, "
+        "1d; at most 30d)"
+    )
+    assert lines[2] == "chat default, user Analyst (502): /unmute -> Lifted 1 mute."
+    assert lines[3] == (
+        "chat default, user @anna (501): /reload -> This command is for the operators' chat only."
+    )
+    assert lines[4].startswith("chat ops, user Analyst (9): /reload -> Reloaded: ")
