@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,8 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.models import Alert, Span
+from monitor.commands import Desk, Request
+from monitor.config import Config
+from monitor.models import Alert, Article, Entry, Span
 from monitor.render import MAX_MESSAGE_UNITS, DigestItem, digest_parts, render_html, utf16_len
+from monitor.store import NewEntry, Store
 from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer, FakeTelegram, check_telegram_html
 
@@ -194,3 +198,24 @@ def test_only_http_links_become_hrefs_anything_else_is_text(link: str) -> None:
         assert "href" not in text
         assert 'Raketen & Granaten: "Lieferung" <bestätigt>' in visible and "taz" in visible
     assert 'href="https://example.org/a?x=1&amp;y=&quot;2&quot;"' in render_html(make_alert())
+
+
+def test_recent_and_search_show_an_unsafe_link_as_text(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.sqlite'}")
+    now = datetime.now(UTC)
+    items = []
+    for number, link in enumerate(["javascript:alert(1)", "https://example.org/ok"]):
+        entry = Entry("Outlet", f"g{number}", link, f"Kursk {number}", "", now)
+        alert = make_alert(title=f"Kursk {number}", link=link, chat="default")
+        keys = (f"guid:Outlet:g{number}",)
+        items.append(NewEntry(entry, keys, Article(entry, "Soldaten in Kursk", True), (alert,)))
+    store.record("Outlet", items, now)
+    store.mark_sent([pending.id for pending in store.pending_alerts(now)], "1", now)
+    desk = Desk(store, lambda: Config((), (), {"default": "-100"}))
+    for command, args in (("recent", ()), ("search", ("kursk",))):
+        [reply] = asyncio.run(desk.answer(Request("default", command, args)))
+        error, visible = check_telegram_html(reply)
+        assert error is None and "Kursk 0" in visible and "Kursk 1" in visible
+        assert "javascript" not in reply
+        assert '<a href="https://example.org/ok">Kursk 1</a>' in reply
+    store.close()
