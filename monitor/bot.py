@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds a getUpdates long poll may wait; stopping the bot waits for it at most this long.
 POLL_TIMEOUT = 5
-# Commands being answered at once (each waits for its replies' turn); more are not taken.
-MAX_IN_FLIGHT = 500
+# Commands being answered at once (each waits for its replies' turn at the chat's pace), in
+# all and from one chat; more are not taken, so one flooding chat cannot crowd out the others.
+MAX_IN_FLIGHT = 1000
+MAX_IN_FLIGHT_PER_CHAT = 200
 # Seconds a command may take before it is answered with a note that it took too long.
 COMMAND_SECONDS = 30.0
 # Seconds a stop waits for commands being answered before cancelling them.
@@ -76,6 +78,8 @@ class CommandBot:
         self.metrics = metrics
         self.telegram = telegram or Outage("Telegram Bot API", "commands wait")
         self._answering: set[asyncio.Task[None]] = set()
+        self._per_chat: Counter[str] = Counter()  # commands being answered, by chat
+        self._busy = _Strangers()  # when to log commands not taken, per chat
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
@@ -162,23 +166,34 @@ class CommandBot:
             self._spawn(self._look_up_names())
         if message.migrate_from_chat_id is not None:  # said in the new supergroup
             self._migrated(message.migrate_from_chat_id, message.chat.id)
-            return
-        if message.migrate_to_chat_id is not None:  # said in the old group
+        elif message.migrate_to_chat_id is not None:  # said in the old group
             self._migrated(message.chat.id, message.migrate_to_chat_id)
-            return
-        text = message.text or ""
-        if not text.split() or not _starts_with_command(message):
-            return  # nothing, only blanks, or chatter: not a command
-        word, *args = text.split()
+        elif (message.text or "").split() and _starts_with_command(message):
+            self._take(message, config, context.bot.username or "")
+
+    def _take(self, message: Message, config: Config, username: str) -> None:
+        """Answer a command, unless it is for another bot, from a stranger, or one too many."""
+        word, *args = (message.text or "").split()
         command, _, addressee = word[1:].partition("@")
         command = command.lower()
-        if addressee and addressee.casefold() != (context.bot.username or "").casefold():
+        if addressee and addressee.casefold() != username.casefold():
             self._count_ignored("for another bot")  # several bots share a group: not ours
             return
         chat = message.chat
         name = self.chats.name_of(chat.id)
         if name is None:
             self._ignore_stranger(chat.id, command)
+            return
+        if len(self._answering) >= MAX_IN_FLIGHT or self._per_chat[name] >= MAX_IN_FLIGHT_PER_CHAT:
+            self._count_ignored("busy")
+            if (unlogged := self._busy.log_now(chat.id)) is not None:
+                logger.warning(
+                    "/%s from chat %s not taken: too many commands waiting for answers (%d more "
+                    "since the last line)",
+                    command[:32],
+                    name,
+                    unlogged,
+                )
             return
         reply_to = message.reply_to_message
         request = Request(
@@ -193,6 +208,7 @@ class CommandBot:
             logger.warning("refused operator command /%s from chat %s", command, name)
         # In a forum the reply belongs in the topic the command was given in, not in General.
         thread = message.message_thread_id if message.is_topic_message else None
+        self._per_chat[name] += 1
         self._spawn(self._answer(request, str(chat.id), thread))
 
     def _migrated(self, old: int, new: int) -> None:
@@ -226,18 +242,21 @@ class CommandBot:
             self.metrics.bot_ignored(reason)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Answer in a task of its own, so the next update is read at once."""
-        if len(self._answering) >= MAX_IN_FLIGHT:
-            work.close()
-            self._count_ignored("busy")
-            logger.warning("command not taken: %d commands are being answered", MAX_IN_FLIGHT)
-            return
+        """Run `work` in a task of its own, so the next update is read at once."""
         task = asyncio.create_task(work)
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
 
     async def _answer(self, request: Request, chat_id: str, thread: int | None) -> None:
         """Work out the replies within the command budget, then send them in order."""
+        try:
+            await self._answer_now(request, chat_id, thread)
+        finally:
+            self._per_chat[request.chat] -= 1
+            if self._per_chat[request.chat] <= 0:
+                del self._per_chat[request.chat]
+
+    async def _answer_now(self, request: Request, chat_id: str, thread: int | None) -> None:
         try:
             replies = await asyncio.wait_for(self.desk.answer(request), COMMAND_SECONDS)
         except TimeoutError:

@@ -254,6 +254,7 @@ def test_the_running_bot_never_logs_the_token_even_at_debug(
         before = len(telegram.replies_to(GROUP_CHAT))
         telegram.send_update(GROUP_CHAT, "/status")
         telegram.send_update("-777", "/status")  # unknown: ignored, logged
+        telegram.send_update("-778", "/status\x1b[2J\u202e\nFAKE")  # escaped in the log
         deadline = time.monotonic() + 20
         while len(telegram.replies_to(GROUP_CHAT)) == before and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -266,6 +267,8 @@ def test_the_running_bot_never_logs_the_token_even_at_debug(
             child.wait()
     assert child.returncode == 0, err
     assert "ignored /status from chat -777" in err
+    assert "ignored /status\\x1b[2j\\u202e from chat -778" in err
+    assert "\x1b" not in err and "\u202e" not in err
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
 
 
@@ -281,6 +284,10 @@ def test_a_command_flood_is_answered_at_the_chat_pace_and_through_a_429(
         async with serving(desk):
             for number in range(200):
                 bot.send_update(GROUP_CHAT, "/help" if number % 2 else "/status")
+            await until(lambda: bot.replies_to(GROUP_CHAT), "the first reply")
+            asked = time.monotonic()  # another chat is not held up by the flood
+            assert "news-monitor" in await Chat(bot, OPERATORS).ask("/help")
+            assert time.monotonic() - asked < 2.0
             await until(lambda: len(bot.replies_to(GROUP_CHAT)) >= 200, "200 replies", 30)
 
     asyncio.run(scenario())
