@@ -20,6 +20,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.bot import CommandBot
+from monitor.chats import ChatDirectory
 from monitor.commands import Desk
 from monitor.config import (
     Config,
@@ -351,8 +352,7 @@ class App:
         try:
             await self._serve(stop)
         finally:
-            if self.bot is not None:
-                await self.bot.stop()
+            await self._stop_bot()
             if self.probes is not None:
                 self.probes.stop()
             try:
@@ -362,15 +362,16 @@ class App:
 
     async def _start_bot(self) -> None:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
-        if not self.settings.telegram_token or not self.settings.bot_commands:
+        if not self.settings.bot_commands or not isinstance(self.sink, TelegramSink):
             return
         bot = CommandBot(
             self.settings.telegram_token,
             self.settings.telegram_api_url,
             Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
-            lambda: self.config.chats,
-            lambda: self.config.operators,
+            ChatDirectory(lambda: self.config, self.store),
+            self.sink,
             telegram=self.ledger.telegram,
+            metrics=self.metrics,
         )
         try:
             await bot.start()
@@ -401,6 +402,8 @@ class App:
         await stop.wait()
         self._stopping = True
         logger.info("stopping: letting in-flight polls finish")
+        # Commands stop at once, beside the polls winding down: a stop never waits on a search.
+        bot_stopped = asyncio.ensure_future(self._stop_bot())
         scheduler.pause()
         for handle in self._retries.values():
             handle.cancel()
@@ -419,6 +422,12 @@ class App:
                 "again after the restart",
                 len(self.ledger.unrecorded),
             )
+        await bot_stopped
+
+    async def _stop_bot(self) -> None:
+        bot, self.bot = self.bot, None
+        if bot is not None:
+            await bot.stop()
 
     async def reload(self, reason: str, notify: bool = True) -> tuple[bool, str]:
         """Read config/ again and apply it without a restart; keep the last good one if invalid.
@@ -560,15 +569,14 @@ class App:
 
     async def _follow_bot_lease(self, now: datetime) -> None:
         """Run the command bot while this replica holds the bot lease, stop it when lost."""
-        if not self.settings.telegram_token or not self.settings.bot_commands:
+        if not self.settings.telegram_token or not self.settings.bot_commands or self._stopping:
             return
         held = self._lead("bot", now)
         if held and self.bot is None:
             await self._start_bot()
         elif not held and self.bot is not None:
             logger.warning("another replica answers bot commands now")
-            await self.bot.stop()
-            self.bot = None
+            await self._stop_bot()
 
     async def _track(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Run `work` so that a stop waits for it; an outage of the database defers it.

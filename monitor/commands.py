@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import logging
+import re
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,16 +20,20 @@ from datetime import UTC, datetime, timedelta
 from monitor.config import Config, parse_duration
 from monitor.errors import QueryError
 from monitor.explain import describe
-from monitor.match import Matcher, Topic
-from monitor.models import Alert, Article
+from monitor.match import Matcher
+from monitor.models import Alert
 from monitor.query import Node, in_words, lists_in, parse
-from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, grouped_items, utf16_len
+from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, grouped_items, linked, utf16_len
+from monitor.search import SEARCH_SECONDS, Scan, find
 from monitor.status import polled, status_report
 from monitor.store import MessageAlert, Store
 
+audit = logging.getLogger("monitor.audit")
+
 SEARCH_DAYS = 7
-SEARCH_MAX_ARTICLES = 20_000
 SEARCH_RESULTS = 5
+# Searches running at once, service-wide (each one CPU-bound in a thread); one per chat.
+SEARCHES_AT_ONCE = 2
 RECENT_DEFAULT = 5
 RECENT_MAX = 20
 MAX_MUTE = timedelta(days=30)
@@ -48,6 +55,7 @@ USAGE = {
     "reload": "/reload: read config/ again now (operators' chat only)",
 }
 OPERATOR_ONLY = frozenset({"feeds", "reload"})
+AUDITED = frozenset({"mute", "unmute", "reload"})  # the commands that change what happens
 COMMAND_DESCRIPTIONS = {
     "help": "What the bot can do",
     "topics": "The watch topics",
@@ -62,13 +70,15 @@ COMMAND_DESCRIPTIONS = {
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One command as received: where from, what, with which words, replying to which message."""
+    """One command as received: where from, who, what, with which words, replying to which
+    message."""
 
     chat: str  # the chat's name in chats.yaml
     command: str
     args: tuple[str, ...]
     reply_to: str | None = None
     operator: bool = False
+    user: str = ""  # who asked, for people and the audit: "@name (user id)"
 
 
 class Desk:
@@ -79,14 +89,40 @@ class Desk:
         store: Store,
         config: Callable[[], Config],
         reload: Callable[[str], Awaitable[tuple[bool, str]]] | None = None,
+        search_seconds: float = SEARCH_SECONDS,
     ) -> None:
         self.store = store
         self.config = config
         self.reload = reload
+        self.search_seconds = search_seconds
+        self._stopping = threading.Event()  # read by work running in threads
+        self._search_slots = asyncio.Semaphore(SEARCHES_AT_ONCE)
+        self._searching: set[str] = set()  # chats with a search running
+
+    def stop(self) -> None:
+        """Make work under way (a search) end at its next step; the service is stopping."""
+        self._stopping.set()
 
     async def answer(self, request: Request, now: datetime | None = None) -> list[str]:
-        """Return the replies to one command (Telegram HTML), or a usage line."""
-        now = now or datetime.now(UTC)
+        """Return the replies to one command (Telegram HTML), or a usage line.
+
+        A command that changes state (/mute, /unmute, /reload) leaves an audit line: chat,
+        user, command and result, whether it succeeded, was refused or failed.
+        """
+        if request.command not in AUDITED:
+            return await self._answer(request, now or datetime.now(UTC))
+        try:
+            replies = await self._answer(request, now or datetime.now(UTC))
+        except asyncio.CancelledError:
+            _audit(request, "not finished: it took too long, or the service is stopping")
+            raise
+        except Exception as exc:
+            _audit(request, f"failed: {type(exc).__name__}: {exc}")
+            raise
+        _audit(request, replies[0] if replies else "no reply")
+        return replies
+
+    async def _answer(self, request: Request, now: datetime) -> list[str]:
         if request.command not in USAGE or request.command == "help":
             return [self._help(request.operator)]
         if request.command in OPERATOR_ONLY and not request.operator:
@@ -144,8 +180,8 @@ class Desk:
         for alert in alerts:
             published = alert.published
             when = f"{published.astimezone(BERLIN):%d.%m. %H:%M} " if published else ""
-            linked = _linked(alert.title, alert.link)
-            lines.append(f"{when}{html.escape(alert.outlet)}: {linked}")
+            title = linked(clip(alert.title or "(untitled)", 200), alert.link)
+            lines.append(f"{when}{html.escape(alert.outlet)}: {title}")
         return _paginate(lines, separator="\n")
 
     async def _why(self, request: Request, now: datetime) -> list[str]:
@@ -184,7 +220,7 @@ class Desk:
         if topic is None:
             return [self._unknown_topic(wanted)]
         until = now + length
-        await asyncio.to_thread(self.store.mute, request.chat, topic, until)
+        await asyncio.to_thread(self.store.mute, request.chat, topic, until, request.user or None)
         return [
             f"Muted <b>{html.escape(topic)}</b> in this chat until "
             f"{until.astimezone(BERLIN):%d.%m. %H:%M}. /unmute lifts it. Alerts that match only "
@@ -232,10 +268,11 @@ class Desk:
             "Last alert: "
             + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
         )
-        mutes = (await asyncio.to_thread(self.store.mutes, now)).get(request.chat, {})
-        for topic, until in mutes.items():
+        for topic, until, set_by in await asyncio.to_thread(self.store.mutes_in, request.chat, now):
+            by = f" by {html.escape(set_by)}" if set_by else ""
             lines.append(
-                f"Muted here: {html.escape(topic)} until {until.astimezone(BERLIN):%d.%m. %H:%M}"
+                f"Muted here: {html.escape(topic)} until "
+                f"{until.astimezone(BERLIN):%d.%m. %H:%M}{by}"
             )
         return ["\n".join(lines)]
 
@@ -246,28 +283,36 @@ class Desk:
             query = parse(" ".join(request.args))
         except QueryError as exc:
             return [f"Cannot search for that ({html.escape(str(exc))}). Usage: {USAGE['search']}"]
-        found = await asyncio.to_thread(self._find, query, now - timedelta(days=SEARCH_DAYS))
-        if not found:
-            return [f"Nothing in the last {SEARCH_DAYS} days matches."]
-        lines = [f"<b>{len(found)} newest matches, last {SEARCH_DAYS} days</b>"]
-        for article, snippet in found:
+        if request.chat in self._searching:
+            return ["A search is still running in this chat; ask again when it has answered."]
+        self._searching.add(request.chat)
+        try:
+            async with self._search_slots:
+                scan = await asyncio.to_thread(
+                    find,
+                    self.store,
+                    query,
+                    now - timedelta(days=SEARCH_DAYS),
+                    SEARCH_RESULTS,
+                    self._stopping,
+                    self.search_seconds,
+                )
+        finally:
+            self._searching.discard(request.chat)
+        if scan.stopped == "stopped":
+            return ["The service is stopping; the search was not finished."]
+        notes = _scan_notes(scan, self.search_seconds)
+        if not scan.found:
+            return [f"Nothing in the last {SEARCH_DAYS} days matches.{notes}"]
+        lines = [f"<b>{len(scan.found)} newest matches, last {SEARCH_DAYS} days</b>"]
+        for article, snippet in scan.found:
             entry = article.entry
-            linked = _linked(entry.title, entry.link)
+            title = linked(clip(entry.title or "(untitled)", 200), entry.link)
             shown = html.escape(clip(snippet, 200))
-            lines.append(f"{html.escape(entry.feed)}: {linked}\n<i>{shown}</i>")
+            lines.append(f"{html.escape(entry.feed)}: {title}\n<i>{shown}</i>")
+        if notes:
+            lines.append(notes.strip())
         return _paginate(lines)
-
-    def _find(self, query: Node, since: datetime) -> list[tuple[Article, str]]:
-        """Return the newest stored articles since `since` matching `query`, with a snippet."""
-        matcher = Matcher([Topic("search", query, ())])
-        found = []
-        for index, article in enumerate(self.store.articles(since)):
-            if index >= SEARCH_MAX_ARTICLES:
-                break
-            matches = matcher.match(article)
-            if matches:
-                found.append((article, matches[0].snippet))
-        return found[-SEARCH_RESULTS:][::-1]
 
     async def _feeds(self, request: Request, now: datetime) -> list[str]:
         config = self.config()
@@ -299,9 +344,31 @@ class Desk:
         return f"No single topic matches '{shown}'. Topics: {html.escape(names)}"
 
 
-def _linked(title: str, link: str | None) -> str:
-    text = html.escape(clip(title or "(untitled)", 200))
-    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
+def _audit(request: Request, result: str) -> None:
+    """Log who changed what in which chat, and what came of it (a line of its own logger)."""
+    shown = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", result))).strip()
+    audit.info(
+        "chat %s, user %s: /%s -> %s",
+        request.chat,
+        request.user or "unknown",
+        " ".join((request.command, *request.args))[:200],
+        clip(shown, 300),
+    )
+
+
+def _scan_notes(scan: Scan, seconds: float) -> str:
+    """Say where a search stopped short, if it did (an empty string when it did not)."""
+    notes = []
+    if scan.stopped == "time":
+        notes.append(
+            f"Searched the newest {scan.read} articles: a search may take {seconds:g} s, "
+            "so older ones were not searched."
+        )
+    elif scan.stopped == "articles":
+        notes.append(f"Searched the newest {scan.read} articles; older ones were not searched.")
+    if scan.costly:
+        notes.append(f"{scan.costly} articles were too much work for this query and were skipped.")
+    return "".join(f"\n<i>{note}</i>" for note in notes)
 
 
 def _duration(text: str) -> timedelta | None:

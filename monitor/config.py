@@ -457,18 +457,24 @@ class _TopicsFile(_Strict):
             problems.append(f"{file}: terms.{name}: {exc}")
 
 
-def _chat_id(value: object) -> str:
-    """Accept a numeric chat id (as number or string) or an @channel name; return it as text."""
+def _chat_id(value: object) -> int | str:
+    """Accept a numeric chat id (as number or string) or an @channel name.
+
+    Numeric ids become integers, so "-01001234567890", -1001234567890 and "-1001234567890"
+    are one chat: Telegram compares numbers, and so does everything that reads the config.
+    """
     text = (
         str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     )
-    if not re.fullmatch(r"@[A-Za-z0-9_]{4,}|-?\d+", text):
+    if re.fullmatch(r"[+-]?\d{1,20}", text):
+        return int(text)
+    if not re.fullmatch(r"@[A-Za-z0-9_]{4,}", text):
         raise ValueError("expected a chat id: a number such as -1001234567890, or @channelname")
     return text
 
 
 ChatId = Annotated[
-    str,
+    int | str,
     BeforeValidator(_chat_id),
     WithJsonSchema(
         {
@@ -519,13 +525,18 @@ class _ChatsFile(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything config/ says: feeds to poll, compiled topics, chat ids and rules by name."""
+    """Everything config/ says: feeds to poll, compiled topics, chat ids and rules by name.
+
+    `chats` holds each chat's id as Telegram is addressed with it (a number written out, or
+    @channelname); `chat_names` finds a chat's name by its numeric id.
+    """
 
     feeds: tuple[FeedConfig, ...]
     topics: tuple[Topic, ...]
     chats: Mapping[str, str]
     chat_rules: Mapping[str, ChatRules] = field(default_factory=dict)
     operators: tuple[str, ...] = ()  # chats marked `operator: true`
+    chat_names: Mapping[int, str] = field(default_factory=dict)
 
 
 def load_config(directory: Path) -> Config:
@@ -536,6 +547,8 @@ def load_config(directory: Path) -> Config:
     chats = _load(directory, CHATS_FILE, _ChatsFile, problems)
     if feeds is not None:
         problems += _duplicates(FEEDS_FILE, "feeds", [feed.name for feed in feeds.feeds])
+    if chats is not None:
+        problems += _same_chat_twice(chats.chats)
     compiled: list[Topic] = []
     if topics is not None:
         problems += _duplicates(TOPICS_FILE, "topics", [topic.name for topic in topics.topics])
@@ -548,9 +561,12 @@ def load_config(directory: Path) -> Config:
     return Config(
         feeds=tuple(feeds.feeds),
         topics=tuple(compiled),
-        chats={name: chat.id for name, chat in chats.chats.items()},
+        chats={name: str(chat.id) for name, chat in chats.chats.items()},
         chat_rules={name: chat.rules() for name, chat in chats.chats.items()},
         operators=tuple(name for name, chat in chats.chats.items() if chat.operator),
+        chat_names={
+            chat.id: name for name, chat in chats.chats.items() if isinstance(chat.id, int)
+        },
     )
 
 
@@ -697,6 +713,23 @@ def _duplicates(file: str, key: str, names: list[str]) -> list[str]:
     return problems
 
 
+def _same_chat_twice(chats: Mapping[str, ChatConfig]) -> list[str]:
+    """Refuse one chat under two names: which name (and whether operator) would be a guess."""
+    first: dict[int | str, str] = {}
+    problems = []
+    for name, chat in chats.items():
+        key = chat.id.casefold() if isinstance(chat.id, str) else chat.id
+        if key == 0:  # not set yet: several chats may wait for their ids
+            continue
+        if key in first:
+            problems.append(
+                f"{CHATS_FILE}: chats.{name}: chat id {chat.id} is also chats.{first[key]}; "
+                "name each chat once"
+            )
+        first.setdefault(key, name)
+    return problems
+
+
 def _load(directory: Path, file: str, model: type[M], problems: list[str]) -> M | None:
     path = directory / file
     try:
@@ -723,7 +756,15 @@ def _load(directory: Path, file: str, model: type[M], problems: list[str]) -> M 
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases, so a small file cannot expand into a huge document."""
+    """SafeLoader that refuses aliases, so a small file cannot expand into a huge document,
+    and reads a number with a leading zero as decimal (as YAML 1.2 does), not as octal:
+    `-01001234567890` is the chat -1001234567890, not some other number."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        digits = str(node.value).replace("_", "")
+        if re.fullmatch(r"[+-]?0\d+", digits):
+            return int(digits)
+        return super().construct_yaml_int(node)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -732,6 +773,9 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not allowed in config files", event.start_mark
             )
         return super().compose_node(parent, index)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
 
 
 def _yaml_where(exc: yaml.YAMLError) -> str:

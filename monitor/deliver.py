@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import html
+import itertools
 import json
 import logging
 import os
@@ -62,6 +64,8 @@ MAX_RETRY_DELAY = timedelta(minutes=10)
 OUTAGE_RETRY_DELAY = timedelta(seconds=30)
 # A chat that blocked the bot is tried again after this long, in case it was unblocked.
 BLOCKED_RECHECK = timedelta(hours=24)
+# A bot reply that cannot reach Telegram is tried this often in all (1 s, then 2 s apart).
+REPLY_ATTEMPTS = 3
 
 
 class Sink(Protocol):
@@ -138,27 +142,63 @@ class ConsoleSink:
 
 
 class Pacer:
-    """Keep under Telegram's limits: per chat (private ~1/s, groups ~20/min) and ~30/s overall."""
+    """Keep under Telegram's limits: per chat (private ~1/s, groups ~20/min) and ~30/s overall.
+
+    Alerts and the bot's replies share one pacer, so together they keep a chat's pace. In
+    each chat messages take turns: an alert goes before replies still waiting (a command flood
+    delays alerts by one message at most), otherwise first come, first served.
+    """
+
+    ALERT = 0
+    REPLY = 1
 
     def __init__(self, private_interval: float, group_interval: float) -> None:
         self.private_interval = private_interval
         self.group_interval = group_interval
         self._next_in_chat: dict[str, float] = {}
         self._next_global = 0.0
+        # per chat, who waits for a turn: (priority, ticket, woken when it is theirs)
+        self._queues: dict[str, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        self._tickets = itertools.count()
 
     def interval(self, chat_id: str) -> float:
         """Return the minimum gap between two messages to `chat_id`."""
         private = chat_id.isdigit()  # users have positive ids; groups negative, channels @name
         return self.private_interval if private else self.group_interval
 
-    async def wait(self, chat_id: str) -> None:
+    def hold(self, chat_id: str, seconds: float) -> None:
+        """Send nothing more to `chat_id` for `seconds` (Telegram answered 429 RetryAfter)."""
+        until = time.monotonic() + seconds
+        self._next_in_chat[chat_id] = max(self._next_in_chat.get(chat_id, 0.0), until)
+
+    def waiting(self, chat_id: str) -> int:
+        """Return how many messages to `chat_id` wait for their turn (the one sending included)."""
+        return len(self._queues.get(chat_id, ()))
+
+    async def wait(self, chat_id: str, priority: int = ALERT) -> None:
         """Sleep until a message to `chat_id` keeps within both limits, and book its slot."""
-        now = time.monotonic()
-        start = max(now, self._next_in_chat.get(chat_id, 0.0), self._next_global)
-        self._next_in_chat[chat_id] = start + self.interval(chat_id)
-        self._next_global = start + GLOBAL_INTERVAL
-        if start > now:
-            await asyncio.sleep(start - now)
+        queue = self._queues.setdefault(chat_id, [])
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (priority, next(self._tickets), turn)
+        heapq.heappush(queue, entry)
+        if queue[0] is entry:
+            turn.set_result(None)
+        try:
+            await turn
+            now = time.monotonic()
+            start = max(now, self._next_in_chat.get(chat_id, 0.0), self._next_global)
+            self._next_in_chat[chat_id] = start + self.interval(chat_id)
+            self._next_global = start + GLOBAL_INTERVAL
+            if start > now:
+                await asyncio.sleep(start - now)
+        finally:  # done or cancelled: the next in line takes its turn
+            queue.remove(entry)
+            heapq.heapify(queue)
+            if queue:
+                if not queue[0][2].done():
+                    queue[0][2].set_result(None)
+            else:
+                del self._queues[chat_id]
 
 
 class TelegramSink:
@@ -278,16 +318,45 @@ class TelegramSink:
             if "message is not modified" not in str(exc).lower():
                 raise
 
+    async def reply(self, chat: str, chat_id: str, text: str, thread: int | None = None) -> None:
+        """Answer a bot command in chat `chat_id` (Telegram HTML), in forum topic `thread`.
+
+        Paced with the chat's alerts (which go first), `RetryAfter` waited out as for alerts;
+        a failure to reach Telegram is tried again twice, a second and two seconds later.
+        """
+
+        def request() -> Awaitable[Message | bool]:
+            return self.bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                message_thread_id=thread,
+            )
+
+        for attempt in range(REPLY_ATTEMPTS):
+            try:
+                await self._call(chat, chat_id, request, Pacer.REPLY)
+                return
+            except DeliveryError as exc:
+                if not exc.outage or attempt == REPLY_ATTEMPTS - 1:
+                    raise
+            await asyncio.sleep(2**attempt)
+
     async def _call(
-        self, chat: str, chat_id: str, request: Callable[[], Awaitable[Message | bool]]
+        self,
+        chat: str,
+        chat_id: str,
+        request: Callable[[], Awaitable[Message | bool]],
+        priority: int = Pacer.ALERT,
     ) -> Message | bool | None:
         """Make one paced request, waiting out `RetryAfter` a few times; map PTB's errors."""
         for _ in range(3):
-            await self.pacer.wait(chat_id)
+            await self.pacer.wait(chat_id, priority)
             try:
                 return await request()
-            except RetryAfter as exc:
-                await _wait_out(exc.retry_after)
+            except RetryAfter as exc:  # the chat's next turn, whoever has it, waits it out
+                self.pacer.hold(chat_id, _wait_out(exc.retry_after))
             except Forbidden as exc:
                 raise ChatBlocked(f"bot cannot post to chat {chat!r}: {exc.message}") from None
             except ChatMigrated as exc:
@@ -372,12 +441,13 @@ def _seconds(value: int | float | timedelta) -> float:
 RETRY_AFTER_WAIT = 60.0
 
 
-async def _wait_out(retry_after: int | float | timedelta) -> None:
-    """Wait as Telegram asked, or give up on the round when it asks for long."""
+def _wait_out(retry_after: int | float | timedelta) -> float:
+    """Return the seconds to wait as Telegram asked, or give up on the round when it asks
+    for long."""
     asked = retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
     if asked > RETRY_AFTER_WAIT:  # not worth holding the round (and `once`) for
         raise DeliveryError(f"Telegram asks to wait {asked:.0f} s (RetryAfter)", retry_after=asked)
-    await asyncio.sleep(_seconds(retry_after) + 0.1)
+    return _seconds(retry_after) + 0.1
 
 
 def retry_delay(attempts: int, cap: timedelta = MAX_RETRY_DELAY) -> timedelta:

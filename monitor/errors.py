@@ -10,7 +10,8 @@
      ├── OpmlError          an OPML file to import cannot be read
      ├── StoreError         a database cannot be opened or copied into
      │    └── StoreUnavailable   the database is away, read-only or full just now
-     └── DeliveryError      an alert could not be handed to its destination
+     ├── DeliveryError      an alert could not be handed to its destination
+     └── OverBudget         a bounded piece of work ran out of time or steps, or was stopped
 
 Messages are written for operators: they name the thing that failed and why, and never carry
 secrets. Only `cli.py` turns them into terminal output and exit codes.
@@ -124,3 +125,11 @@ class StoreUnavailable(StoreError):
     def __init__(self, message: str, reason: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class OverBudget(MonitorError):
+    """Work ran out of its budget: `reason` is "time", "work" (steps) or "stopped"."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"over budget ({reason})")

@@ -1,4 +1,5 @@
-"""Logging setup: console lines for people or JSON lines for machines, secrets redacted."""
+"""Logging setup: console lines for people or JSON lines for machines, secrets redacted, and
+text from outside (commands, feed titles, server answers) unable to forge or hide a line."""
 
 from __future__ import annotations
 
@@ -13,10 +14,27 @@ from typing import TextIO
 # Bot API URLs carry the token as /bot<id>:<secret>/; PTB and httpx put them in messages.
 _TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 REDACTED = "[REDACTED]"
+# C0 and C1 controls (line breaks and terminal escapes among them), DEL, and the Unicode marks
+# that break a line or reorder what a terminal shows (bidi embeddings, overrides, isolates).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """Return `text` with control and bidi characters written as escapes (\\x1b, \\u202e)."""
+    return _UNPRINTABLE.sub(lambda found: _escape(found.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class RedactSecrets(logging.Filter):
-    """Replace known secrets, and anything shaped like a bot token, in every record."""
+    """Replace known secrets, and anything shaped like a bot token, in every record; escape
+    control and bidi characters, so every record is one line that shows what it says."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -29,9 +47,10 @@ class RedactSecrets(logging.Filter):
         return _TOKEN_PATTERN.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = self.redact(record.getMessage())
+        message = printable(self.redact(record.getMessage()))
         if record.exc_info:
-            message += "\n" + self.redact(logging.Formatter().formatException(record.exc_info))
+            trace = self.redact(logging.Formatter().formatException(record.exc_info))
+            message += "\n" + "\n".join(printable(line) for line in trace.split("\n"))
             record.exc_info = None
             record.exc_text = None
         record.msg, record.args = message, None

@@ -89,6 +89,13 @@ class Metrics:
             ["chat"],
             registry=r,
         )
+        self.ignored = Counter(
+            "monitor_bot_ignored_messages",
+            "Messages the bot did not answer, by reason (unknown chat, for another bot, not a "
+            "new message, busy).",
+            ["reason"],
+            registry=r,
+        )
         for outcome in ("ok", "failed"):
             self.reloads.labels(outcome)  # present from the start, so a rate() sees the first one
 
@@ -122,6 +129,10 @@ class Metrics:
     def ambiguous_send(self, chat: str) -> None:
         """Count a send to `chat` whose outcome is unknown (it will be retried)."""
         self.ambiguous.labels(chat).inc()
+
+    def bot_ignored(self, reason: str) -> None:
+        """Count a message the bot did not answer, and why."""
+        self.ignored.labels(reason).inc()
 
     def outbox_is(self, counts: Mapping[str, int]) -> None:
         """Set the outbox gauge from alert counts by status."""

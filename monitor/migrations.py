@@ -168,6 +168,10 @@ def _m010_grouped_parts(conn: Connection) -> None:
     _add_columns(conn, alerts, ("part",))
 
 
+def _m011_mute_authors(conn: Connection) -> None:
+    _add_columns(conn, mutes, ("set_by",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -181,6 +185,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
     ("delivery attempts: alerts.attempted_at, alerts.ambiguous", _m009_delivery_attempts),
     ("grouped messages: alerts.part", _m010_grouped_parts),
+    ("who muted: mutes.set_by", _m011_mute_authors),
 )
 LATEST = len(MIGRATIONS)
 

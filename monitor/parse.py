@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import io
 import re
 import time
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 import lxml.html
@@ -86,11 +88,16 @@ class ParsedFeed:
     ttl: int | None = None
 
 
-def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
-    """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
+def parse_feed(
+    feed: str, body: bytes, headers: Mapping[str, str], base: str | None = None
+) -> ParsedFeed:
+    """Parse a feed document into entries; raise `ParseError` if it holds no feed at all.
+
+    `base` is the URL the feed came from: relative item links are resolved against it.
+    """
     body = strip_doctype(body)
     parsed = feedparser.parse(io.BytesIO(body), response_headers=_trusted_charset(body, headers))
-    entries = [e for e in (_entry(feed, raw) for raw in parsed.entries) if _usable(e)]
+    entries = [e for e in (_entry(feed, raw, base) for raw in parsed.entries) if _usable(e)]
     if not entries and not _looks_like_feed(parsed):
         raise ParseError(_not_a_feed_reason(body, headers, parsed))
     return ParsedFeed(entries, _ttl(parsed.feed))
@@ -156,14 +163,19 @@ def parse_german_date(text: str) -> datetime | None:
     return datetime.fromtimestamp(local.timestamp() - offset * 60, UTC)
 
 
-def _entry(feed: str, raw: Any) -> Entry:
+def _entry(feed: str, raw: Any, base: str | None) -> Entry:
     summary = raw.get("summary_detail")
     if not summary and raw.get("content"):
         summary = raw["content"][0]
+    link = str(raw.get("link") or "").strip() or None
+    if link is not None and base:
+        # an unparseable link is kept as given; render.safe_href never makes it an href
+        with contextlib.suppress(ValueError):
+            link = urljoin(base, link)
     return Entry(
         feed=feed,
         guid=(raw.get("id") or None),
-        link=(raw.get("link") or None),
+        link=link,
         title=_text(raw.get("title_detail")),
         summary=_text(summary),
         published=_published(raw),

@@ -163,6 +163,7 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
             feed.name,
             fetched.body,
             fetched.headers,
+            fetched.url,
             time_limit=settings.extract_timeout,
         )
     except TimeoutError:

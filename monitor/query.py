@@ -42,8 +42,9 @@ _DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 MAX_NEAR = 50
 # Parentheses and NOTs nest at most this deep: deeper input would exhaust the parser's stack.
 MAX_DEPTH = 40
-# A query with its term lists expanded: at most this deep and this many nodes (lists that use
-# lists could otherwise nest without end, or double in size with every level).
+# A query (with its term lists expanded): at most this deep and this many nodes. Lists that use
+# lists could otherwise nest without end or double in size with every level, and a long chain
+# of NEARs nests one level per NEAR; matching walks the tree recursively.
 MAX_EXPANDED_DEPTH = 120
 MAX_EXPANDED_NODES = 20_000
 _WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
@@ -130,14 +131,14 @@ def parse(query: str, lists: Mapping[str, Node] | None = None) -> Node:
         raise QueryError(1, "empty query")
     parser = _Parser(tokens, len(query) + 1, lists or {})
     node = parser.parse_or()
-    if lists:
-        depth, nodes = size(node)
-        if depth > MAX_EXPANDED_DEPTH or nodes > MAX_EXPANDED_NODES:
-            raise QueryError(
-                1,
-                f"with its term lists expanded this is {nodes} parts {depth} levels deep "
-                f"(at most {MAX_EXPANDED_NODES} parts, {MAX_EXPANDED_DEPTH} levels)",
-            )
+    depth, nodes = size(node)
+    if depth > MAX_EXPANDED_DEPTH or nodes > MAX_EXPANDED_NODES:
+        expanded = "with its term lists expanded this" if parser.used_lists else "this query"
+        raise QueryError(
+            1,
+            f"{expanded} is {nodes} parts {depth} levels deep "
+            f"(at most {MAX_EXPANDED_NODES} parts, {MAX_EXPANDED_DEPTH} levels)",
+        )
     if parser.pos < len(tokens):
         token = tokens[parser.pos]
         if token.kind == ")":
@@ -383,6 +384,7 @@ class _Parser:
         self.end_column = end_column
         self.lists = lists
         self.depth = 0
+        self.used_lists = False
 
     def _deeper(self, token: _Token) -> None:
         self.depth += 1
@@ -450,6 +452,7 @@ class _Parser:
         raise QueryError(token.column, f"expected a term, found operator {token.text!r}")
 
     def _list(self, token: _Token, field: Field | None) -> Node:
+        self.used_lists = True
         name = token.text[1:]
         node = self.lists.get(name)
         if node is None:

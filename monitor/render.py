@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor.models import Alert
@@ -27,6 +28,29 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def safe_href(link: str | None) -> str | None:
+    """Return `link` if it may become an href (an absolute http or https URL), else None.
+
+    Anything else (javascript:, data:, a relative or malformed link) is shown as text only.
+    """
+    if not link or any(ord(char) < 0x21 or 0x7F <= ord(char) < 0xA0 for char in link):
+        return None
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return link
+
+
+def linked(text: str, link: str | None) -> str:
+    """Return `text` escaped, as a link to `link` when that is a safe href."""
+    href = safe_href(link)
+    shown = html.escape(text)
+    return f'<a href="{html.escape(href, quote=True)}">{shown}</a>' if href else shown
+
+
 def render_html(alert: Alert, sources: Sequence[Alert] = ()) -> str:
     """Render an alert as Telegram HTML: only <b>, <i> and <a href>, everything else escaped.
 
@@ -34,11 +58,7 @@ def render_html(alert: Alert, sources: Sequence[Alert] = ()) -> str:
     listed under the snippet ("Also reported by ... (3 sources)").
     """
     title = clip(alert.title or "(untitled)", MAX_TITLE_CHARS)
-    heading = (
-        f'<a href="{html.escape(alert.link, quote=True)}">{html.escape(title)}</a>'
-        if alert.link
-        else f"<b>{html.escape(title)}</b>"
-    )
+    heading = linked(title, alert.link) if safe_href(alert.link) else f"<b>{html.escape(title)}</b>"
     lines = [
         f"<b>{html.escape(' · '.join(alert.topics))}</b>",
         heading,
@@ -59,13 +79,8 @@ def _sources_html(sources: Sequence[Alert]) -> str:
         return ""
     shown = []
     for source in sources[:MAX_SOURCES_LISTED]:
-        outlet = html.escape(clip(source.outlet, 60))
         when = f" {source.published.astimezone(BERLIN):%H:%M}" if source.published else ""
-        shown.append(
-            f'<a href="{html.escape(source.link, quote=True)}">{outlet}</a>{when}'
-            if source.link
-            else f"{outlet}{when}"
-        )
+        shown.append(linked(clip(source.outlet, 60), source.link) + when)
     more = len(sources) - MAX_SOURCES_LISTED
     listed = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
     return f"<i>Also reported by</i> {listed} ({len(sources) + 1} sources)"
@@ -243,10 +258,9 @@ def digest_parts(items: Sequence[DigestItem], heading: str) -> list[DigestPart]:
 
 def _item_html(number: int, item: DigestItem) -> str:
     alert = item.alert
-    title = html.escape(clip(alert.title or "(untitled)", MAX_TITLE_CHARS))
-    linked = f'<a href="{html.escape(alert.link, quote=True)}">{title}</a>' if alert.link else title
+    title = linked(clip(alert.title or "(untitled)", MAX_TITLE_CHARS), alert.link)
     label = "More on: " if item.update else "Follow-up: " if item.followup else ""
-    line = f"<b>{number}.</b> {label}{linked}"
+    line = f"<b>{number}.</b> {label}{title}"
     about = f"<i>{html.escape(' · '.join(alert.topics))}</i> · {html.escape(_byline(alert))}"
     footer = _sources_html(item.sources)
     lines = [line, about + (f"\n{footer}" if footer else "")]

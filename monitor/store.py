@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -760,9 +760,11 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.scalar(query) or 0)
 
-    def articles(self, since: datetime | None = None) -> Iterator[Article]:
-        """Yield stored entries as articles, oldest first, reading in batches."""
-        query = sa.select(entries).order_by(entries.c.id)
+    def articles(
+        self, since: datetime | None = None, newest_first: bool = False
+    ) -> Generator[Article, None, None]:
+        """Yield stored entries as articles, oldest (or newest) first, reading in batches."""
+        query = sa.select(entries).order_by(entries.c.id.desc() if newest_first else entries.c.id)
         if since is not None:
             query = query.where(entries.c.seen_at >= since)
         with self.engine.connect() as conn:
@@ -798,13 +800,17 @@ class Store:
             )
         return _article(row) if row is not None else None
 
-    def recent_alerts(self, chat: str, topic: str | None, limit: int) -> list[Alert]:
-        """Return the latest alerts delivered to `chat` (naming `topic`, if given), newest first."""
+    def recent_alerts(
+        self, chat: str, topic: str | None, limit: int, scan: int = 5000
+    ) -> list[Alert]:
+        """Return the latest alerts delivered to `chat` (naming `topic`, if given), newest first,
+        looking at no more than the latest `scan` alerts of the chat."""
         found: list[Alert] = []
         query = (
             sa.select(alerts.c.payload)
             .where(alerts.c.chat == chat, alerts.c.status == "sent")
             .order_by(alerts.c.id.desc())
+            .limit(scan)
         )
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=200).execute(query):
@@ -821,11 +827,21 @@ class Store:
             value = conn.execute(sa.select(sa.func.max(alerts.c.sent_at))).scalar()
         return _utc(value)
 
-    def mute(self, chat: str, topic: str, until: datetime) -> None:
-        """Hold back `topic`'s alerts in `chat` until `until`."""
+    def mute(self, chat: str, topic: str, until: datetime, set_by: str | None = None) -> None:
+        """Hold back `topic`'s alerts in `chat` until `until`; `set_by` names who asked."""
         with self.write() as conn:
             conn.execute(mutes.delete().where(mutes.c.chat == chat, mutes.c.topic == topic))
-            conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until))
+            conn.execute(mutes.insert().values(chat=chat, topic=topic, until=until, set_by=set_by))
+
+    def mutes_in(self, chat: str, now: datetime) -> list[tuple[str, datetime, str | None]]:
+        """Return the mutes in force in `chat` at `now`: topic, until, who set it."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(mutes.c.topic, mutes.c.until, mutes.c.set_by)
+                .where(mutes.c.chat == chat, mutes.c.until > now)
+                .order_by(mutes.c.topic)
+            ).all()
+        return [(row.topic, _utc(row.until) or now, row.set_by) for row in rows]
 
     def unmute(self, chat: str, topic: str | None = None) -> int:
         """Lift the mute of `topic` (or every mute) in `chat`; return how many were lifted."""

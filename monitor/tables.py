@@ -110,6 +110,7 @@ mutes = sa.Table(
     sa.Column("chat", sa.String(200), primary_key=True),
     sa.Column("topic", sa.String(200), primary_key=True),
     sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("set_by", sa.String(200)),  # who muted it: "@name (user id)"; None before 10
 )
 
 

@@ -178,10 +178,17 @@ class FakeTelegram:
         self.blocked: set[str] = set()  # chats that blocked the bot: 403
         self.migrated: dict[str, str] = {}  # group id -> supergroup id: 400 migrate_to_chat_id
         self.chat_interval = 0.0  # minimum seconds between two messages to one chat, else 429
+        # at most this many messages to one chat within this many seconds, else 429 (Telegram
+        # counts per minute in groups; a window is blind to the jitter a loaded machine adds)
+        self.chat_window: tuple[int, float] | None = None
+        self._sent_in_chat: dict[str, list[float]] = {}
         self.garbage = False  # answer sendMessage with a body that is not JSON
+        self.updates_answer: dict[str, Any] | None = None  # answer getUpdates with this instead
+        self.usernames: dict[str, int] = {}  # public chats getChat knows: @name -> id
         self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
         self.rate_violations = 0
+        self.retry_afters = 0  # 429s answered because `retry_after` was set
         self.edits: list[dict[str, str]] = []
         self._updates_queue: list[dict[str, Any]] = []
         self._update_ready = threading.Event()
@@ -198,6 +205,8 @@ class FakeTelegram:
         self.calls.append(method)
         if method in ("getMe", "deleteWebhook", "setMyCommands", "getUpdates"):
             return self._bot_method(method, form)
+        if method == "getChat":
+            return self._get_chat(form.get("chat_id", ""))
         if method not in ("sendMessage", "editMessageText"):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         return self._message(method, form)
@@ -214,11 +223,43 @@ class FakeTelegram:
                 },
             }
         if method == "getUpdates":
+            if self.updates_answer is not None:
+                return 200, self.updates_answer
             if self.hang.is_set():  # a long poll that never ends
                 self._release.wait(60)
                 return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             return self._updates(form)
         return 200, {"ok": True, "result": True}
+
+    def _get_chat(self, chat_id: str) -> tuple[int, dict[str, Any]]:
+        """Answer getChat for a public chat's @name, as Telegram does."""
+        found = next(
+            (i for name, i in self.usernames.items() if name.lower() == chat_id.lower()), None
+        )
+        if found is None:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
+        return 200, {
+            "ok": True,
+            "result": {
+                "id": found,
+                "type": "supergroup",
+                "title": "Public chat",
+                "username": chat_id.lstrip("@"),
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            },
+        }
 
     def _message(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         chat_id = form.get("chat_id", "")
@@ -280,12 +321,18 @@ class FakeTelegram:
         chat_type: str = "group",
         reply_to: str | None = None,
         user_id: int = 777,
+        kind: str = "message",
+        thread: int | None = None,
+        username: str | None = None,
     ) -> int:
-        """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id."""
+        """Queue a message from a user in `chat_id` for the bot's getUpdates; return its id.
+
+        `kind` is the update's field: message, edited_message, channel_post...; `thread` a
+        forum topic the message was written in.
+        """
         with self._lock:
             self._next_id += 1
             message_id = self._next_id
-            update_id = len(self._updates_queue) + 1
             message: dict[str, Any] = {
                 "message_id": message_id,
                 "date": int(time.time()),
@@ -293,9 +340,14 @@ class FakeTelegram:
                 "from": {"id": user_id, "is_bot": False, "first_name": "Analyst"},
                 "text": text,
             }
+            if username is not None:
+                message["from"]["username"] = username
             if text.startswith("/"):
                 command = text.split()[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            if thread is not None:
+                message["chat"].update(type="supergroup", is_forum=True)
+                message.update(message_thread_id=thread, is_topic_message=True)
             if reply_to is not None:
                 original = next(
                     (m for m in self.messages if m["message_id"] == reply_to), {"text": ""}
@@ -307,9 +359,16 @@ class FakeTelegram:
                     "from": {"id": 1, "is_bot": True, "first_name": "Monitor"},
                     "text": original.get("visible", ""),
                 }
-            self._updates_queue.append({"update_id": update_id, "message": message})
-            self._update_ready.set()
+        self.send_raw_update({kind: message})
         return message_id
+
+    def send_raw_update(self, update: dict[str, Any]) -> int:
+        """Queue any update body (numbered here) for the bot's getUpdates; return its number."""
+        with self._lock:
+            update_id = len(self._updates_queue) + 1
+            self._updates_queue.append({"update_id": update_id, **update})
+            self._update_ready.set()
+        return update_id
 
     def replies_to(self, chat_id: str) -> list[str]:
         """Return the visible text of every message the bot sent to `chat_id`."""
@@ -363,6 +422,7 @@ class FakeTelegram:
         """Answer as Telegram does for a 429, blocked, migrated, unknown or too busy chats."""
         if self.retry_after is not None:
             seconds, self.retry_after = self.retry_after, None
+            self.retry_afters += 1
             return 429, {
                 "ok": False,
                 "error_code": 429,
@@ -391,7 +451,11 @@ class FakeTelegram:
         with self._lock:
             now = time.monotonic()
             last = self._last_in_chat.get(chat_id)
-            if last is not None and now - last < self.chat_interval:
+            recent = self._sent_in_chat.setdefault(chat_id, [])
+            if self.chat_window is not None:
+                recent[:] = [t for t in recent if now - t < self.chat_window[1]]
+            too_many = self.chat_window is not None and len(recent) >= self.chat_window[0]
+            if too_many or (last is not None and now - last < self.chat_interval):
                 self.rate_violations += 1
                 return 429, {
                     "ok": False,
@@ -400,6 +464,7 @@ class FakeTelegram:
                     "parameters": {"retry_after": 1},
                 }
             self._last_in_chat[chat_id] = now
+            recent.append(now)
         return None
 
     def _edit(self, chat_id: str, form: dict[str, str], visible: str) -> tuple[int, dict[str, Any]]:

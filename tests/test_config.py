@@ -167,6 +167,36 @@ def test_bad_config_names_file_key_and_problem(
     assert any(problem.startswith(expected) for problem in found), found
 
 
+def test_one_chat_under_two_names_is_refused_naming_both(tmp_path: Path) -> None:
+    # The operator flag would depend on which name a lookup meets first.
+    chats = (
+        "chats:\n  default: -1001111111111\n  ops:\n    id: '-01001111111111'\n"
+        "    operator: true\n  news: '@Outlet_news'\n  again: '@outlet_news'\n  x: 0\n  y: 0\n"
+    )
+    write(tmp_path, chats=chats)
+    assert problems(tmp_path) == [
+        "chats.yaml: chats.ops: chat id -1001111111111 is also chats.default; name each chat once",
+        "chats.yaml: chats.again: chat id @outlet_news is also chats.news; name each chat once",
+    ]
+
+
+@pytest.mark.parametrize(
+    "written", ["-01001111111111", "'-01001111111111'", "-1001111111111", "'+-1001111111111'"]
+)
+def test_chat_ids_are_numbers_however_written(tmp_path: Path, written: str) -> None:
+    write(tmp_path, chats=f"chats:\n  default: {written}\n  channel: '@outlet_news'\n")
+    if written.startswith("'+-"):
+        assert problems(tmp_path) == [
+            "chats.yaml: chats.default: expected a chat id: a number "
+            "such as -1001234567890, or @channelname"
+        ]
+        return
+    config = load_config(tmp_path)
+    # a leading zero is not octal (YAML 1.1 would read -01001111111111 as another number)
+    assert config.chats == {"default": "-1001111111111", "channel": "@outlet_news"}
+    assert config.chat_names == {-1001111111111: "default"}
+
+
 def test_missing_file_and_every_problem_reported_at_once(tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds:\n  - name: A\n    url: nope\n")
     (tmp_path / "topics.yaml").write_text("topics:\n  - name: T\n    query: '\"unterminated'\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,10 +11,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from monitor.models import Alert, Span
-from monitor.render import MAX_MESSAGE_UNITS, render_html, utf16_len
+from monitor.commands import Desk, Request
+from monitor.config import Config
+from monitor.models import Alert, Article, Entry, Span
+from monitor.render import MAX_MESSAGE_UNITS, DigestItem, digest_parts, render_html, utf16_len
+from monitor.store import NewEntry, Store
 from tests.conftest import TOKEN, TROOPS_PARAGRAPHS, WriteConfig, article_page, rss
 from tests.servers import ContentServer, FakeTelegram, check_telegram_html
 
@@ -175,3 +180,42 @@ def test_long_snippet_with_emoji_fits_telegram_limit() -> None:
 def test_summary_fallback_is_said_in_the_alert() -> None:
     _, visible = check_telegram_html(render_html(make_alert(from_page=False)))
     assert "Matched on the feed's summary" in visible
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "/relative", ""],
+)
+def test_only_http_links_become_hrefs_anything_else_is_text(link: str) -> None:
+    unsafe = make_alert(link=link)
+    source = make_alert(outlet="taz", link=link)
+    for text in (
+        render_html(unsafe, [source]),
+        digest_parts([DigestItem(alert=unsafe, sources=(source,))], "Digest")[0].html,
+    ):
+        error, visible = check_telegram_html(text)
+        assert error is None
+        assert "href" not in text
+        assert 'Raketen & Granaten: "Lieferung" <bestätigt>' in visible and "taz" in visible
+    assert 'href="https://example.org/a?x=1&amp;y=&quot;2&quot;"' in render_html(make_alert())
+
+
+def test_recent_and_search_show_an_unsafe_link_as_text(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.sqlite'}")
+    now = datetime.now(UTC)
+    items = []
+    for number, link in enumerate(["javascript:alert(1)", "https://example.org/ok"]):
+        entry = Entry("Outlet", f"g{number}", link, f"Kursk {number}", "", now)
+        alert = make_alert(title=f"Kursk {number}", link=link, chat="default")
+        keys = (f"guid:Outlet:g{number}",)
+        items.append(NewEntry(entry, keys, Article(entry, "Soldaten in Kursk", True), (alert,)))
+    store.record("Outlet", items, now)
+    store.mark_sent([pending.id for pending in store.pending_alerts(now)], "1", now)
+    desk = Desk(store, lambda: Config((), (), {"default": "-100"}))
+    for command, args in (("recent", ()), ("search", ("kursk",))):
+        [reply] = asyncio.run(desk.answer(Request("default", command, args)))
+        error, visible = check_telegram_html(reply)
+        assert error is None and "Kursk 0" in visible and "Kursk 1" in visible
+        assert "javascript" not in reply
+        assert '<a href="https://example.org/ok">Kursk 1</a>' in reply
+    store.close()

@@ -154,3 +154,25 @@ def test_feed_refresh_hints() -> None:
     assert parse_feed("F", body, {}).ttl == 900
     body = body.replace(b"<ttl>15</ttl>", b"<ttl>forever</ttl>")
     assert parse_feed("F", body, {}).ttl is None
+
+
+def test_relative_links_are_resolved_against_the_feed_url() -> None:
+    body = rss_items("/news/1", "news/2?x=1", "javascript:alert(1)", "https://other.example/3")
+    entries = parse_feed("F", body, {}, "https://outlet.example/feeds/all.xml").entries
+    assert [entry.link for entry in entries] == [
+        "https://outlet.example/news/1",
+        "https://outlet.example/feeds/news/2?x=1",
+        "javascript:alert(1)",  # kept as given; rendering shows it as text only
+        "https://other.example/3",
+    ]
+
+
+def rss_items(*links: str) -> bytes:
+    items = "".join(
+        f"<item><title>T{number}</title><link>{link}</link></item>"
+        for number, link in enumerate(links)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>http://x/</link><description>d</description>{items}</channel></rss>"
+    ).encode()

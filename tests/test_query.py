@@ -3,6 +3,8 @@ NEAR, fields, weights, exclusion, explanations and error columns."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,21 @@ from hypothesis import strategies as st
 from monitor.errors import QueryError
 from monitor.match import Matcher, Topic, match_topics
 from monitor.models import Article, Entry
-from monitor.query import MAX_DEPTH, And, Near, Not, Or, Term, Word, fold, parse, terms, to_query
+from monitor.query import (
+    MAX_DEPTH,
+    MAX_EXPANDED_DEPTH,
+    MAX_EXPANDED_NODES,
+    And,
+    Near,
+    Not,
+    Or,
+    Term,
+    Word,
+    fold,
+    parse,
+    terms,
+    to_query,
+)
 
 
 def article(text: str, title: str = "") -> Article:
@@ -300,3 +316,40 @@ def test_deep_nesting_is_a_clear_error_not_a_crash(query: str, column: int) -> N
 def test_nesting_up_to_the_limit_parses() -> None:
     parse("(" * MAX_DEPTH + "a" + ")" * MAX_DEPTH)
     parse("NOT " * MAX_DEPTH + "a")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["alpha", "beta", "gamma", "delta"]), min_size=1, max_size=40),
+    st.integers(1, 6),
+)
+def test_near_matches_exactly_the_word_pairs_within_reach(words: list[str], distance: int) -> None:
+    alphas = [i for i, word in enumerate(words) if word == "alpha"]
+    betas = [i for i, word in enumerate(words) if word == "beta"]
+    close = [(a, b) for a in alphas for b in betas if abs(a - b) <= distance + 1]
+    found = Matcher([Topic("t", parse(f"alpha NEAR/{distance} beta"), ())]).match(
+        article(" ".join(words))
+    )
+    assert bool(found) == bool(close)
+    if found:  # the words that made it true are the ones marked
+        marked = {words.index(w) for w in found[0].terms}
+        assert {"alpha", "beta"} <= {words[i] for i in marked}
+
+
+def test_a_chain_of_near_over_common_prefixes_is_quick() -> None:
+    # 118 terms: about 4 minutes per 1,000-word article when every pair was compared
+    text = " ".join(["der", "soldaten", "die", "sagte", "das", "staat"] * 170)
+    query = " NEAR/50 ".join(["d*", "s*"] * 59)
+    started = time.monotonic()
+    assert Matcher([Topic("t", parse(query), ())]).match(article(text))
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_query_nested_beyond_the_limit_is_refused_with_its_size() -> None:
+    # the 4 KB /search of issue 16: each NEAR nests one level deeper
+    with pytest.raises(QueryError) as refused:
+        parse(" NEAR/50 ".join(["d*", "s*"] * 200))
+    assert str(refused.value) == (
+        f"col 1: this query is 799 parts 400 levels deep (at most {MAX_EXPANDED_NODES} parts, "
+        f"{MAX_EXPANDED_DEPTH} levels)"
+    )

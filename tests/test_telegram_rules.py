@@ -106,6 +106,25 @@ def test_pacer_spaces_private_and_group_chats_differently() -> None:
     assert pacer.interval("-100123") == 3.0 and pacer.interval("@channel") == 3.0
 
 
+def test_an_alert_goes_before_replies_waiting_in_its_chat() -> None:
+    pacer = Pacer(private_interval=0.05, group_interval=0.05)
+    order: list[str] = []
+
+    async def send(what: str, priority: int) -> None:
+        await pacer.wait("-100123", priority)
+        order.append(what)
+
+    async def scenario() -> None:
+        replies = [asyncio.create_task(send(f"reply {n}", Pacer.REPLY)) for n in range(6)]
+        await asyncio.sleep(0.01)  # reply 0 went out; reply 1 has its turn, four wait
+        assert order == ["reply 0"] and pacer.waiting("-100123") == 5
+        await asyncio.gather(send("alert", Pacer.ALERT), *replies)
+
+    asyncio.run(scenario())
+    assert order == ["reply 0", "reply 1", "alert", *(f"reply {n}" for n in range(2, 6))]
+    assert pacer.waiting("-100123") == 0
+
+
 def test_blocked_chat_is_disabled_reported_and_keeps_its_alerts(
     env: dict[str, str],
     write_config: WriteConfig,
