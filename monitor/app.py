@@ -119,8 +119,16 @@ class App:
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
             pacer = Pacer(self.settings.private_interval, self.settings.group_interval)
-            return TelegramSink(self.settings.telegram_token, self.settings.telegram_api_url, pacer)
+            # The buttons need the bot to receive their taps: only with commands on.
+            feedback = self._wants_buttons if self.settings.bot_commands else None
+            return TelegramSink(
+                self.settings.telegram_token, self.settings.telegram_api_url, pacer, feedback
+            )
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
+
+    def _wants_buttons(self, chat: str) -> bool:
+        rules = self.config.chat_rules.get(chat)
+        return rules.feedback if rules is not None else True
 
     async def __aenter__(self) -> App:
         self._take_over_from_dead_predecessors()

@@ -80,3 +80,49 @@ def _example(result: TopicResult, article: Article, *, added: bool) -> None:
         result.removed_count += 1
         if len(result.removed) < EXAMPLES_PER_TOPIC:
             result.removed.append(article)
+
+
+@dataclass(slots=True)
+class GradedScore:
+    """How a set of topics decides on the articles analysts graded: would it alert?
+
+    A graded article is a positive when its latest grade was "relevant". The topics "alert"
+    on it when any of them matches.
+    """
+
+    graded: int = 0
+    true_positives: int = 0
+    false_positives: int = 0
+    false_negatives: int = 0
+    lost: list[Article] = field(default_factory=list)  # graded relevant, no longer alerted
+    still_sent: list[Article] = field(default_factory=list)  # graded not relevant, alerted
+
+    @property
+    def precision(self) -> float | None:
+        alerted = self.true_positives + self.false_positives
+        return self.true_positives / alerted if alerted else None
+
+    @property
+    def recall(self) -> float | None:
+        relevant = self.true_positives + self.false_negatives
+        return self.true_positives / relevant if relevant else None
+
+
+def against_grades(graded: Iterable[tuple[Article, str]], topics: Matcher) -> GradedScore:
+    """Score `topics` on graded articles (article, label): precision, recall, and examples."""
+    score = GradedScore()
+    for article, label in graded:
+        score.graded += 1
+        alerted = bool(topics.match(article))
+        relevant = label == "relevant"
+        if alerted and relevant:
+            score.true_positives += 1
+        elif alerted:
+            score.false_positives += 1
+            if len(score.still_sent) < EXAMPLES_PER_TOPIC:
+                score.still_sent.append(article)
+        elif relevant:
+            score.false_negatives += 1
+            if len(score.lost) < EXAMPLES_PER_TOPIC:
+                score.lost.append(article)
+    return score

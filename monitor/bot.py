@@ -15,20 +15,23 @@ Telegram's `RetryAfter` waited out for both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
-from telegram import BotCommand, Message, MessageEntity, Update
+from telegram import BotCommand, CallbackQuery, Message, MessageEntity, Update, User
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from monitor import feedback
 from monitor.chats import ChatDirectory
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
 from monitor.config import Config
-from monitor.deliver import QuietRequest, TelegramSink
+from monitor.deliver import QuietRequest, TelegramSink, keyboard
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.outages import Outage
@@ -106,7 +109,7 @@ class CommandBot:
             await app.updater.start_polling(
                 poll_interval=0.0,
                 timeout=POLL_TIMEOUT,
-                allowed_updates=["message"],
+                allowed_updates=["message", "callback_query"],
                 error_callback=self._polling_failed,
             )
         except TelegramError as exc:
@@ -152,7 +155,11 @@ class CommandBot:
         await app.shutdown()
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Take a new message that starts with a command for this bot; ignore the rest."""
+        """Take a new message that starts with a command for this bot, or a tap on the
+        buttons under an alert; ignore the rest."""
+        if update.callback_query is not None:
+            self._spawn(self._on_tap(update.callback_query))
+            return
         message = update.message
         if message is None:  # an edit or a channel post: never a command, even if it reads so
             other = update.edited_message or update.channel_post or update.edited_channel_post
@@ -279,6 +286,36 @@ class CommandBot:
                 )
                 return
 
+    async def _on_tap(self, query: CallbackQuery) -> None:
+        """A button under an alert was tapped: grade it or mute its topics, and say so.
+
+        The chat and the message come from Telegram's callback; of the data only our three
+        values are accepted. A tap in a chat not in chats.yaml, or with other data, changes
+        nothing and is answered politely.
+        """
+        message = query.message
+        name = self.chats.name_of(message.chat.id) if message is not None else None
+        action = feedback.read(query.data)
+        if message is None or name is None or action is None:
+            self._count_ignored("button not ours here")
+            await _toast(query, "This button does nothing here.")
+            return
+        outcome = await feedback.act(
+            self.desk.store,
+            name,
+            str(message.message_id),
+            query.from_user.id,
+            _user(query.from_user),
+            action,
+            datetime.now(UTC),
+        )
+        await _toast(query, outcome.toast)
+        if outcome.label is not None and self.metrics is not None:
+            self.metrics.graded(outcome.topics, outcome.label)
+        if outcome.chosen is not None:
+            with contextlib.suppress(TelegramError):  # tapped twice: "message is not modified"
+                await query.edit_message_reply_markup(keyboard(outcome.chosen))
+
     def _polling_failed(self, error: TelegramError) -> None:
         """getUpdates failed (PTB retries with growing pauses): note it, calmly."""
         self.telegram.failed(f"getUpdates: {error.message[:120]}", deferred="update poll")
@@ -298,8 +335,18 @@ def _who(message: Message) -> str:
     user = message.from_user
     if user is None:  # sent on behalf of the chat (an anonymous admin)
         return f"the chat itself ({message.sender_chat.id if message.sender_chat else '?'})"
+    return _user(user)
+
+
+def _user(user: User) -> str:
     name = f"@{user.username}" if user.username else user.full_name
     return f"{name[:64]} ({user.id})"
+
+
+async def _toast(query: CallbackQuery, text: str) -> None:
+    """Answer a tap with a short notice (Telegram shows up to 200 characters)."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(text[:200])
 
 
 def _starts_with_command(message: Message) -> bool:

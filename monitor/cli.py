@@ -28,15 +28,17 @@ from monitor.config import (
     load_topics,
     parse_duration,
     telegram_problems,
+    yaml_text,
 )
 from monitor.errors import ConfigError, MonitorError, OpmlError
 from monitor.opml import plan_import, read_opml
-from monitor.status import heartbeat_health, pending_text, status_report
+from monitor.status import graded_lines, heartbeat_health, pending_text, status_report
 from monitor.store import Store, migrate_state
 
 # The commands that run the pipeline import it when they run: `monitor health`, the container's
 # HEALTHCHECK every 15 s, then loads the store only (0.3 s instead of 1 s of CPU per check).
 if TYPE_CHECKING:
+    from monitor.match import Matcher
     from monitor.models import Article
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_argument("--since", type=_since, help="only articles seen since this ISO date")
     backtest.add_argument("--topics", type=Path, help="candidate topics file to compare")
+    labels = commands.add_parser(
+        "labels", help="export the articles analysts graded as a bench/quality set (YAML)"
+    )
+    labels.add_argument("action", choices=["export"], help="export: write the graded set")
+    labels.add_argument("--out", type=Path, help="file to write (default: standard output)")
     schema = commands.add_parser(
         "schema", help="write JSON Schema for feeds.yaml, topics.yaml and chats.yaml"
     )
@@ -233,6 +240,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
         return _explain(settings, config, args.source, args.topic, full=args.full)
     if args.command == "backtest":
         return _backtest(settings, config, args.since, args.topics)
+    if args.command == "labels":
+        return _export_labels(settings, args.out)
     if args.command == "once":
         return asyncio.run(_once(settings, config, args.deliver_for))
     return asyncio.run(_run(settings, config))
@@ -264,6 +273,7 @@ def _status(settings: Settings, config: Config) -> int:
             leaders=store.lease_holders(datetime.now(UTC)),
             schema=store.schema(),
             ambiguous=store.ambiguous_alerts(),
+            graded=graded_lines(store, datetime.now(UTC)),
         )
     finally:
         store.close()
@@ -352,6 +362,7 @@ def _backtest(
             Matcher(candidate_topics) if candidate_topics is not None else None,
             progress,
         )
+        graded = [(article, label) for _, article, _, label in store.graded_articles()]
     finally:
         store.close()
     scope = f" seen since {since.isoformat()}" if since else ""
@@ -366,6 +377,57 @@ def _backtest(
             print(f"    + {article.entry.title}  {article.entry.link or ''}")
         for article in result.removed:
             print(f"    - {article.entry.title}  {article.entry.link or ''}")
+    _print_graded(graded, Matcher(config.topics), "current")
+    if candidate_topics is not None:
+        _print_graded(graded, Matcher(candidate_topics), "candidate")
+    return EXIT_OK
+
+
+def _print_graded(graded: list[tuple[Article, str]], topics: Matcher, which: str) -> None:
+    """Say how a set of topics scores against the analysts' grades."""
+    from monitor.backtest import against_grades
+
+    if not graded:
+        print(f"{which} topics: no graded alerts yet (the buttons under alerts)")
+        return
+    score = against_grades(graded, topics)
+    precision = "-" if score.precision is None else f"{score.precision:.3f}"
+    recall = "-" if score.recall is None else f"{score.recall:.3f}"
+    print(
+        f"{which} topics against {score.graded} graded articles: precision {precision}, "
+        f"recall {recall} ({score.false_negatives} graded relevant not alerted, "
+        f"{score.false_positives} graded not relevant still alerted)"
+    )
+    for article in score.lost:
+        print(f"    lost (graded relevant): {article.entry.title}  {article.entry.link or ''}")
+    for article in score.still_sent:
+        print(f"    still sent (graded not relevant): {article.entry.title}")
+
+
+def _export_labels(settings: Settings, out: Path | None) -> int:
+    """Write the graded articles as a bench/quality set: labels are the topics a relevant
+    article alerted for; an article graded not relevant has none."""
+    store = Store.open(settings.database_url)
+    try:
+        graded = store.graded_articles()
+    finally:
+        store.close()
+    cases = [
+        {
+            "id": f"g{entry_id}",
+            "labels": list(topics) if label == "relevant" else [],
+            "kind": "graded",
+            "title": article.entry.title,
+            "text": article.text,
+        }
+        for entry_id, article, topics, label in graded
+    ]
+    text = yaml_text(cases)
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(cases)} graded articles to {out}")
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ from monitor.models import Alert
 from monitor.query import Node, in_words, lists_in, parse
 from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, grouped_items, linked, utf16_len
 from monitor.search import SEARCH_SECONDS, Scan, find
-from monitor.status import polled, status_report
+from monitor.status import graded_lines, polled, status_report
 from monitor.store import MessageAlert, Store
 
 audit = logging.getLogger("monitor.audit")
@@ -268,6 +268,8 @@ class Desk:
             "Last alert: "
             + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
         )
+        graded = await asyncio.to_thread(graded_lines, self.store, now)
+        lines += [html.escape(line) for line in graded]
         for topic, until, set_by in await asyncio.to_thread(self.store.mutes_in, request.chat, now):
             by = f" by {html.escape(set_by)}" if set_by else ""
             lines.append(

@@ -500,11 +500,18 @@ class ChatConfig(_Strict):
         BurstConfig | None,
         BeforeValidator(_burst_option, json_schema_input_type=BurstConfig | Literal[False, "off"]),
     ] = BurstConfig()
+    feedback: bool = True
 
     def rules(self) -> ChatRules:
         """Return the delivery rules for this chat."""
         burst = Burst(self.burst.threshold, self.burst.window) if self.burst else None
-        return ChatRules(digest=self.digest, quiet=self.quiet, timezone=self.timezone, burst=burst)
+        return ChatRules(
+            digest=self.digest,
+            quiet=self.quiet,
+            timezone=self.timezone,
+            burst=burst,
+            feedback=self.feedback,
+        )
 
 
 def _chat_entry(value: object) -> object:
@@ -814,3 +821,8 @@ def telegram_problems(config: Config) -> list[str]:
         for name, chat_id in config.chats.items()
         if chat_id == "0"
     ]
+
+
+def yaml_text(data: object) -> str:
+    """Write data as YAML the way our files read: keys in order, umlauts as they are."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

@@ -17,7 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -33,6 +40,7 @@ from telegram.request import HTTPXRequest
 
 from monitor.digest import ChatRules, digest_interval, is_burst, plan
 from monitor.errors import ChatBlocked, ChatMoved, DeliveryError, StoreUnavailable
+from monitor.feedback import buttons
 from monitor.metrics import Metrics
 from monitor.models import Alert
 from monitor.outages import Outage
@@ -204,7 +212,14 @@ class Pacer:
 class TelegramSink:
     """Send and edit alerts with a python-telegram-bot `Bot` pointed at `api_url`."""
 
-    def __init__(self, token: str, api_url: str, pacer: Pacer) -> None:
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        pacer: Pacer,
+        feedback: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`feedback` tells, by chat name, whether alerts there carry the grading buttons."""
         # Opt in to PTB's future `retry_after` type (timedelta) instead of a warning per 429.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.bot = Bot(
@@ -214,6 +229,13 @@ class TelegramSink:
             request=QuietRequest(),
         )
         self.pacer = pacer
+        self.feedback = feedback
+
+    def _buttons(self, chat: str) -> InlineKeyboardMarkup | None:
+        """The grading buttons for an alert in `chat`, if it wants them."""
+        if self.feedback is None or not self.feedback(chat):
+            return None
+        return keyboard()
 
     async def start(self) -> None:
         """Check the token (getMe); raise `DeliveryError` without repeating the token."""
@@ -247,6 +269,7 @@ class TelegramSink:
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=reply,
+                reply_markup=self._buttons(alert.chat),
             )
 
         message = await self._call(alert.chat, chat_id, request)
@@ -264,6 +287,7 @@ class TelegramSink:
                 text=render_html(alert, sources),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=self._buttons(alert.chat),
             )
 
         try:
@@ -294,6 +318,7 @@ class TelegramSink:
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 disable_notification=not notify,
+                reply_markup=self._buttons(chat),
             )
 
         message = await self._call(chat, chat_id, request)
@@ -310,6 +335,7 @@ class TelegramSink:
                 text=part.html,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=self._buttons(chat),
             )
 
         try:
@@ -380,6 +406,13 @@ class TelegramSink:
                     f"unexpected answer from Telegram: {exc.message}", outage=True
                 ) from None
         raise DeliveryError("Telegram kept asking to retry later")
+
+
+def keyboard(chosen: str | None = None) -> InlineKeyboardMarkup:
+    """The grading buttons under an alert, in one row; `chosen` marked as the last choice."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in buttons(chosen)]]
+    )
 
 
 class QuietRequest(HTTPXRequest):

@@ -26,13 +26,15 @@ class Burst:
 
 @dataclass(frozen=True, slots=True)
 class ChatRules:
-    """How a chat wants its alerts: a digest interval, quiet hours, its time zone, and when
-    a burst of alerts goes out as one grouped message (None: never)."""
+    """How a chat wants its alerts: a digest interval, quiet hours, its time zone, when a
+    burst of alerts goes out as one grouped message (None: never), and whether its alerts
+    carry the grading buttons."""
 
     digest: timedelta | None = None
     quiet: tuple[time, time] | None = None  # local start and end; may wrap past midnight
     timezone: str = DEFAULT_TIMEZONE
     burst: Burst | None = Burst()
+    feedback: bool = True
 
 
 @dataclass(frozen=True, slots=True)

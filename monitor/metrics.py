@@ -7,7 +7,7 @@ several side by side. `render()` gives the exposition text for `/metrics`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -82,6 +82,12 @@ class Metrics:
             "Unix time of the service's last heartbeat.",
             registry=r,
         )
+        self.grades = Counter(
+            "monitor_alert_grades",
+            "Grades analysts gave alerts with the buttons under them, by topic and label.",
+            ["topic", "label"],
+            registry=r,
+        )
         self.ambiguous = Counter(
             "monitor_ambiguous_sends",
             "Sends Telegram never answered (it may have the message); each is retried, so the "
@@ -125,6 +131,11 @@ class Metrics:
         self.sent.labels(chat, via).inc(count)
         if latency is not None:
             self.latency.observe(max(latency, 0.0))
+
+    def graded(self, topics: Sequence[str], label: str) -> None:
+        """Count one grade (relevant, irrelevant) for each topic of the alerts graded."""
+        for topic in topics:
+            self.grades.labels(topic, label).inc()
 
     def ambiguous_send(self, chat: str) -> None:
         """Count a send to `chat` whose outcome is unknown (it will be retried)."""

@@ -19,7 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import StoreError
-from monitor.tables import alerts, chats, entries, entry_keys, feeds, heartbeats, leases, mutes
+from monitor.tables import (
+    alerts,
+    chats,
+    entries,
+    entry_keys,
+    feeds,
+    grades,
+    heartbeats,
+    leases,
+    mutes,
+)
 from monitor.tables import schema_migrations as versions
 
 logger = logging.getLogger(__name__)
@@ -146,7 +156,17 @@ def _m005_digests(conn: Connection) -> None:
 
 
 def _m006_mutes(conn: Connection) -> None:
-    _create_table(conn, mutes)
+    # The table as version 6 had it; set_by arrives with migration 11.
+    _create_table(
+        conn,
+        sa.Table(
+            "mutes",
+            sa.MetaData(),
+            sa.Column("chat", sa.String(200), primary_key=True),
+            sa.Column("topic", sa.String(200), primary_key=True),
+            sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        ),
+    )
     _create_index(conn, sa.Index("alerts_by_message", alerts.c.chat, alerts.c.message_id))
 
 
@@ -172,6 +192,10 @@ def _m011_mute_authors(conn: Connection) -> None:
     _add_columns(conn, mutes, ("set_by",))
 
 
+def _m012_grades(conn: Connection) -> None:
+    _create_table(conn, grades)
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -186,6 +210,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("delivery attempts: alerts.attempted_at, alerts.ambiguous", _m009_delivery_attempts),
     ("grouped messages: alerts.part", _m010_grouped_parts),
     ("who muted: mutes.set_by", _m011_mute_authors),
+    ("analysts' grades of alerts", _m012_grades),
 )
 LATEST = len(MIGRATIONS)
 

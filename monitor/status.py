@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.config import FeedConfig
+from monitor.grades import precision_lines, tally
 from monitor.migrations import LATEST
 from monitor.render import BERLIN
 from monitor.store import ChatState, FeedState, PendingChat, Store
@@ -36,6 +37,7 @@ def status_report(
     leaders: Mapping[str, str] | None = None,
     schema: tuple[int, str] | None = None,
     ambiguous: int = 0,
+    graded: Sequence[str] = (),
 ) -> list[str]:
     """Return the lines of a status table for the configured feeds, then chats and the outbox."""
     now = now or datetime.now(UTC)
@@ -44,6 +46,7 @@ def status_report(
     lines = [f"{header} last error"]
     for feed in feeds:
         lines += _feed_lines(feed, known.get(feed.name), now)
+    lines += graded  # per topic: what analysts graded
     lines.append(
         f"alerts: {alert_counts.get('pending', 0)} pending, {alert_counts.get('sent', 0)} sent, "
         f"{alert_counts.get('dead', 0)} dead, {alert_counts.get('muted', 0)} muted"
@@ -138,3 +141,12 @@ def pending_text(chat: PendingChat) -> str:
         reason = chat.last_error or "not yet delivered"
         parts.append(f"{failing} not delivered ({reason}; {when})")
     return "; ".join(parts)
+
+
+def graded_lines(store: Store, now: datetime) -> list[str]:
+    """Per topic, what analysts graded with the alert buttons over 7 and 30 days."""
+    lines = []
+    for days in (7, 30):
+        sent, grades = store.graded_since(now - timedelta(days=days))
+        lines += precision_lines(f"{days} days", tally(sent, grades))
+    return lines

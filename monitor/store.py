@@ -29,6 +29,7 @@ from monitor.tables import (
     entries,
     entry_keys,
     feeds,
+    grades,
     heartbeats,
     leases,
     mutes,
@@ -827,6 +828,66 @@ class Store:
             value = conn.execute(sa.select(sa.func.max(alerts.c.sent_at))).scalar()
         return _utc(value)
 
+    def grade(
+        self, chat: str, message_id: str, user_id: int, label: str, now: datetime
+    ) -> list[MessageAlert]:
+        """Record `user_id`'s label for the alerts delivered to `chat` as message `message_id`
+        (a grouped message is graded as a whole); a second grade replaces the first.
+
+        Returns the alerts graded: none when the message is not an alert this store knows.
+        """
+        members = self.message_alerts(chat, message_id)
+        with self.write() as conn:
+            for member in members:
+                mine = sa.and_(grades.c.alert_id == member.id, grades.c.user_id == user_id)
+                conn.execute(grades.delete().where(mine))
+                conn.execute(
+                    grades.insert().values(
+                        alert_id=member.id, user_id=user_id, chat=chat, label=label, graded_at=now
+                    )
+                )
+        return members
+
+    def graded_since(
+        self, since: datetime
+    ) -> tuple[list[tuple[int, tuple[str, ...]]], list[tuple[int, str]]]:
+        """Return the alerts sent since `since` (id, topics) and the label of each graded one
+        (the latest grade of any user)."""
+        with self.engine.connect() as conn:
+            sent = conn.execute(
+                sa.select(alerts.c.id, alerts.c.payload).where(
+                    alerts.c.status == "sent", alerts.c.sent_at >= since
+                )
+            ).all()
+            graded = conn.execute(
+                sa.select(grades.c.alert_id, grades.c.label)
+                .join(alerts, alerts.c.id == grades.c.alert_id)
+                .where(alerts.c.sent_at >= since)
+                .order_by(grades.c.graded_at)
+            ).all()
+        topics = [(row.id, _load_alert(row.payload).topics) for row in sent]
+        return topics, [(row.alert_id, row.label) for row in graded]
+
+    def graded_articles(self) -> list[tuple[int, Article, tuple[str, ...], str]]:
+        """Return each graded article once: entry id, article, the topics it alerted for, and
+        the latest label any analyst gave it."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(entries, alerts.c.payload, grades.c.label)
+                    .join(alerts, alerts.c.entry_id == entries.c.id)
+                    .join(grades, grades.c.alert_id == alerts.c.id)
+                    .order_by(grades.c.graded_at)
+                )
+                .mappings()
+                .all()
+            )
+        found: dict[int, tuple[int, Article, tuple[str, ...], str]] = {}
+        for row in rows:
+            topics = _load_alert(row["payload"]).topics
+            found[row["id"]] = (row["id"], _article(row), topics, row["label"])
+        return list(found.values())
+
     def mute(self, chat: str, topic: str, until: datetime, set_by: str | None = None) -> None:
         """Hold back `topic`'s alerts in `chat` until `until`; `set_by` names who asked."""
         with self.write() as conn:
@@ -911,7 +972,7 @@ class Store:
 
 
 # Tables in the order a copy must fill them (references first); leases are not copied.
-COPIED_TABLES = (feeds, entries, entry_keys, alerts, chats, mutes, heartbeats)
+COPIED_TABLES = (feeds, entries, entry_keys, alerts, grades, chats, mutes, heartbeats)
 
 
 def copy_state(source: Store, target: Store, batch: int = 1000) -> dict[str, int]:

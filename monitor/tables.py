@@ -114,6 +114,18 @@ mutes = sa.Table(
 )
 
 
+# What analysts said of an alert with the buttons under it: one label per alert and user.
+grades = sa.Table(
+    "grades",
+    metadata,
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("chat", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(20), nullable=False),  # relevant | irrelevant
+    sa.Column("graded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 heartbeats = sa.Table(
     "heartbeats",
     metadata,

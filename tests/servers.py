@@ -159,6 +159,12 @@ def check_telegram_html(text: str) -> tuple[str | None, str]:
     return parser.error, "".join(parser.visible)
 
 
+NOT_FOUND: tuple[int, dict[str, Any]] = (
+    400,
+    {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"},
+)
+
+
 class FakeTelegram:
     """A Bot API that enforces what Telegram enforces, on 127.0.0.1 port 0.
 
@@ -190,6 +196,8 @@ class FakeTelegram:
         self.rate_violations = 0
         self.retry_afters = 0  # 429s answered because `retry_after` was set
         self.edits: list[dict[str, str]] = []
+        self.toasts: list[dict[str, str]] = []  # answerCallbackQuery calls
+        self.markups: list[dict[str, str]] = []  # editMessageReplyMarkup calls
         self._updates_queue: list[dict[str, Any]] = []
         self._update_ready = threading.Event()
         self.polled_updates = threading.Event()  # the bot has asked for updates at least once
@@ -207,6 +215,17 @@ class FakeTelegram:
             return self._bot_method(method, form)
         if method == "getChat":
             return self._get_chat(form.get("chat_id", ""))
+        if method == "answerCallbackQuery":
+            if len(form.get("text", "")) > 200:
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: text is too long",
+                }
+            self.toasts.append(form)
+            return 200, {"ok": True, "result": True}
+        if method == "editMessageReplyMarkup":
+            return self._edit_markup(form)
         if method not in ("sendMessage", "editMessageText"):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         return self._message(method, form)
@@ -362,6 +381,42 @@ class FakeTelegram:
         self.send_raw_update({kind: message})
         return message_id
 
+    def tap(self, chat_id: str, message_id: str, data: str, user_id: int = 777) -> int:
+        """Queue a tap by user `user_id` on a button under message `message_id` in `chat_id`."""
+        message = next(
+            (m for m in self.messages if m["chat_id"] == chat_id and m["message_id"] == message_id),
+            {"visible": ""},
+        )
+        query = {
+            "id": f"q{time.monotonic_ns()}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "Analyst", "username": "ana"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": int(message_id),
+                "date": int(time.time()),
+                "chat": {"id": int(chat_id), "type": "supergroup", "title": "Chat"},
+                "from": {"id": 1, "is_bot": True, "first_name": "Monitor"},
+                "text": message.get("visible", ""),
+            },
+        }
+        return self.send_raw_update({"callback_query": query})
+
+    def _edit_markup(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            target = self._sent(form.get("chat_id", ""), form.get("message_id"))
+            if target is None:
+                return NOT_FOUND
+            if target.get("reply_markup") == form.get("reply_markup"):
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is not modified",
+                }
+            target["reply_markup"] = form.get("reply_markup", "")
+            self.markups.append(form)
+        return 200, {"ok": True, "result": True}
+
     def send_raw_update(self, update: dict[str, Any]) -> int:
         """Queue any update body (numbered here) for the bot's getUpdates; return its number."""
         with self._lock:
@@ -467,22 +522,18 @@ class FakeTelegram:
             recent.append(now)
         return None
 
+    def _sent(self, chat_id: str, message_id: str | None) -> dict[str, str] | None:
+        """The message the bot sent as `message_id` to `chat_id`, if any (lock held)."""
+        return next(
+            (m for m in self.messages if m["chat_id"] == chat_id and m["message_id"] == message_id),
+            None,
+        )
+
     def _edit(self, chat_id: str, form: dict[str, str], visible: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            target = next(
-                (
-                    m
-                    for m in self.messages
-                    if m["chat_id"] == chat_id and m["message_id"] == form.get("message_id")
-                ),
-                None,
-            )
+            target = self._sent(chat_id, form.get("message_id"))
             if target is None:
-                return 400, {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: message to edit not found",
-                }
+                return NOT_FOUND
             if target["text"] == form.get("text"):
                 return 400, {
                     "ok": False,

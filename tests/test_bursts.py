@@ -42,9 +42,13 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def deliver(store: Store, telegram: FakeTelegram, rules: ChatRules | None = None) -> int:
+def deliver(
+    store: Store, telegram: FakeTelegram, rules: ChatRules | None = None, buttons: bool = False
+) -> int:
     async def go() -> int:
-        sink = TelegramSink(TOKEN, telegram.url, Pacer(0, 0))
+        sink = TelegramSink(
+            TOKEN, telegram.url, Pacer(0, 0), (lambda chat: True) if buttons else None
+        )
         await sink.start()
         try:
             return await deliver_pending(
@@ -150,3 +154,18 @@ def test_why_on_a_grouped_message_explains_the_report_asked_for(
     assert explained.startswith("<b>Bericht 3 zu story-3</b>")
     assert "Troops: MATCH" in explained
     assert "This message groups 8 reports" in why("99")
+
+
+def test_a_grouped_message_carries_the_buttons_and_is_graded_as_a_whole(
+    store: Store, telegram: FakeTelegram
+) -> None:
+    for n in range(7):
+        record(store, n, f"story-{n}")
+    deliver(store, telegram, buttons=True)
+    [group] = telegram.messages
+    assert "grade:relevant" in group["reply_markup"]
+    graded = store.grade("default", group["message_id"], 777, "irrelevant", NOW)
+    assert len(graded) == 7
+    record(store, 7, "story-3", kind="same")  # the edit keeps the buttons
+    deliver(store, telegram, buttons=True)
+    assert "grade:relevant" in telegram.edits[-1]["reply_markup"]

@@ -32,7 +32,7 @@ from tests.servers import ContentServer
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TOPICS = [{"name": "North Korea", "query": "Nordkorea*", "chats": ["default"]}]
 # Per backend: 8 kills during first starts, 7 during the upgrade from the previous release (the
-# one users make next), 4 during the upgrade from each older version (47 with 10 versions).
+# one users make next), 4 during the upgrade from each older version.
 KILLS = {
     0: 8,
     **{version: 4 for version in range(1, migrations.LATEST - 1)},
@@ -44,7 +44,7 @@ EARLY, LATE = (0.04, 0.25), (0.0, 0.8)
 
 _forks = multiprocessing.get_context("forkserver")
 # Children fork from a server that has imported the service once: a kill costs milliseconds
-# instead of a second of imports, so 50 kills per backend stay cheap.
+# instead of a second of imports, so some 50 kills per backend stay cheap.
 # (monitor.cli imports the pipeline only when a command runs it: preload that too.)
 _forks.set_forkserver_preload(["monitor.cli", "monitor.app", "tests.test_migrations"])
 

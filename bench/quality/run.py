@@ -7,6 +7,10 @@ Every (case, topic) pair counts once: a true positive when the topic matched a c
 with it, a false positive when it matched a case without that label, a false negative when it
 missed one. Misses and false alarms are listed so a topic can be tuned for the kind of report,
 not for a sentence.
+
+A set written by `monitor labels export` (the alerts analysts graded; `kind: graded`) is
+labelled with topic names instead of the short keys below, and is scored on every topic of
+the topics file; "overall" then counts them all.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -47,17 +52,46 @@ def main() -> int:
     topics = load_topics(args.topics, ["default"])
     matcher = Matcher(topics)
     names = {topic.name for topic in topics}
-    missing = [name for name in LABELS.values() if name not in names]
+    labels, overall = LABELS, MILITARY
+    if any(case.get("kind") == "graded" for case in cases):  # labelled with topic names
+        labels = {name: name for name in sorted(names)}
+        overall = tuple(labels)
+    missing = [name for name in labels.values() if name not in names]
     if missing:
         print(f"topics file lacks labelled topics: {missing}", file=sys.stderr)
         return 2
 
-    counts = {key: {"tp": 0, "fp": 0, "fn": 0} for key in LABELS}
+    counts, errors = _score(cases, matcher, labels)
+
+    print(f"matching quality on {len(cases)} cases ({args.cases.name}, {args.topics.name})")
+    print(
+        f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({platform.machine()}, Python {platform.python_version()})"
+    )
+    print(f"{'topic':<10} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>8} {'F1':>6}")
+    total = {"tp": 0, "fp": 0, "fn": 0}
+    for key in overall:
+        for k in total:
+            total[k] += counts[key][k]
+        print(_row(key, counts[key]))
+    print(_row("overall", total))
+    if "context" in counts:
+        print(_row("context", counts["context"]) + "   (digest only, not in overall)")
+    if not args.quiet:
+        print("\n".join(["", *sorted(errors)]) if errors else "\nno errors")
+    return 0
+
+
+def _score(
+    cases: list[dict[str, Any]], matcher: Matcher, labels: dict[str, str]
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Count true and false positives and misses per label; list every error."""
+    counts = {key: {"tp": 0, "fp": 0, "fn": 0} for key in labels}
     errors: list[str] = []
     for case in cases:
         entry = Entry("bench", None, None, case["title"], "", None)
         found = {m.topic for m in matcher.match(Article(entry, case["text"], True))}
-        for key, name in LABELS.items():
+        for key, name in labels.items():
             labelled, predicted = key in case["labels"], name in found
             if labelled and predicted:
                 counts[key]["tp"] += 1
@@ -67,23 +101,7 @@ def main() -> int:
             elif labelled:
                 counts[key]["fn"] += 1
                 errors.append(f"missed       {key:<8} {case['id']}: {case['title']}")
-
-    print(f"matching quality on {len(cases)} cases ({args.cases.name}, {args.topics.name})")
-    print(
-        f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-        f"({platform.machine()}, Python {platform.python_version()})"
-    )
-    print(f"{'topic':<10} {'tp':>4} {'fp':>4} {'fn':>4} {'precision':>10} {'recall':>8} {'F1':>6}")
-    total = {"tp": 0, "fp": 0, "fn": 0}
-    for key in MILITARY:
-        for k in total:
-            total[k] += counts[key][k]
-        print(_row(key, counts[key]))
-    print(_row("overall", total))
-    print(_row("context", counts["context"]) + "   (digest only, not in overall)")
-    if not args.quiet:
-        print("\n".join(["", *sorted(errors)]) if errors else "\nno errors")
-    return 0
+    return counts, errors
 
 
 def _row(name: str, c: dict[str, int]) -> str:
