@@ -45,14 +45,21 @@ class FetchError(MonitorError):
     """An HTTP fetch failed; the message says how (status, timeout, cap, redirects).
 
     `status` is the HTTP status when there was one; `retry_after` the seconds the server asked
-    us to wait (429 and 503 with Retry-After).
+    us to wait (429 and 503 with Retry-After); `unreachable` that the host could not be reached
+    at all (no address, connection refused or not made in time), so every feed there fails.
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        unreachable: bool = False,
     ) -> None:
         self.status = status
         self.retry_after = retry_after
+        self.unreachable = unreachable
         super().__init__(message)
 
 

@@ -234,9 +234,13 @@ async def _get_once(
                 max_age=_max_age(response.headers.get("Cache-Control", "")),
             )
     except httpx.TimeoutException as exc:
-        raise FetchError(f"timed out ({type(exc).__name__})") from exc
+        unreachable = isinstance(exc, httpx.ConnectTimeout)
+        raise FetchError(f"timed out ({type(exc).__name__})", unreachable=unreachable) from exc
     except httpx.HTTPError as exc:
-        raise FetchError(f"network error ({type(exc).__name__}: {exc})") from exc
+        unreachable = isinstance(exc, httpx.ConnectError)
+        raise FetchError(
+            f"network error ({type(exc).__name__}: {exc})", unreachable=unreachable
+        ) from exc
 
 
 def _status_error(response: httpx.Response) -> FetchError:
@@ -297,7 +301,9 @@ async def check_public(url: str) -> None:
                 host, None, type=socket.SOCK_STREAM
             )
         except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+            raise FetchError(
+                f"cannot resolve {host}: {exc.strerror or exc}", unreachable=True
+            ) from exc
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     for address in addresses:
         if not address.is_global or address.is_multicast:

@@ -115,3 +115,25 @@ def _counts(deferred: Counter[str]) -> str:
     return ", ".join(
         f"{count} {what}{'s' if count != 1 else ''}" for what, count in sorted(deferred.items())
     )
+
+
+class Outages:
+    """The availability of many dependencies of one kind (feed hosts), one `Outage` each."""
+
+    def __init__(self, kind: str, waits: str) -> None:
+        self.kind = kind
+        self.waits = waits
+        self._by_key: dict[str, Outage] = {}
+
+    def get(self, key: str) -> Outage:
+        """The outage record of `key` ("example.org:443"), made on first use."""
+        outage = self._by_key.get(key)
+        if outage is None:
+            outage = self._by_key[key] = Outage(f"{self.kind} {key}", self.waits)
+        return outage
+
+    def ok(self, key: str) -> None:
+        """Note a success at `key`; ends its outage, if it had one."""
+        outage = self._by_key.get(key)
+        if outage is not None:
+            outage.ok()

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,6 +20,7 @@ from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validator
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
+from monitor.outages import Outages
 from monitor.parse import parse_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Store
@@ -47,6 +49,8 @@ class Deps:
     # Load other replicas' articles into `stories` (under the store's story lock)
     sync_stories: Callable[[], None] = field(default=lambda: None)
     recorded: set[int] = field(default_factory=set)  # entry ids this process wrote
+    # feed hosts that cannot be reached: one line when one goes, one when it is back
+    hosts: Outages = field(default_factory=lambda: Outages("feed host", "its feeds back off"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +108,11 @@ async def _poll_safely(feed: FeedConfig, deps: Deps, now: datetime) -> PollResul
     if state is not None and state.url != feed.url:
         deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
         state = deps.store.feed_state(feed.name)
+    host = urlsplit(feed.url).netloc
     try:
-        return await _poll(feed, state, deps, now)
+        result = await _poll(feed, state, deps, now)
+        deps.hosts.ok(host)
+        return result
     except GoneError as exc:
         error = f"{exc}: the feed was removed; asking again daily (fix or drop it in feeds.yaml)"
         logger.error("feed %s failed: %s", feed.name, error)
@@ -116,7 +123,12 @@ async def _poll_safely(feed: FeedConfig, deps: Deps, now: datetime) -> PollResul
     except (FetchError, ParseError) as exc:
         error = str(exc)
         wait = _retry_delay(feed, state, deps, getattr(exc, "retry_after", None))
-        logger.warning("feed %s failed: %s (next try in %s)", feed.name, error, wait)
+        level = logging.WARNING
+        if isinstance(exc, FetchError) and exc.unreachable:  # the host, not this feed
+            outage = deps.hosts.get(host)
+            level = logging.INFO if outage.down else logging.WARNING
+            outage.failed(error, deferred="poll")
+        logger.log(level, "feed %s failed: %s (next try in %s)", feed.name, error, wait)
     except StoreUnavailable:
         raise  # the database is away, not the feed: nothing recorded, the poll comes again
     except Exception as exc:  # the one broad catch: one feed's bug must not stop the others

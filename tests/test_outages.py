@@ -599,3 +599,26 @@ def test_an_outage_logs_its_start_a_summary_a_minute_and_its_end(
         "database still unavailable after 2m 00s (read-only); deferred so far: 121 polls",
         "database available again after 2m 31s; deferred meanwhile: 150 polls",
     ]
+
+
+def test_an_unreachable_feed_host_is_one_warning_not_one_per_feed(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    feeds = [
+        {"name": f"Down {i}", "url": f"http://127.0.0.1:{closed}/feed{i}.xml"} for i in range(4)
+    ]
+    write_config([*feeds, {"name": "Up", "url": Stream(content).url(0)}])
+    assert main(["once"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    hosts = [line for line in lines if "feed host " in line]
+    assert len(hosts) == 1 and f"127.0.0.1:{closed} unavailable: network error" in hosts[0]
+    assert " WARNING " in hosts[0]
+    failed = [line.split()[1] for line in lines if ": feed Down " in line]
+    # every feed's failure is still logged, but only the first one as a warning
+    assert sorted(failed) == ["INFO"] * 3 + ["WARNING"]
