@@ -155,6 +155,10 @@ def _m008_story_threads(conn: Connection) -> None:
     _add_columns(conn, entries, ("story_note",))
 
 
+def _m009_body_hash(conn: Connection) -> None:
+    _add_columns(conn, feeds, ("body_hash",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -166,6 +170,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("mutes, alerts by message", _m006_mutes),
     ("leases: feed polls, delivery and bot leaders", _m007_leases),
     ("story threads: alerts.thread, entries.story_note", _m008_story_threads),
+    ("feed body hash: feeds.body_hash", _m009_body_hash),
 )
 LATEST = len(MIGRATIONS)
 
