@@ -6,8 +6,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,13 +20,15 @@ from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validator
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
-from monitor.parse import parse_feed
+from monitor.parse import ParsedFeed, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Store
 from monitor.stories import StoryIndex, place
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PAGES_IN_FLIGHT_PER_FEED = 4
 
@@ -46,7 +49,8 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)
     # Load other replicas' articles into `stories` (under the store's story lock)
     sync_stories: Callable[[], None] = field(default=lambda: None)
-    recorded: set[int] = field(default_factory=set)  # entry ids this process wrote
+    # ids of the entries with an article this process wrote (the story index counts them)
+    recorded: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,39 +145,38 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         gate=deps.gate,
         deadline=settings.fetch_deadline,
     )
-    if isinstance(fetched, NotModified):
-        next_poll = now + _regular_wait(feed.interval)
-        deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
-        return PollResult(feed.name, ok=True)
-    if fetched.moved_to is not None:
+    if isinstance(fetched, Fetched) and fetched.moved_to is not None:
         logger.warning(
             "feed %s moved permanently to %s; polling there from now on (update feeds.yaml)",
             feed.name,
             fetched.moved_to,
         )
-    try:
-        parsed = await deps.pool.run(
-            parse_feed,
-            feed.name,
-            fetched.body,
-            fetched.headers,
-            time_limit=settings.extract_timeout,
-        )
-    except TimeoutError:
-        raise ParseError(f"parsing took over {settings.extract_timeout:g} s; abandoned") from None
+    if isinstance(fetched, NotModified) or (
+        state is not None and state.body_hash == fetched.digest
+    ):
+        _unchanged(feed, fetched, deps, now)
+        return PollResult(feed.name, ok=True)
+    parsed, known_old = await _read(feed, fetched, state, deps, now)
     result, old_items, new_items = await _process(feed, parsed.entries, state, deps, now)
+    result = replace(result, skipped_old=result.skipped_old + len(known_old))
     with deps.store.story_lock():  # the database decides stories when replicas race
         deps.sync_stories()
         storied = [_storied(item, deps.stories, now) for item in new_items]
-        deps.store.record(feed.name, [*old_items, *storied], now, inserted=deps.recorded)
+        deps.store.record(
+            feed.name, [*known_old, *old_items, *storied], now, inserted=deps.recorded
+        )
     floor = max(parsed.ttl or 0, fetched.max_age or 0)
     wait = _regular_wait(feed.interval)
     if floor > feed.interval:  # the server asks us to come back later than we would
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
-    next_poll = now + wait
-    validators = (fetched.validators.etag, fetched.validators.last_modified)
     deps.store.feed_polled(
-        feed.name, feed.url, validators, now, next_poll_at=next_poll, poll_url=fetched.moved_to
+        feed.name,
+        feed.url,
+        (fetched.validators.etag, fetched.validators.last_modified),
+        now,
+        next_poll_at=now + wait,
+        poll_url=fetched.moved_to,
+        body_hash=fetched.digest,
     )
     if result.skipped_old:
         logger.info(
@@ -184,6 +187,75 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         )
     logger.info("feed %s: %d new items, %d alerts queued", feed.name, result.new, result.alerts)
     return result
+
+
+def _unchanged(feed: FeedConfig, fetched: Fetched | NotModified, deps: Deps, now: datetime) -> None:
+    """Record a poll that brought nothing new: a 304, or the very body read last time."""
+    next_poll = now + _regular_wait(feed.interval)
+    if isinstance(fetched, NotModified):
+        deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
+        return
+    logger.info("feed %s: the same body as last time; not parsed", feed.name)
+    deps.store.feed_polled(
+        feed.name,
+        feed.url,
+        (fetched.validators.etag, fetched.validators.last_modified),
+        now,
+        next_poll_at=next_poll,
+        poll_url=fetched.moved_to,
+    )
+
+
+async def _read(
+    feed: FeedConfig, fetched: Fetched, state: FeedState | None, deps: Deps, now: datetime
+) -> tuple[ParsedFeed, list[NewEntry]]:
+    """Parse only what is new; return it, and the backlog items the pre-scan alone recorded.
+
+    The pre-scan reads every item's identity; items already seen are dropped, unseen ones
+    outside the backlog window are recorded from the scan, and feedparser reads the rest
+    (the whole feed when the pre-scan cannot read it, or when every item is new).
+    """
+    try:
+        scan = await _in_pool(deps, scan_feed, fetched.body, fetched.headers)
+    except ParseError:
+        raise
+    except Exception:  # a pre-scan bug must cost speed, never the feed
+        logger.exception("feed %s: the pre-scan failed; parsing the whole feed", feed.name)
+        scan = None
+    if scan is None:
+        return await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers), []
+    # An item with neither GUID nor link is known by its title, which only feedparser reads
+    # exactly: such items always go to feedparser.
+    wanted = [index for index, item in enumerate(scan.items) if not (item.guid or item.link)]
+    known = [
+        (index, Entry(feed.name, item.guid, item.link, item.title, "", item.published))
+        for index, item in enumerate(scan.items)
+        if item.guid or item.link
+    ]
+    candidates = [(entry, entry_keys(entry)) for _, entry in known]
+    first_poll = state is None or state.last_success_at is None
+    cutoff = now - timedelta(hours=deps.settings.backlog_hours)
+    old = []
+    for fresh in deps.store.unseen(candidates):
+        entry, keys = candidates[fresh]
+        if _is_old(entry, cutoff, first_poll):
+            old.append(NewEntry(entry, keys, None, ()))
+        else:
+            wanted.append(known[fresh][0])
+    if not wanted:
+        return ParsedFeed([], scan.ttl), old
+    if len(wanted) == len(scan.items):
+        return await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers), old
+    return await _in_pool(deps, parse_items, feed.name, scan, wanted), old
+
+
+async def _in_pool(deps: Deps, fn: Callable[..., T], *args: Any) -> T:
+    """Run a parsing step in the worker pool; one that takes too long is a `ParseError`."""
+    limit = deps.settings.extract_timeout
+    try:
+        return await deps.pool.run(fn, *args, time_limit=limit)
+    except TimeoutError:
+        raise ParseError(f"parsing took over {limit:g} s; abandoned") from None
 
 
 async def _process(
