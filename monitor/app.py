@@ -13,12 +13,8 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from monitor.bot import CommandBot
-from monitor.commands import Desk
 from monitor.config import (
     Config,
     FeedConfig,
@@ -27,19 +23,23 @@ from monitor.config import (
     load_config,
     telegram_problems,
 )
-from monitor.deliver import ConsoleSink, Pacer, Sink, TelegramSink, deliver_pending
+from monitor.deliver import ConsoleSink, Sink, deliver_pending
 from monitor.errors import ConfigError, DeliveryError, MonitorError
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
-from monitor.schedule import build_scheduler, sync_feed_jobs
 from monitor.specifics import specifics
 from monitor.status import heartbeat_health
 from monitor.store import Store, StoredArticle
 from monitor.stories import StoryIndex, shingle_signature
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.bot import CommandBot
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +104,16 @@ class App:
 
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
+            # Imported here: python-telegram-bot is only needed with a token.
+            from monitor.telegram_sink import Pacer, TelegramSink
+
             pacer = Pacer(self.settings.private_interval, self.settings.group_interval)
             return TelegramSink(self.settings.telegram_token, self.settings.telegram_api_url, pacer)
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
 
     async def __aenter__(self) -> App:
         self._take_over_from_dead_predecessors()
-        if isinstance(self.sink, TelegramSink):
-            await self.sink.start()
+        await self.sink.start()
         self._load_stories(datetime.now(UTC))
         return self
 
@@ -184,8 +186,7 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.deps.http.aclose()
-        if isinstance(self.sink, TelegramSink):
-            await self.sink.stop()
+        await self.sink.stop()
         self.pool.shutdown()
         self.store.close()
 
@@ -333,6 +334,10 @@ class App:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
         if not self.settings.telegram_token or not self.settings.bot_commands:
             return
+        # Imported here: only a service with a token answers commands.
+        from monitor.bot import CommandBot
+        from monitor.commands import Desk
+
         bot = CommandBot(
             self.settings.telegram_token,
             self.settings.telegram_api_url,
@@ -348,6 +353,8 @@ class App:
         self.bot = bot
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        from monitor.schedule import build_scheduler  # APScheduler: only the service needs it
+
         self._config_seen = config_signature(self.settings.config_dir)
         scheduler = build_scheduler(
             self.config.feeds,
@@ -426,6 +433,8 @@ class App:
         )
         summary = []
         if self._scheduler is not None:
+            from monitor.schedule import sync_feed_jobs
+
             added, removed, changed = sync_feed_jobs(
                 self._scheduler, config.feeds, self._tracked_poll, datetime.now(UTC)
             )

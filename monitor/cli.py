@@ -32,7 +32,6 @@ from monitor.config import (
 )
 from monitor.demo import run_demo
 from monitor.errors import ConfigError, MonitorError, OpmlError
-from monitor.explain import article_from_file, article_from_url, describe
 from monitor.fetch import make_client
 from monitor.match import Matcher
 from monitor.models import Article
@@ -283,6 +282,9 @@ def _explain(
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    # Imported here: explaining needs trafilatura, which no other command loads at start.
+    from monitor.explain import article_from_file, describe
+
     if source.startswith(("http://", "https://")):
         article = asyncio.run(_fetch_article(settings, source))
     else:
@@ -318,6 +320,8 @@ def _story_decision(settings: Settings, article: Article) -> str:
 
 
 async def _fetch_article(settings: Settings, url: str) -> Article:
+    from monitor.explain import article_from_url
+
     async with make_client(settings.user_agent, settings.http_timeout) as client:
         return await article_from_url(
             url,

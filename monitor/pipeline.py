@@ -15,7 +15,6 @@ import httpx
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
 from monitor.errors import FetchError, GoneError, ParseError
-from monitor.extract import extract_text, wall
 from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
@@ -340,6 +339,9 @@ async def _article(
 
     Also returns the seconds extraction took, when it finished.
     """
+    # Imported at the first page, not at start-up: trafilatura is slow to load.
+    from monitor.extract import extract_text, wall
+
     fallback = Article(entry, entry.summary, from_page=False), None
     if not entry.link:
         return fallback
