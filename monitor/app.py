@@ -9,7 +9,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -31,7 +31,7 @@ from monitor.metrics import Metrics
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
 from monitor.specifics import specifics
 from monitor.status import heartbeat_health
-from monitor.store import Store, StoredArticle
+from monitor.store import FeedState, Store, StoredArticle
 from monitor.stories import StoryIndex, shingle_signature
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
@@ -190,9 +190,11 @@ class App:
         self.pool.shutdown()
         self.store.close()
 
-    async def poll(self, feed: FeedConfig) -> PollResult:
-        """Poll one feed now, whatever its schedule says."""
-        return await poll_feed(feed, self.deps, datetime.now(UTC))
+    async def poll(
+        self, feed: FeedConfig, states: Mapping[str, FeedState] | None = None
+    ) -> PollResult:
+        """Poll one feed now, whatever its schedule says (`states`: every feed's, if read)."""
+        return await poll_feed(feed, self.deps, datetime.now(UTC), states)
 
     async def poll_if_due(self, feed: FeedConfig) -> None:
         """Poll one feed unless it is backing off, waiting out Retry-After, or gone, or
@@ -254,7 +256,8 @@ class App:
         what is left waits for later (a digest, quiet hours, a chat that cannot take it now).
         """
         feeds = [feed for feed in self.config.feeds if feed.enabled]
-        results = await asyncio.gather(*(self.poll(feed) for feed in feeds))
+        states = {state.name: state for state in self.store.feed_states()}  # one query for all
+        results = await asyncio.gather(*(self.poll(feed, states) for feed in feeds))
         try:
             await self._drain(time.monotonic() + (deliver_for or math.inf))
         finally:

@@ -91,15 +91,22 @@ def backoff(interval: float, errors: int, cap: float) -> timedelta:
     return timedelta(seconds=min(cap, interval * 2 ** max(0, errors - 1)))
 
 
-async def poll_feed(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
-    """Poll one feed; never raises: failures are logged, recorded against the feed and returned."""
-    result = await _poll_safely(feed, deps, now)
+async def poll_feed(
+    feed: FeedConfig, deps: Deps, now: datetime, states: Mapping[str, FeedState] | None = None
+) -> PollResult:
+    """Poll one feed; never raises: failures are logged, recorded against the feed and returned.
+
+    `states` are every feed's stored state, when a caller polling many has read them at once.
+    """
+    state = states.get(feed.name) if states is not None else deps.store.feed_state(feed.name)
+    result = await _poll_safely(feed, state, deps, now)
     deps.metrics.polled(feed.name, result.ok, result.new)
     return result
 
 
-async def _poll_safely(feed: FeedConfig, deps: Deps, now: datetime) -> PollResult:
-    state = deps.store.feed_state(feed.name)
+async def _poll_safely(
+    feed: FeedConfig, state: FeedState | None, deps: Deps, now: datetime
+) -> PollResult:
     if state is not None and state.url != feed.url:
         deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
         state = deps.store.feed_state(feed.name)
