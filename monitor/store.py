@@ -290,18 +290,9 @@ class Store:
             kept.append(item)
         if not kept:
             return
-        rows = [_entry_row(feed_name, item, now) for item in kept]
-        ids = conn.scalars(
-            entries.insert().returning(entries.c.id, sort_by_parameter_order=True), rows
-        ).all()
-        conn.execute(
-            _insert_ignoring(conn, entry_keys),
-            [
-                {"key": key, "entry_id": entry_id, "seen_at": now}
-                for entry_id, item in zip(ids, kept, strict=True)
-                for key in item.keys
-            ],
-        )
+        ids = _insert_entries(conn, [_entry_row(feed_name, item, now) for item in kept])
+        pairs = zip(ids, kept, strict=True)
+        _insert_keys(conn, [(key, entry_id) for entry_id, item in pairs for key in item.keys], now)
         # Only entries with an article reach the story index, which is what the ids are for.
         inserted_ids.update(i for i, item in zip(ids, kept, strict=True) if item.article)
 
@@ -972,6 +963,36 @@ def _insert_ignoring(conn: Connection, table: sa.Table) -> sa.Insert:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert entries many to a statement; return their ids in the order of `rows`."""
+    if conn.dialect.name == "sqlite":
+        # SQLite does not promise the order of a multi-row RETURNING, so SQLAlchemy would
+        # insert row by row; the writer holds the write lock, so it can number the rows itself.
+        first = (conn.scalar(sa.select(sa.func.max(entries.c.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        conn.execute(entries.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    returning = entries.insert().returning(entries.c.id, sort_by_parameter_order=True)
+    return list(conn.scalars(returning, rows))
+
+
+def _insert_keys(conn: Connection, keys: list[tuple[str, int]], now: datetime) -> None:
+    """Insert (key, entry id) pairs seen at `now`, skipping keys that exist."""
+    if conn.dialect.name != "sqlite":
+        rows = [{"key": key, "entry_id": entry_id, "seen_at": now} for key, entry_id in keys]
+        conn.execute(_insert_ignoring(conn, entry_keys), rows)
+        return
+    # A first poll of many feeds writes some 100,000 keys: handed to the driver as they are,
+    # with the time converted once by SQLAlchemy's own processor, instead of row by row.
+    column_type = entry_keys.c.seen_at.type.dialect_impl(conn.dialect)
+    convert = column_type.bind_processor(conn.dialect)
+    seen_at = convert(now) if convert is not None else now
+    conn.exec_driver_sql(
+        "INSERT INTO entry_keys (key, entry_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(key, entry_id, seen_at) for key, entry_id in keys],
+    )
 
 
 def _entry_row(feed_name: str, item: NewEntry, now: datetime) -> dict[str, Any]:
