@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import pyexpat
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import lxml.etree
@@ -151,15 +151,20 @@ def _parsed(feed: str, raws: Sequence[Any], channel: Any) -> ParsedFeed:
     return ParsedFeed(entries, ttl_of(channel))
 
 
-@cache
+_local = threading.local()  # an lxml parser must not be shared between threads
+
+
 def _parser() -> lxml.etree.XMLParser:
-    return lxml.etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,  # keeps libxml2's limits: nesting depth 256, text nodes of 10 MB
-        collect_ids=False,
-    )
+    parser: lxml.etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = lxml.etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,  # keeps libxml2's limits: nesting depth 256, text nodes of 10 MB
+            collect_ids=False,
+        )
+    return parser
 
 
 def _base_uri(headers: Mapping[str, str]) -> str:
