@@ -161,9 +161,8 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
             feed.name,
             fetched.moved_to,
         )
-    if isinstance(fetched, NotModified) or (
-        state is not None and state.body_hash == fetched.digest
-    ):
+    digest = fetched.digest if isinstance(fetched, Fetched) else None
+    if isinstance(fetched, NotModified) or (state is not None and state.body_hash == digest):
         _unchanged(feed, fetched, deps, now)
         return PollResult(feed.name, ok=True)
     parsed, known_old = await _read(feed, fetched, state, deps, now)
@@ -186,7 +185,7 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         now,
         next_poll_at=now + wait,
         poll_url=fetched.moved_to,
-        body_hash=fetched.digest,
+        body_hash=digest,
     )
     if result.skipped_old:
         logger.info(
