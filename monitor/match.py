@@ -6,26 +6,24 @@ article's folded words, joined by spaces. A pattern is encoded with the word bou
 every hit. A topic is evaluated only when each branch of its top-level AND has a hit, so the
 cost grows with the article, not with the number of topics.
 
-The work per article stays out of the interpreter where it can: the text is folded in a few
-passes over the whole of it (per word only when a character would fold across a word boundary),
-the topics worth evaluating are picked in NumPy, and word positions are worked out only for the
-hits those topics look at. tests/test_match_equivalence.py holds the results to the matcher
-this replaced (tests/match_before.py).
+The work per article stays out of the interpreter where it can: the text is folded in whole-
+text passes (`document.py`), the topics worth evaluating are picked in NumPy, and word positions
+are worked out only for the hits those topics look at. tests/test_match_equivalence.py holds
+the results to the matcher this replaced (tests/match_before.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import ahocorasick
 
+from monitor.document import SEPARATOR, Document
 from monitor.models import Article, Match, Span
 from monitor.query import (
     And,
@@ -35,32 +33,18 @@ from monitor.query import (
     Or,
     Term,
     Word,
-    fold,
-    fold_letters,
-    merge_digraphs,
     term_text,
     terms,
     to_query,
 )
 from monitor.snippet import best_snippet
 
-# Title and body are one word sequence; this gap keeps NEAR from reaching across them.
-_FIELD_GAP = 10_000
-_WORD = re.compile(r"\w+")
-_SEPARATOR = "|"  # stands between title and body words; no pattern can contain it
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
 if TYPE_CHECKING:
     import numpy
     import numpy.typing
 
     _Array = numpy.typing.NDArray[numpy.intp]
-# ASCII letters, digits and _ in lower case; every other ASCII character separates words.
-_ASCII_FOLD = str.maketrans(
-    {chr(c): chr(c).lower() if _WORD.fullmatch(chr(c)) else " " for c in range(128)}
-)
-# The same for UTF-8 bytes, leaving the bytes of other characters as they are.
-_UTF8_FOLD = bytes(ord(_ASCII_FOLD[c]) if c < 128 else c for c in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,115 +86,11 @@ class _Compiled:
     scored: tuple[Term, ...]  # distinct terms outside NOT
 
 
-@lru_cache(maxsize=200_000)
-def _fold(word: str) -> str:
-    return fold(word)
-
-
-@lru_cache(maxsize=20_000)
-def _letter(char: str) -> str | None:
-    """What folding makes of one character of a text: its folded letters inside a word, a
-    space for a character between words; None when folding would move a word boundary (a
-    letter that folds to a mark or a symbol, such as ½ or ™)."""
-    if not _WORD.fullmatch(char):
-        return " "
-    folded = fold_letters(char)
-    if not folded or not _WORD.fullmatch(folded) or folded.lower() != folded:
-        return None
-    return folded
-
-
-def _non_ascii(text: str) -> set[str]:
-    return set() if text.isascii() else set(_NON_ASCII.findall(text))
-
-
-def _folded_words(text: str, non_ascii: set[str]) -> list[str]:
-    """Return the text's words (`_WORD`), folded: what `fold` gives word by word, but folded
-    in a few passes over the whole text when every character folds on its own.
-
-    `non_ascii` are the text's characters outside ASCII.
-    """
-    if not non_ascii:
-        return text.translate(_ASCII_FOLD).split()
-    found = {char: _letter(char) for char in non_ascii}
-    if None in found.values() or any(
-        found.get(letter, letter) != letter for folded in found.values() for letter in folded or ""
-    ):
-        return list(map(_fold, _WORD.findall(text)))
-    for char, folded in found.items():
-        if folded != char:
-            text = text.replace(char, folded or "")
-    if text.isascii():
-        return text.translate(_ASCII_FOLD).split()
-    # Letters that fold to themselves remain (ø, Cyrillic): fold the ASCII bytes around them.
-    return text.encode("utf-8").translate(_UTF8_FOLD).decode("utf-8").split()
-
-
-def _word_places(text: str, non_ascii: set[str]) -> tuple[_Array, _Array]:
-    """Return where each word (`_WORD`) of the text starts and ends.
-
-    The text is reduced to its shape first, a word character to a letter and anything else to
-    a space; the words are then where that shape changes between the two, found in NumPy.
-    `non_ascii` are the text's characters outside ASCII.
-    """
-    import numpy  # imported with the first matched article: it takes 50 ms to load
-
-    shape = text
-    for char in non_ascii:
-        shape = shape.replace(char, "x" if _WORD.fullmatch(char) else " ")
-    solid = numpy.frombuffer(shape.translate(_ASCII_FOLD).encode("ascii"), numpy.uint8) != 32
-    edges = numpy.flatnonzero(numpy.diff(solid.view(numpy.int8), prepend=0, append=0))
-    return edges[0::2], edges[1::2]
-
-
-class _Document:
-    """An article as a sequence of folded words: title words, a separator, body words.
-
-    `joined` is that sequence with one space before, between and after the words: the text
-    the automaton runs over. Umlaut digraphs are merged in it at once, not word by word.
-    """
-
-    def __init__(self, article: Article) -> None:
-        self.title = article.entry.title
-        self.full = f"{self.title}\n{article.text}"
-        in_title, in_text = _non_ascii(self.title), _non_ascii(article.text)
-        self._non_ascii = in_title | in_text
-        words = _folded_words(self.title, in_title)
-        self.title_count = len(words)
-        words.append(_SEPARATOR)
-        words.extend(_folded_words(article.text, in_text))
-        self.joined = merge_digraphs(" " + " ".join(words) + " ")
-        # where each word of `full` starts and ends, once needed
-        self._places: tuple[_Array, _Array] | None = None
-
-    def in_field(self, index: int, where: str) -> bool:
-        """Say whether the word at `index` lies in the title, the body, or either."""
-        if where == "title":
-            return index < self.title_count
-        if where == "text":
-            return index > self.title_count
-        return index != self.title_count
-
-    def position(self, index: int) -> int:
-        """Return the index as a coordinate for NEAR, with title and body far apart."""
-        return index if index < self.title_count else index + _FIELD_GAP
-
-    def span(self, index: int) -> tuple[int, int]:
-        """Return where the word at sequence index `index` stands in `full`."""
-        if index == self.title_count:
-            return len(self.title), len(self.title)
-        if self._places is None:  # only matched articles need them
-            self._places = _word_places(self.full, self._non_ascii)
-        word = index if index < self.title_count else index - 1
-        starts, ends = self._places
-        return int(starts[word]), int(ends[word])
-
-
 class _Hits:
     """Where the automaton found the pattern keys asked for, as word indexes."""
 
     def __init__(
-        self, doc: _Document, found: Iterable[tuple[int, int]], keys: Sequence[_Key]
+        self, doc: Document, found: Iterable[tuple[int, int]], keys: Sequence[_Key]
     ) -> None:
         """`found` holds (end, key) in text order."""
         joined = doc.joined
@@ -251,7 +131,7 @@ class _Key:
 class _Context:
     """Term occurrences in one document, computed at most once per term."""
 
-    def __init__(self, doc: _Document | None, hits: _Hits | None, infos: dict[int, _TermInfo]):
+    def __init__(self, doc: Document | None, hits: _Hits | None, infos: dict[int, _TermInfo]):
         self.doc = doc
         self.hits = hits
         self.infos = infos
@@ -417,7 +297,7 @@ class Matcher:
 
     def match(self, article: Article) -> list[Match]:
         """Return one `Match` per topic the article matches, in topic order."""
-        doc = _Document(article)
+        doc = Document(article)
         found = self._scan(doc)
         chosen = self._prefilter.topics({key for _, key in found})
         if not chosen:
@@ -438,7 +318,7 @@ class Matcher:
     def explain(self, article: Article, names: Iterable[str] | None = None) -> list[Verdict]:
         """Return a verdict with its reason for every topic (or only the named ones)."""
         wanted = set(names) if names is not None else None
-        doc = _Document(article)
+        doc = Document(article)
         ctx = _Context(doc, _Hits(doc, self._scan(doc), self._keys), self._infos)
         return [
             self._judge(compiled, doc, ctx, explain=True)
@@ -446,12 +326,12 @@ class Matcher:
             if wanted is None or compiled.topic.name in wanted
         ]
 
-    def _scan(self, doc: _Document) -> list[tuple[int, int]]:
+    def _scan(self, doc: Document) -> list[tuple[int, int]]:
         """Return every (end, key) the automaton finds in the document, in text order."""
         return list(self._automaton.iter(doc.joined))
 
     def _judge(
-        self, compiled: _Compiled, doc: _Document, ctx: _Context, *, explain: bool
+        self, compiled: _Compiled, doc: Document, ctx: _Context, *, explain: bool
     ) -> Verdict:
         topic = compiled.topic
         positions = _evaluate(topic.query, ctx)
@@ -505,7 +385,7 @@ def _build_automaton(ids: dict[Word, int]) -> tuple[ahocorasick.Automaton, list[
         automaton.add_word(text, index)
         keys.append(_Key(frozenset(word_ids)))
     if not keys:
-        automaton.add_word(_SEPARATOR * 3, 0)  # an empty automaton cannot be built
+        automaton.add_word(SEPARATOR * 3, 0)  # an empty automaton cannot be built
         keys.append(_Key(frozenset()))
     automaton.make_automaton()
     return automaton, keys
@@ -601,7 +481,7 @@ def _scored_terms(node: Node) -> list[Term]:
     return [t for child in node.children for t in _scored_terms(child)]
 
 
-def _surface(doc: _Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
+def _surface(doc: Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
     """Return the words of the article that the terms matched, as written, first seen first."""
     indexes = sorted({i for term in found_terms for i in ctx.occurrences(term)})
     return tuple(dict.fromkeys(doc.full[slice(*doc.span(i))] for i in indexes))

@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_topics
+from monitor.document import Document
 from monitor.extract import extract_text
-from monitor.match import Matcher, Topic, _Document
+from monitor.match import Matcher, Topic
 from monitor.models import Article, Entry
 from monitor.query import fold, parse, terms
 from tests import match_before
@@ -239,8 +240,8 @@ def main() -> int:
         assert matcher.match(article) == before.match(article)
     matcher.match(as_articles[0])  # loads NumPy, which the matcher imports when first used
     ours = timed(matcher.match, as_articles)
-    prepare = timed(_Document, as_articles)
-    scan = timed(lambda a: matcher._scan(_Document(a)), as_articles)
+    prepare = timed(Document, as_articles)
+    scan = timed(lambda a: matcher._scan(Document(a)), as_articles)
     theirs_before = timed(before.match, as_articles)
     hits = statistics.mean(len(matcher.match(a)) for a in as_articles)
     print(
