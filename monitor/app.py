@@ -10,18 +10,13 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from monitor.bot import CommandBot
-from monitor.chats import ChatDirectory
-from monitor.commands import Desk
 from monitor.config import (
     Config,
     FeedConfig,
@@ -30,20 +25,24 @@ from monitor.config import (
     load_config,
     telegram_problems,
 )
-from monitor.deliver import ConsoleSink, Ledger, Pacer, Sink, TelegramSink, deliver_pending
+from monitor.deliver import ConsoleSink, Ledger, Sink, deliver_pending
 from monitor.errors import ConfigError, DeliveryError, MonitorError, StoreUnavailable
 from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.metrics import Metrics
 from monitor.outages import Outage
 from monitor.pipeline import Deps, PollResult, is_due, poll_feed
-from monitor.schedule import build_scheduler, sync_feed_jobs
 from monitor.specifics import specifics
 from monitor.status import heartbeat_health
-from monitor.store import Store, StoredArticle
+from monitor.store import FeedState, Store, StoredArticle
 from monitor.stories import StoryIndex, shingle_signature
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.bot import CommandBot
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +117,9 @@ class App:
 
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
+            # Imported here: python-telegram-bot is only needed with a token.
+            from monitor.telegram_sink import Pacer, TelegramSink
+
             pacer = Pacer(self.settings.private_interval, self.settings.group_interval)
             # The buttons need the bot to receive their taps: only with commands on.
             feedback = self._wants_buttons if self.settings.bot_commands else None
@@ -132,8 +134,7 @@ class App:
 
     async def __aenter__(self) -> App:
         self._take_over_from_dead_predecessors()
-        if isinstance(self.sink, TelegramSink):
-            await self.sink.start()
+        await self.sink.start()
         self._load_stories(datetime.now(UTC))
         return self
 
@@ -206,14 +207,15 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.deps.http.aclose()
-        if isinstance(self.sink, TelegramSink):
-            await self.sink.stop()
+        await self.sink.stop()
         self.pool.shutdown()
         self.store.close()
 
-    async def poll(self, feed: FeedConfig) -> PollResult:
-        """Poll one feed now, whatever its schedule says."""
-        return await poll_feed(feed, self.deps, datetime.now(UTC))
+    async def poll(
+        self, feed: FeedConfig, states: Mapping[str, FeedState] | None = None
+    ) -> PollResult:
+        """Poll one feed now, whatever its schedule says (`states`: every feed's, if read)."""
+        return await poll_feed(feed, self.deps, datetime.now(UTC), states)
 
     async def poll_if_due(self, feed: FeedConfig) -> None:
         """Poll one feed unless it is backing off, waiting out Retry-After, or gone, or
@@ -276,7 +278,8 @@ class App:
         what is left waits for later (a digest, quiet hours, a chat that cannot take it now).
         """
         feeds = [feed for feed in self.config.feeds if feed.enabled]
-        results = await asyncio.gather(*(self.poll(feed) for feed in feeds))
+        states = {state.name: state for state in self.store.feed_states()}  # one query for all
+        results = await asyncio.gather(*(self.poll(feed, states) for feed in feeds))
         try:
             await self._drain(time.monotonic() + (deliver_for or math.inf))
         finally:
@@ -370,8 +373,15 @@ class App:
 
     async def _start_bot(self) -> None:
         """Answer analysts' commands when a token is set (MONITOR_BOT_COMMANDS)."""
+        # Imported here: only a service with a token answers commands.
+        from monitor.telegram_sink import TelegramSink
+
         if not self.settings.bot_commands or not isinstance(self.sink, TelegramSink):
             return
+        from monitor.bot import CommandBot
+        from monitor.chats import ChatDirectory
+        from monitor.commands import Desk
+
         bot = CommandBot(
             self.settings.telegram_token,
             self.settings.telegram_api_url,
@@ -389,6 +399,8 @@ class App:
         self.bot = bot
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        from monitor.schedule import build_scheduler  # APScheduler: only the service needs it
+
         self._config_seen = config_signature(self.settings.config_dir)
         scheduler = build_scheduler(
             self.config.feeds,
@@ -483,6 +495,8 @@ class App:
         )
         summary = []
         if self._scheduler is not None:
+            from monitor.schedule import sync_feed_jobs
+
             added, removed, changed = sync_feed_jobs(
                 self._scheduler, config.feeds, self._tracked_poll, datetime.now(UTC)
             )

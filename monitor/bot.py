@@ -31,10 +31,10 @@ from monitor import feedback
 from monitor.chats import ChatDirectory
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
 from monitor.config import Config
-from monitor.deliver import QuietRequest, TelegramSink, keyboard
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.outages import Outage
+from monitor.telegram_sink import QuietRequest, TelegramSink, keyboard
 
 logger = logging.getLogger(__name__)
 

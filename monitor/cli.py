@@ -284,7 +284,6 @@ def _status(settings: Settings, config: Config) -> int:
 def _explain(
     settings: Settings, config: Config, source: str, names: list[str] | None, *, full: bool
 ) -> int:
-    from monitor.explain import article_from_file, describe
     from monitor.match import Matcher
 
     known = {topic.name for topic in config.topics}
@@ -295,6 +294,9 @@ def _explain(
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    # Imported here: explaining needs trafilatura, which no other command loads at start.
+    from monitor.explain import article_from_file, describe
+
     if source.startswith(("http://", "https://")):
         article = asyncio.run(_fetch_article(settings, source))
     else:

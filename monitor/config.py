@@ -79,7 +79,11 @@ ENV_SETTINGS = (
     EnvSetting(
         "MONITOR_FETCH_DEADLINE", "60", "Whole-request limit in seconds (slow-drip servers)."
     ),
-    EnvSetting("MONITOR_HOST_DELAY", "0.5", "Minimum seconds between requests to one host."),
+    EnvSetting(
+        "MONITOR_HOST_DELAY",
+        "0.5",
+        "Minimum seconds between requests to one host that bring a body (not 304s).",
+    ),
     EnvSetting("MONITOR_HOST_CONNECTIONS", "2", "Concurrent requests allowed to one host."),
     EnvSetting(
         "MONITOR_BACKOFF_CAP", "3600", "Longest wait in seconds between polls of a failing feed."

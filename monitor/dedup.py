@@ -15,15 +15,19 @@ def canonical_url(url: str) -> str:
     """Return the identity form of a URL: https, no www., no tracking, sorted query, no fragment."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.")
-    port = parts.port if parts.port not in (None, 80, 443) else None
-    netloc = f"{host}:{port}" if port else host
-    query = sorted(
-        (name, value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not name.lower().startswith(_TRACKING_PREFIXES) and name.lower() not in _TRACKING_NAMES
-    )
-    path = parts.path or "/"
-    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+    port = parts.port
+    netloc = f"{host}:{port}" if port and port not in (80, 443) else host
+    query = ""
+    if parts.query:  # most article URLs have none
+        query = urlencode(
+            sorted(
+                (name, value)
+                for name, value in parse_qsl(parts.query, keep_blank_values=True)
+                if not name.lower().startswith(_TRACKING_PREFIXES)
+                and name.lower() not in _TRACKING_NAMES
+            )
+        )
+    return urlunsplit(("https", netloc, parts.path or "/", query, ""))
 
 
 def entry_keys(entry: Entry) -> tuple[str, ...]:

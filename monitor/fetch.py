@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import ipaddress
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -53,11 +54,17 @@ class Fetched:
     moved_to: str | None = None
     max_age: int | None = None
 
+    @property
+    def digest(self) -> str:
+        """A hash of the body: the same body served again is recognised without parsing it."""
+        return hashlib.blake2b(self.body, digest_size=16).hexdigest()
+
 
 class HostGate:
-    """Politeness per host (at most `per_host` requests at once, `delay` seconds between starts)
-    and a bound on requests in flight overall, kept below the client's connection pool so a
-    burst of polls queues here instead of timing out inside httpx."""
+    """Politeness per host (at most `per_host` requests at once, `delay` seconds between the
+    starts of requests that cost the server a body) and a bound on requests in flight overall,
+    kept below the client's connection pool so a burst of polls queues here instead of timing
+    out inside httpx."""
 
     def __init__(self, per_host: int = 2, delay: float = 0.5, total: int = MAX_IN_FLIGHT) -> None:
         self.per_host = per_host
@@ -67,18 +74,32 @@ class HostGate:
         self._total = asyncio.Semaphore(total)
 
     @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
-        """Hold a request slot for the URL's host, waiting for the host's turn."""
+    async def slot(
+        self, url: str, *, conditional: bool = False
+    ) -> AsyncIterator[Callable[[], None]]:
+        """Hold a request slot for the URL's host, waiting for the host's turn.
+
+        Yields what to call when the answer brought a body. A conditional request takes the
+        host's turn only then: answered 304 Not Modified it cost the server next to nothing, so
+        the host's next request need not wait for it (the concurrency limit still holds).
+        """
         host = (urlsplit(url).hostname or "").lower()
         semaphore = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
         async with semaphore:
             now = time.monotonic()
             start = max(now, self._next_start.get(host, now))
-            self._next_start[host] = start + self.delay
+            if not conditional:
+                self._next_start[host] = start + self.delay
             if start > now:
                 await asyncio.sleep(start - now)
+
+            def spent() -> None:
+                if conditional:
+                    taken = self._next_start.get(host, start)
+                    self._next_start[host] = max(taken, start + self.delay)
+
             async with self._total:
-                yield
+                yield spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +193,12 @@ async def _hop(
         _check_scheme(url)
     if gate is None:
         return await _get_within(client, url, headers, max_bytes, deadline)
-    async with gate.slot(url):
-        return await _get_within(client, url, headers, max_bytes, deadline)
+    conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+    async with gate.slot(url, conditional=conditional) as spent:
+        result = await _get_within(client, url, headers, max_bytes, deadline)
+        if isinstance(result, Fetched):
+            spent()
+        return result
 
 
 async def _get_within(

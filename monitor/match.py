@@ -5,30 +5,48 @@ article's folded words, joined by spaces. A pattern is encoded with the word bou
 (" word " exact, " word" prefix, "word " compound tail, "word" inside a word), so one pass finds
 every hit. A topic is evaluated only when each branch of its top-level AND has a hit, so the
 cost grows with the article, not with the number of topics.
+
+The work per article stays out of the interpreter where it can: the text is folded in whole-
+text passes (`document.py`), the topics worth evaluating are picked in NumPy, and word positions
+are worked out only for the hits those topics look at. tests/test_match_equivalence.py holds
+the results to the matcher this replaced (tests/match_before.py).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-import re
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import ahocorasick
 
 from monitor.budget import Budget
+from monitor.document import SEPARATOR, Document
 from monitor.models import Article, Match, Span
-from monitor.query import And, Near, Node, Not, Or, Term, Word, fold, term_text, terms, to_query
+from monitor.query import (
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Term,
+    Word,
+    term_text,
+    terms,
+    to_query,
+)
 from monitor.snippet import best_snippet
 
-# Title and body are one word sequence; this gap keeps NEAR from reaching across them.
-_FIELD_GAP = 10_000
-_WORD = re.compile(r"\w+")
-_SPLIT = re.compile(r"(\w+)")
-_SEPARATOR = "|"  # stands between title and body words; no pattern can contain it
+_KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
+if TYPE_CHECKING:
+    import numpy
+    import numpy.typing
+
+    _Array = numpy.typing.NDArray[numpy.intp]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,102 +88,46 @@ class _Compiled:
     scored: tuple[Term, ...]  # distinct terms outside NOT
 
 
-@lru_cache(maxsize=200_000)
-def _fold(word: str) -> str:
-    return fold(word)
-
-
-# The lead: a report states its subject in the title and its first sentence or two; a subject
-# named only further down is usually background ("... like North Korea before it").
-LEAD_WORDS = 40
-
-
-class _Document:
-    """An article as a sequence of folded words: title words, a separator, body words."""
-
-    def __init__(self, article: Article) -> None:
-        self.title = article.entry.title
-        self.full = f"{self.title}\n{article.text}"
-        title_words = _WORD.findall(self.title)
-        self.title_count = len(title_words)
-        folded = list(map(_fold, title_words))
-        folded.append(_SEPARATOR)
-        folded.extend(map(_fold, _WORD.findall(article.text)))
-        self.words = folded
-        self.joined = " " + " ".join(folded) + " "
-        self.starts = list(itertools.accumulate((len(w) + 1 for w in folded), initial=1))
-        self._offsets: list[int] | None = None
-
-    def index_at(self, char: int) -> int:
-        """Return the index of the word that covers character `char` of `joined`."""
-        return bisect.bisect_right(self.starts, char) - 1
-
-    def in_field(self, index: int, where: str) -> bool:
-        """Say whether the word at `index` lies in the title, the body, the title or the lead
-        (the body's first `LEAD_WORDS` words), or anywhere."""
-        if where == "title":
-            return index < self.title_count
-        if where == "text":
-            return index > self.title_count
-        if where == "lead":
-            return index != self.title_count and index <= self.title_count + LEAD_WORDS
-        return index != self.title_count
-
-    def position(self, index: int) -> int:
-        """Return the index as a coordinate for NEAR, with title and body far apart."""
-        return index if index < self.title_count else index + _FIELD_GAP
-
-    def span(self, index: int) -> tuple[int, int]:
-        """Return where the word at sequence index `index` stands in `full`."""
-        if index == self.title_count:
-            return len(self.title), len(self.title)
-        if self._offsets is None:
-            # Only matched articles need offsets: one split keeps words and the gaps between.
-            parts = _SPLIT.split(self.full)
-            self._offsets = list(itertools.accumulate(map(len, parts), initial=0))
-        word = index if index < self.title_count else index - 1
-        return self._offsets[2 * word + 1], self._offsets[2 * word + 2]
-
-
 class _Hits:
-    """Where the automaton found each pattern key; word positions are worked out on demand."""
+    """Where the automaton found the pattern keys asked for, as word indexes."""
 
-    def __init__(self, doc: _Document, found: list[tuple[int, int]], keys: list[_Key]) -> None:
-        self.doc = doc
-        self.keys = keys
-        self.ends: dict[int, list[int]] = {}
+    def __init__(
+        self, doc: Document, found: Iterable[tuple[int, int]], keys: Sequence[_Key]
+    ) -> None:
+        """`found` holds (end, key) in text order."""
+        joined = doc.joined
+        self.indexes: dict[int, list[int]] = {}
+        spaces, counted = 0, 0
         for end, key in found:
-            ends = self.ends.get(key)
-            if ends is None:
-                self.ends[key] = [end]
+            # The word a hit ends in is the number of spaces before it, less the leading one.
+            spaces += joined.count(" ", counted, end)
+            counted = end
+            indexes = self.indexes.get(key)
+            if indexes is None:
+                self.indexes[key] = [spaces - 1]
             else:
-                ends.append(end)
+                indexes.append(spaces - 1)
         self._keys_of: dict[int, list[int]] = {}
-        for key in self.ends:
+        for key in self.indexes:
             for word_id in keys[key].word_ids:
                 self._keys_of.setdefault(word_id, []).append(key)
-        self.words = self._keys_of.keys()
         self._positions: dict[int, list[int]] = {}
 
     def get(self, word_id: int, default: Iterable[int] = ()) -> Iterable[int]:
         """Return the word indexes where pattern `word_id` was found."""
-        if word_id not in self.words:
+        keys = self._keys_of.get(word_id)
+        if keys is None:
             return default
         found = self._positions.get(word_id)
         if found is None:
-            found = []
-            index_at = self.doc.index_at
-            for key in self._keys_of[word_id]:
-                shift = 1 if self.keys[key].trailing_space else 0
-                found.extend(index_at(end - shift) for end in self.ends[key])
+            found = [index for key in keys for index in self.indexes[key]]
             self._positions[word_id] = found
         return found
 
 
 @dataclass(frozen=True, slots=True)
 class _Key:
-    trailing_space: bool
-    word_ids: frozenset[int]
+    word_ids: frozenset[int]  # the word patterns that share this automaton key
 
 
 class _Context:
@@ -173,7 +135,7 @@ class _Context:
 
     def __init__(
         self,
-        doc: _Document | None,
+        doc: Document | None,
         hits: _Hits | None,
         infos: dict[int, _TermInfo],
         budget: Budget | None = None,
@@ -203,7 +165,9 @@ class _Context:
             return frozenset()
         first = hits.get(info.words[0])
         covered: set[int] = set()
-        if first:
+        if len(info.words) == 1:
+            covered.update(first)
+        elif first:
             rest = [set(hits.get(w)) for w in info.words[1:]]
             size = len(info.words)
             for start in first:
@@ -211,9 +175,64 @@ class _Context:
                     covered.update(range(start, start + size))
         if info.joined is not None:
             covered.update(hits.get(info.joined))
-        if not covered:
-            return frozenset()
+        if not covered or info.field == "any":  # no hit ever lies on the title/body separator
+            return frozenset(covered)
         return frozenset(i for i in covered if doc.in_field(i, info.field))
+
+
+class _Prefilter:
+    """Which topics the keys found make worth evaluating: those with a key found in every one
+    of their required groups (a topic with none, such as a bare NOT, always is)."""
+
+    def __init__(self, required: Sequence[tuple[frozenset[int], ...]], keys: Sequence[_Key]):
+        groups_of: dict[int, list[int]] = {}  # word id -> the groups it is in
+        self._starts: list[int] = []  # each topic's first group; its groups follow it
+        self._always: list[int] = []
+        self._counted: list[int] = []  # the topics with groups, in order
+        group = 0
+        for topic, needed in enumerate(required):
+            if not needed:
+                self._always.append(topic)
+                continue
+            self._counted.append(topic)
+            self._starts.append(group)
+            for word_ids in needed:
+                for word_id in word_ids:
+                    groups_of.setdefault(word_id, []).append(group)
+                group += 1
+        self._size = group
+        # The groups of every key, one key after another: key k's are _groups[_ends[k]:_ends[k+1]]
+        self._groups: list[int] = []
+        self._ends: list[int] = [0]
+        for key in keys:
+            self._groups.extend(sorted({g for w in key.word_ids for g in groups_of.get(w, ())}))
+            self._ends.append(len(self._groups))
+        self._arrays: tuple[_Array, ...] | None = None
+
+    def topics(self, found: set[int]) -> list[int]:
+        """Return the topics to evaluate, in order, given the keys found."""
+        # NumPy does the work, once per article, in a few passes over the keys' groups rather
+        # than a Python loop over every topic; imported with the first article (50 ms).
+        import numpy
+
+        if self._arrays is None:
+            self._arrays = tuple(
+                numpy.array(values, numpy.intp)
+                for values in (self._groups, self._ends, self._starts, self._counted)
+            )
+        groups, ends, starts, counted = self._arrays
+        keys = numpy.fromiter(found, numpy.intp, len(found))
+        firsts, counts = ends[keys], ends[keys + 1] - ends[keys]
+        present = numpy.zeros(self._size, numpy.bool_)
+        total = int(counts.sum())
+        if total:
+            # The groups of all found keys at once: each key's run, placed one after another.
+            shifts = numpy.repeat(firsts - (numpy.cumsum(counts) - counts), counts)
+            present[groups[shifts + numpy.arange(total)]] = True
+        chosen: list[int] = []
+        if len(starts):
+            chosen = counted[numpy.logical_and.reduceat(present, starts)].tolist()
+        return sorted(chosen + self._always)
 
 
 class Matcher:
@@ -225,14 +244,16 @@ class Matcher:
         self._interned: dict[Term, Term] = {}
         self._compiled = [self._compile(topic) for topic in topics]
         self.topics = tuple(c.topic for c in self._compiled)
-        self._topics_of_word: dict[int, set[int]] = {}
-        self._always: list[int] = []  # topics with no necessary hit (e.g. a bare NOT)
-        for index, compiled in enumerate(self._compiled):
-            if not compiled.required:
-                self._always.append(index)
-            for word_id in set().union(*compiled.required):
-                self._topics_of_word.setdefault(word_id, set()).add(index)
         self._automaton, self._keys = _build_automaton(self._word_ids)
+        self._prefilter = _Prefilter([c.required for c in self._compiled], self._keys)
+        # The keys whose hits evaluating a topic looks at: every word of every term in it.
+        key_of = {word_id: key for key, k in enumerate(self._keys) for word_id in k.word_ids}
+        self._topic_keys = [
+            frozenset(
+                key_of[word_id] for term in _all_terms(c.topic) for word_id in self._ids(term)
+            )
+            for c in self._compiled
+        ]
 
     def _compile(self, topic: Topic) -> _Compiled:
         query = self._intern(topic.query)
@@ -262,8 +283,17 @@ class Matcher:
     def _word_id(self, word: Word) -> int:
         return self._word_ids.setdefault(word, len(self._word_ids))
 
+    def _ids(self, term: Term) -> tuple[int, ...]:
+        info = self._infos[id(term)]
+        return info.words if info.joined is None else (*info.words, info.joined)
+
     def _required(self, node: Node) -> list[set[int]]:
-        """Return groups of word ids such that a match needs a hit in every group."""
+        """Return groups of word ids such that a match needs a hit in every group.
+
+        A branch that holds has a term that occurs, and a term occurs only where all its
+        words do: one word per term suffices, its longest (least likely to be found), or the
+        closed compound of a phrase.
+        """
         branches = node.children if isinstance(node, And) else (node,)
         groups = []
         for branch in branches:
@@ -272,7 +302,8 @@ class Matcher:
             group: set[int] = set()
             for term in terms(branch):
                 info = self._infos[id(term)]
-                group.update(info.words)
+                longest = max(range(len(term.words)), key=lambda i: len(term.words[i].text))
+                group.add(info.words[longest])
                 if info.joined is not None:
                     group.add(info.joined)
             groups.append(group)
@@ -284,38 +315,41 @@ class Matcher:
         With a `budget`, evaluation raises `OverBudget` once it is spent (a query that is
         costly on this article, the time is up, or the work is to stop).
         """
-        doc = _Document(article)
-        hits = self._scan(doc)
-        present = set(hits.words)
-        candidates = {t for w in present for t in self._topics_of_word.get(w, ())}
-        candidates.update(self._always)
-        ctx = _Context(doc, hits, self._infos, budget)
-        found = []
-        for index in sorted(candidates):
+        doc = Document(article)
+        found = self._scan(doc)
+        chosen = self._prefilter.topics({key for _, key in found})
+        if not chosen:
+            return []
+        wanted = frozenset().union(*(self._topic_keys[i] for i in chosen))
+        relevant = itertools.compress(found, map(wanted.__contains__, map(_KEY_OF_HIT, found)))
+        ctx = _Context(doc, _Hits(doc, relevant, self._keys), self._infos, budget)
+        matches = []
+        for index in chosen:
             compiled = self._compiled[index]
-            if any(group.isdisjoint(present) for group in compiled.required):
-                continue
+            if not _holds(compiled.topic.query, ctx):
+                continue  # most candidates: found without positions, with a shortcut
             verdict = self._judge(compiled, doc, ctx, explain=False)
             if verdict.match is not None:
-                found.append(verdict.match)
-        return found
+                matches.append(verdict.match)
+        return matches
 
     def explain(self, article: Article, names: Iterable[str] | None = None) -> list[Verdict]:
         """Return a verdict with its reason for every topic (or only the named ones)."""
         wanted = set(names) if names is not None else None
-        doc = _Document(article)
-        ctx = _Context(doc, self._scan(doc), self._infos)
+        doc = Document(article)
+        ctx = _Context(doc, _Hits(doc, self._scan(doc), self._keys), self._infos)
         return [
             self._judge(compiled, doc, ctx, explain=True)
             for compiled in self._compiled
             if wanted is None or compiled.topic.name in wanted
         ]
 
-    def _scan(self, doc: _Document) -> _Hits:
-        return _Hits(doc, list(self._automaton.iter(doc.joined)), self._keys)
+    def _scan(self, doc: Document) -> list[tuple[int, int]]:
+        """Return every (end, key) the automaton finds in the document, in text order."""
+        return list(self._automaton.iter(doc.joined))
 
     def _judge(
-        self, compiled: _Compiled, doc: _Document, ctx: _Context, *, explain: bool
+        self, compiled: _Compiled, doc: Document, ctx: _Context, *, explain: bool
     ) -> Verdict:
         topic = compiled.topic
         positions = _evaluate(topic.query, ctx)
@@ -367,10 +401,10 @@ def _build_automaton(ids: dict[Word, int]) -> tuple[ahocorasick.Automaton, list[
     keys = []
     for index, (text, word_ids) in enumerate(grouped.items()):
         automaton.add_word(text, index)
-        keys.append(_Key(text.endswith(" "), frozenset(word_ids)))
+        keys.append(_Key(frozenset(word_ids)))
     if not keys:
-        automaton.add_word(_SEPARATOR * 3, 0)  # an empty automaton cannot be built
-        keys.append(_Key(False, frozenset()))
+        automaton.add_word(SEPARATOR * 3, 0)  # an empty automaton cannot be built
+        keys.append(_Key(frozenset()))
     automaton.make_automaton()
     return automaton, keys
 
@@ -382,6 +416,10 @@ def _joined(term: Term) -> Word | None:
     return Word("".join(w.text for w in term.words), term.words[-1].mode)
 
 
+def _all_terms(topic: Topic) -> list[Term]:
+    return terms(topic.query) + (terms(topic.exclude) if topic.exclude is not None else [])
+
+
 def _has_not(node: Node) -> bool:
     if isinstance(node, Not):
         return True
@@ -390,6 +428,20 @@ def _has_not(node: Node) -> bool:
     if isinstance(node, Near):
         return _has_not(node.left) or _has_not(node.right)
     return any(_has_not(child) for child in node.children)
+
+
+def _holds(node: Node, ctx: _Context) -> bool:
+    """Say whether `node` is true: `_evaluate(node, ctx) is not None`, but stopping early."""
+    ctx.spend(1)
+    if isinstance(node, Term):
+        return bool(ctx.occurrences(node))
+    if isinstance(node, Not):
+        return not _holds(node.child, ctx)
+    if isinstance(node, And):
+        return all(_holds(child, ctx) for child in node.children)
+    if isinstance(node, Near):
+        return _near(node, ctx) is not None
+    return any(_holds(child, ctx) for child in node.children)
 
 
 def _evaluate(node: Node, ctx: _Context) -> set[int] | None:
@@ -413,8 +465,12 @@ def _evaluate(node: Node, ctx: _Context) -> set[int] | None:
     any_hits: set[int] | None = None
     for child in node.children:
         child_hits = _evaluate(child, ctx)
-        if child_hits is not None:
-            any_hits = (any_hits or set()) | child_hits
+        if child_hits is None:
+            continue
+        if any_hits is None:
+            any_hits = child_hits  # a fresh set from the child: ours to extend
+        else:
+            any_hits |= child_hits
     return any_hits
 
 
@@ -463,7 +519,7 @@ def _scored_terms(node: Node) -> list[Term]:
     return [t for child in node.children for t in _scored_terms(child)]
 
 
-def _surface(doc: _Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
+def _surface(doc: Document, ctx: _Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
     """Return the words of the article that the terms matched, as written, first seen first."""
     indexes = sorted({i for term in found_terms for i in ctx.occurrences(term)})
     return tuple(dict.fromkeys(doc.full[slice(*doc.span(i))] for i in indexes))

@@ -196,6 +196,10 @@ def _m012_grades(conn: Connection) -> None:
     _create_table(conn, grades)
 
 
+def _m013_body_hash(conn: Connection) -> None:
+    _add_columns(conn, feeds, ("body_hash",))
+
+
 # Append only: what a shipped migration does to the schema never changes; a new migration
 # follows it instead.
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
@@ -211,6 +215,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("grouped messages: alerts.part", _m010_grouped_parts),
     ("who muted: mutes.set_by", _m011_mute_authors),
     ("analysts' grades of alerts", _m012_grades),
+    ("feed body hash: feeds.body_hash", _m013_body_hash),
 )
 LATEST = len(MIGRATIONS)
 

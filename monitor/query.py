@@ -37,8 +37,8 @@ _FIELDS = ("title:", "text:", "lead:")
 _WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
 # A reference to a named term list of topics.yaml: @north_korea
 LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
-# Umlauts written as digraphs fold to the same base letter as the umlaut itself.
-_DIGRAPHS = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+# Umlauts written as digraphs (ae, oe, ue) fold to the same base letter as the umlaut itself.
+_DIGRAPH_RUNS = tuple((re.compile(letter + "e+"), letter) for letter in "aou")
 MAX_NEAR = 50
 # Parentheses and NOTs nest at most this deep: deeper input would exhaust the parser's stack.
 MAX_DEPTH = 40
@@ -52,13 +52,26 @@ _WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
 
 def fold(word: str) -> str:
     """Fold one word for matching: case, ß, diacritics and umlaut digraphs (idempotent)."""
+    return merge_digraphs(fold_letters(word))
+
+
+def fold_letters(text: str) -> str:
+    """Fold case, ß and diacritics, letter by letter (what `fold` does before digraphs)."""
     # Decompose before and after casefolding: compatibility forms (ᴬ, ﬁ) fold only once decomposed.
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", word).casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    while "ae" in plain or "oe" in plain or "ue" in plain:
-        for digraph, letter in _DIGRAPHS:
-            plain = plain.replace(digraph, letter)
-    return plain
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def merge_digraphs(text: str) -> str:
+    """Replace umlaut digraphs (ae, oe, ue) by their letter until none is left.
+
+    Replacing until none is left drops every run of "e" that follows a, o or u; dropping one
+    run never makes another, so one pass per letter does the same.
+    """
+    if "ae" in text or "oe" in text or "ue" in text:  # most words have none
+        for run, letter in _DIGRAPH_RUNS:
+            text = run.sub(letter, text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)

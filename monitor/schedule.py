@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING
 
 from monitor.config import FeedConfig
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 # A poll that starts late (a busy loop, a slow neighbour) should still run, not be dropped.
 MISFIRE_GRACE_SECONDS = 60
@@ -34,6 +35,10 @@ def build_scheduler(
 
     `periodic` holds (name, job, seconds between runs); each first runs at `now`.
     """
+    # Imported here: only the service schedules; `once` and the tools never load APScheduler.
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
     scheduler = AsyncIOScheduler(
         timezone=UTC,
         job_defaults={
@@ -59,6 +64,8 @@ def sync_feed_jobs(
     """Make the feed jobs match `feeds`: add new ones, drop removed or disabled ones,
     and reschedule those whose settings changed. Returns (added, removed, changed) names.
     """
+    from apscheduler.triggers.interval import IntervalTrigger
+
     wanted = {f"{FEED_JOB}{feed.name}": feed for feed in feeds if feed.enabled}
     removed = []
     for job in scheduler.get_jobs():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from monitor.models import Span
 
 SNIPPET_MAX_CHARS = 360
 _LOOK_BACK = 2000  # a sentence longer than this is cut at a word boundary
+_NEAR = 400  # how far back a sentence start is looked for first
+_NOT_SPACE = re.compile(r"\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -52,15 +55,36 @@ def best_snippet(
 
 def sentence_around(text: str, position: int) -> tuple[int, int]:
     """Return the `(start, end)` of the sentence or line holding `position`."""
-    window = max(0, position - _LOOK_BACK)
-    start = window
-    for boundary in _SENTENCE_END.finditer(text, window, position):
-        start = boundary.end()
-    if start == window and window > 0:
-        start = text.find(" ", window, position) + 1 or window
+    start = _start_near(text, position)
+    if start is None:
+        window = max(0, position - _LOOK_BACK)
+        start = window
+        for boundary in _SENTENCE_END.finditer(text, window, position):
+            start = boundary.end()
+        if start == window and window > 0:
+            start = text.find(" ", window, position) + 1 or window
     found = _SENTENCE_END.search(text, position)
     end = found.start() if found is not None else len(text)
     return start, end
+
+
+def _start_near(text: str, position: int) -> int | None:
+    """Find the sentence start within the last `_NEAR` characters, if it is certainly the one
+    the whole look-back would find; None when the whole look-back is needed.
+
+    Boundaries are runs of white space, so a character that is not white space lies in no
+    boundary: from the first such character on, scanning from here or from further back finds
+    the same boundaries. A boundary found after it is therefore the last one either way.
+    """
+    near = position - _NEAR
+    if near <= 0:
+        return None
+    boundaries = deque(_SENTENCE_END.finditer(text, near, position), maxlen=1)
+    if not boundaries:
+        return None
+    last = boundaries[0]
+    solid = _NOT_SPACE.search(text, near, position)
+    return last.end() if solid is not None and last.start() >= solid.start() else None
 
 
 def _window(text: str, starts: list[int], start: int, end: int) -> tuple[int, int]:

@@ -63,6 +63,7 @@ class FeedState:
     gone_at: datetime | None = None
     lease_owner: str | None = None  # the replica polling it now
     lease_until: datetime | None = None
+    body_hash: str | None = None  # of the last body read in full
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,7 @@ class Store:
                     last_modified=None,
                     gone_at=None,
                     next_poll_at=None,
+                    body_hash=None,
                 )
             )
 
@@ -237,9 +239,7 @@ class Store:
         seen: set[str] = set()
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(wanted), 500):
-                seen.update(
-                    conn.scalars(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(chunk)))
-                )
+                seen.update(_known_keys(conn, chunk))
         fresh = []
         for index, (_, keys) in enumerate(candidates):
             if not seen.intersection(keys):
@@ -256,13 +256,57 @@ class Store:
     ) -> int:
         """Store entries, their keys and their alerts in one transaction; return alerts queued.
 
-        The ids of the entries written are added to `inserted`, when given.
+        Entries without alerts (most of them: items outside the backlog window, articles that
+        match no topic) are written many to a statement; each with alerts has a savepoint of
+        its own. The ids of the entries written are added to `inserted`, when given.
         """
         queued = 0
+        written: set[int] = set()
+        quiet: list[NewEntry] = []
         with self.write() as conn:
             for item in items:
-                queued += self._record_one(conn, feed_name, item, now, inserted)
+                if not item.alerts:
+                    quiet.append(item)
+                    continue
+                self._record_quiet(conn, feed_name, quiet, now, written)
+                quiet = []
+                queued += self._record_one(conn, feed_name, item, now, written)
+            self._record_quiet(conn, feed_name, quiet, now, written)
+        if inserted is not None:
+            inserted |= written
         return queued
+
+    def _record_quiet(
+        self,
+        conn: Connection,
+        feed_name: str,
+        items: Sequence[NewEntry],
+        now: datetime,
+        inserted_ids: set[int],
+    ) -> None:
+        """Write entries that alert nobody, skipping any whose key is known already.
+
+        Should another replica write one of the keys in between (PostgreSQL), that key is left
+        to it and our copy of the entry keeps the others: it alerts nobody either way.
+        """
+        if not items:
+            return
+        present: set[str] = set()
+        for chunk in _chunks(sorted({key for item in items for key in item.keys}), 500):
+            present.update(_known_keys(conn, chunk))
+        kept = []
+        for item in items:
+            if present.intersection(item.keys):
+                continue
+            present.update(item.keys)
+            kept.append(item)
+        if not kept:
+            return
+        ids = _insert_entries(conn, [_entry_row(feed_name, item, now) for item in kept])
+        pairs = zip(ids, kept, strict=True)
+        _insert_keys(conn, [(key, entry_id) for entry_id, item in pairs for key in item.keys], now)
+        # Only entries with an article reach the story index, which is what the ids are for.
+        inserted_ids.update(i for i, item in zip(ids, kept, strict=True) if item.article)
 
     def _record_one(
         self,
@@ -270,7 +314,7 @@ class Store:
         feed_name: str,
         item: NewEntry,
         now: datetime,
-        inserted_ids: set[int] | None,
+        inserted_ids: set[int],
     ) -> int:
         # Replicas may record the same article (in two feeds) at once, and one bad entry must
         # not cost the poll its other entries: each entry has a savepoint of its own, and a
@@ -287,8 +331,7 @@ class Store:
                 str(exc.orig).splitlines()[0] if exc.orig else exc,
             )
             return 0
-        if inserted_ids is not None:
-            inserted_ids |= written
+        inserted_ids |= written
         return queued
 
     def _insert_one(
@@ -302,20 +345,8 @@ class Store:
         existing = conn.scalar(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(item.keys)))
         if existing is not None:
             return 0  # another poll recorded the same article meanwhile
-        entry = item.entry
         inserted = conn.execute(
-            entries.insert().values(
-                feed=feed_name,
-                guid=entry.guid,
-                link=entry.link,
-                title=entry.title,
-                published_at=entry.published,
-                seen_at=now,
-                text=item.article.text if item.article else None,
-                from_page=item.article.from_page if item.article else None,
-                story=item.story if item.alerts else None,
-                story_note=item.note if item.alerts else None,
-            )
+            entries.insert().values(**_entry_row(feed_name, item, now))
         ).inserted_primary_key
         assert inserted is not None
         entry_id = inserted[0]
@@ -348,8 +379,10 @@ class Store:
         *,
         next_poll_at: datetime | None = None,
         poll_url: str | None = None,
+        body_hash: str | None = None,
     ) -> None:
-        """Record a successful poll (and new validators, when the server sent a body)."""
+        """Record a successful poll (and new validators and the body's hash, when the server
+        sent a body)."""
         values: dict[str, Any] = {
             "url": url,
             "last_success_at": now,
@@ -364,6 +397,8 @@ class Store:
             values["etag"], values["last_modified"] = validators
         if poll_url is not None:
             values["poll_url"] = poll_url
+        if body_hash is not None:
+            values["body_hash"] = body_hash
         self._upsert_feed(name, url, values, now)
 
     def feed_failed(
@@ -739,12 +774,17 @@ class Store:
 
     def stored_articles(self, since: datetime, after_id: int = 0) -> Iterator[StoredArticle]:
         """Yield entries seen since `since` (and numbered after `after_id`) with their story,
-        oldest first, in batches."""
+        oldest first, in batches: those read as articles, not the backlog items recorded from
+        the pre-scan alone (the running service never counts those either)."""
         query = (
             sa.select(
                 entries.c.id, entries.c.title, entries.c.text, entries.c.seen_at, entries.c.story
             )
-            .where(entries.c.seen_at >= since, entries.c.id > after_id)
+            .where(
+                entries.c.seen_at >= since,
+                entries.c.id > after_id,
+                entries.c.from_page.is_not(None),
+            )
             .order_by(entries.c.id)
         )
         with self.engine.connect() as conn:
@@ -1050,13 +1090,70 @@ def _reason(exc: BaseException, url: str) -> str:
 
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> None:
     """Insert a row unless one with its primary key exists (race-free on both backends)."""
+    conn.execute(_insert_ignoring(conn, table).values(**values))
+
+
+def _insert_ignoring(conn: Connection, table: sa.Table) -> sa.Insert:
+    """An insert that skips rows whose primary key exists (race-free on both backends)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert entries many to a statement; return their ids in the order of `rows`."""
+    if conn.dialect.name == "sqlite":
+        # SQLite does not promise the order of a multi-row RETURNING, so SQLAlchemy would
+        # insert row by row; the writer holds the write lock, so it can number the rows itself.
+        first = (conn.scalar(sa.select(sa.func.max(entries.c.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        conn.execute(entries.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    returning = entries.insert().returning(entries.c.id, sort_by_parameter_order=True)
+    return list(conn.scalars(returning, rows))
+
+
+def _known_keys(conn: Connection, keys: list[str]) -> list[str]:
+    """Return which of `keys` are recorded (fetched at once: row by row costs 20 us a row)."""
+    return list(conn.scalars(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(keys))).all())
+
+
+def _insert_keys(conn: Connection, keys: list[tuple[str, int]], now: datetime) -> None:
+    """Insert (key, entry id) pairs seen at `now`, skipping keys that exist."""
+    if conn.dialect.name != "sqlite":
+        rows = [{"key": key, "entry_id": entry_id, "seen_at": now} for key, entry_id in keys]
+        conn.execute(_insert_ignoring(conn, entry_keys), rows)
+        return
+    # A first poll of many feeds writes some 100,000 keys: handed to the driver as they are,
+    # with the time converted once by SQLAlchemy's own processor, instead of row by row.
+    column_type = entry_keys.c.seen_at.type.dialect_impl(conn.dialect)
+    convert = column_type.bind_processor(conn.dialect)
+    seen_at = convert(now) if convert is not None else now
+    conn.exec_driver_sql(
+        "INSERT INTO entry_keys (key, entry_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(key, entry_id, seen_at) for key, entry_id in keys],
+    )
+
+
+def _entry_row(feed_name: str, item: NewEntry, now: datetime) -> dict[str, Any]:
+    """The `entries` row of an item; one recorded without an article (read only by the
+    pre-scan, outside the backlog window) keeps no text."""
+    entry = item.entry
+    return {
+        "feed": feed_name,
+        "guid": entry.guid,
+        "link": entry.link,
+        "title": entry.title,
+        "published_at": entry.published,
+        "seen_at": now,
+        "text": item.article.text if item.article else None,
+        "from_page": item.article.from_page if item.article else None,
+        "story": item.story if item.alerts else None,
+        "story_note": item.note if item.alerts else None,
+    }
 
 
 def _article(row: Any) -> Article:
@@ -1087,6 +1184,7 @@ def _feed_state(row: Any) -> FeedState:
         gone_at=_utc(row["gone_at"]),
         lease_owner=row["lease_owner"],
         lease_until=_utc(row["lease_until"]),
+        body_hash=row["body_hash"],
     )
 
 

@@ -27,12 +27,13 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
-
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from typing import TYPE_CHECKING, Literal
 
 from monitor.query import fold
 from monitor.specifics import Specifics, specifics
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 Kind = Literal["new", "same", "followup"]
 
@@ -66,6 +67,8 @@ def shingle_signature(text: str) -> MinHash:
     """Return the MinHash of the text's word 3-shingles (folded words)."""
     words = [fold(word) for word in text.translate(_WORD_CHARS).split()]
     shingles = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
+    from datasketch import MinHash  # imported when first needed: it brings SciPy (0.3 s)
+
     signature = MinHash(num_perm=NUM_PERM)
     signature.update_batch(list(shingles))
     return signature
@@ -122,9 +125,7 @@ class StoryIndex:
     _df: Counter[str] = field(default_factory=Counter)
     _weights: dict[str, float] = field(default_factory=dict)  # IDF, valid until the next observe
     _seen: deque[tuple[datetime, frozenset[str]]] = field(default_factory=deque)
-    _lsh: MinHashLSH = field(
-        default_factory=lambda: MinHashLSH(threshold=NEAR_DUPLICATE, num_perm=NUM_PERM)
-    )
+    _lsh: MinHashLSH | None = None  # built with the first signature (see `_near`)
 
     def observe(self, terms: frozenset[str], at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
@@ -181,7 +182,7 @@ class StoryIndex:
         if story not in self._heads:
             self._titles[key] = title[:120]
         head = story not in self._heads
-        lean = LeanMinHash(signature) if signature is not None else None  # no permutations kept
+        lean = _lean(signature) if signature is not None else None
         self._members[key] = _Member(
             story,
             tuple(found.terms),
@@ -197,7 +198,7 @@ class StoryIndex:
             for term in found.terms:
                 self._postings.setdefault(term, []).append(key)
         if lean is not None:
-            self._lsh.insert(key, lean)
+            self._near().insert(key, lean)
 
     def expire(self, now: datetime) -> int:
         """Forget members and term counts older than the window; return members dropped."""
@@ -236,7 +237,7 @@ class StoryIndex:
                 if not posting:
                     del self._postings[term]
         if member.signature is not None:
-            self._lsh.remove(key)
+            self._near().remove(key)
 
     def titles(self) -> dict[str, str]:
         """The titles of the stories' first reports, by key (to explain decisions)."""
@@ -296,15 +297,30 @@ class StoryIndex:
                 break
         return [key for key, _ in shared.most_common(MAX_CANDIDATES)]
 
+    def _near(self) -> MinHashLSH:
+        """The near-duplicate index, built on first use (datasketch is slow to import)."""
+        if self._lsh is None:
+            from datasketch import MinHashLSH
+
+            self._lsh = MinHashLSH(threshold=NEAR_DUPLICATE, num_perm=NUM_PERM)
+        return self._lsh
+
     def _near_duplicate(self, signature: MinHash | None) -> str | None:
         if signature is None or not self._members:
             return None
         best_id, best = None, NEAR_DUPLICATE
-        for key in self._lsh.query(signature):
+        for key in self._near().query(signature):
             other = self._members[key].signature
             if other is not None and (score := signature.jaccard(other)) >= best:
                 best_id, best = key, score
         return best_id
+
+
+def _lean(signature: MinHash) -> LeanMinHash:
+    """The signature without its permutations, a fraction of the memory."""
+    from datasketch import LeanMinHash
+
+    return LeanMinHash(signature)
 
 
 def _conflict(found: Specifics, head: _Member) -> str:

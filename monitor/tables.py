@@ -34,6 +34,8 @@ feeds = sa.Table(
     # the replica polling it now, and until when its claim holds (it may have died)
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_until", sa.DateTime(timezone=True)),
+    # a hash of the last body read in full: the same body again is not parsed at all
+    sa.Column("body_hash", sa.String(64)),
 )
 entries = sa.Table(
     "entries",

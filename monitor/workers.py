@@ -25,14 +25,17 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 class WorkerPool:
-    """A process pool with per-task time limits; workers exit after `tasks_per_worker` tasks."""
+    """A process pool with per-task time limits; workers exit after `tasks_per_worker` tasks.
+
+    No process starts before the first task: a poll that parses nothing costs nothing here.
+    """
 
     def __init__(self, workers: int, tasks_per_worker: int, preload: tuple[str, ...] = ()) -> None:
         self.workers = workers
         self.tasks_per_worker = tasks_per_worker
         self.preload = preload  # modules each worker imports when it starts
         self.replaced = 0  # how often a task overran and the pool was rebuilt
-        self._pool = self._make()
+        self._pool: ProcessPoolExecutor | None = None
         self._warming: asyncio.Future[list[bool]] | None = None
         self._warm_pool: ProcessPoolExecutor | None = None
         # At most one task waits per worker: its time limit then covers its own run and at most
@@ -53,6 +56,8 @@ class WorkerPool:
 
         Every caller waits for the same warm-up; it runs once per pool.
         """
+        if self._pool is None:
+            self._pool = self._make()
         if self._warm_pool is not self._pool or self._warming is None:
             loop = asyncio.get_running_loop()
             self._warm_pool = self._pool
@@ -72,6 +77,7 @@ class WorkerPool:
             for attempt in range(2):
                 await self._warm_up()
                 pool = self._pool
+                assert pool is not None  # made by the warm-up
                 future = asyncio.get_running_loop().run_in_executor(pool, fn, *args)
                 try:
                     return await asyncio.wait_for(future, time_limit)
@@ -101,7 +107,8 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         """Stop the workers, dropping queued tasks."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _import_all(modules: tuple[str, ...], parent: int) -> None:

@@ -13,10 +13,11 @@ import pytest
 from monitor.commands import Desk, Request
 from monitor.config import load_config
 from monitor.dedup import entry_keys
-from monitor.deliver import Pacer, TelegramSink, deliver_pending
+from monitor.deliver import deliver_pending
 from monitor.digest import Burst, ChatRules
 from monitor.models import Alert, Article, Entry
 from monitor.store import NewEntry, Store
+from monitor.telegram_sink import Pacer, TelegramSink
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig
 from tests.servers import FakeTelegram
 

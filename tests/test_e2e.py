@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from monitor.cli import main
+from monitor.tables import entries
 from tests.conftest import (
     GROUP_CHAT,
     SHELLS_PARAGRAPHS,
@@ -16,6 +19,7 @@ from tests.conftest import (
     WEATHER_PARAGRAPHS,
     WriteConfig,
     article_page,
+    open_store,
     rss,
 )
 from tests.servers import ContentServer, FakeTelegram
@@ -122,6 +126,41 @@ def test_first_poll_records_old_items_without_alerting(
     assert SHELLS_TITLE in captured.out and TROOPS_TITLE not in captured.out
     assert "1 older items skipped" in captured.err
     assert [path for path, _ in content.requests].count("/troops") == 0  # old items cost nothing
+
+
+def test_only_new_items_are_parsed_and_a_body_seen_before_not_at_all(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old = datetime.now(UTC) - timedelta(hours=30)
+    backlog = [
+        {"title": f"Ältere Meldung {n}", "link": content.url(f"/old/{n}"), "date": old}
+        for n in range(3)
+    ]
+    feed = content.add("/feed.xml", rss(backlog))  # no validators: every poll gets the body
+    write_config([{"name": "Outlet", "url": feed}])
+
+    assert main(["once"]) == 0
+    assert "3 older items skipped" in capsys.readouterr().err
+    assert main(["once"]) == 0
+    assert "feed Outlet: the same body as last time; not parsed" in capsys.readouterr().err
+
+    troops = content.add("/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    content.add("/feed.xml", rss([{"title": TROOPS_TITLE, "link": troops}, *backlog]))
+    assert main(["once"]) == 0
+
+    captured = capsys.readouterr()
+    assert TROOPS_TITLE in captured.out
+    assert "feed Outlet: 1 new items, 1 alerts queued" in captured.err
+    assert not any(path.startswith("/old/") for path, _ in content.requests)
+    with contextlib.closing(open_store(env)) as store, store.engine.connect() as conn:
+        stored = dict(conn.execute(sa.select(entries.c.title, entries.c.text)).all())
+    # The backlog was recorded from the pre-scan alone: its titles, no text.
+    assert set(stored) == {item["title"] for item in backlog} | {TROOPS_TITLE}
+    assert all(stored[item["title"]] is None for item in backlog)
+    assert "Kursk" in stored[TROOPS_TITLE]
 
 
 def test_unreachable_article_falls_back_to_feed_summary(

@@ -443,6 +443,32 @@ async def test_requests_to_one_host_are_spaced_and_other_hosts_are_not(
     assert other_host[0] - same_host[0] < 0.25  # another host does not wait its turn
 
 
+async def test_conditional_requests_answered_304_do_not_wait_for_the_hosts_turn(
+    content: ContentServer,
+) -> None:
+    import asyncio
+
+    from monitor.fetch import HostGate, NotModified, Validators, fetch, make_client
+
+    url = content.add("/feed", "<rss/>", etag='"v1"')
+    gate = HostGate(per_host=1, delay=0.3)
+    unchanged = Validators('"v1"')
+    async with make_client("test", 2.0) as client:
+        await fetch(client, url, max_bytes=1000, gate=gate)  # a body: takes the host's turn
+        answers = await asyncio.gather(
+            *(fetch(client, url, max_bytes=1000, gate=gate, validators=unchanged) for _ in range(3))
+        )
+        assert all(isinstance(answer, NotModified) for answer in answers)
+        content.routes["/feed"].etag = '"v2"'
+        await fetch(client, url, max_bytes=1000, gate=gate, validators=unchanged)  # a body again
+        await fetch(client, url, max_bytes=1000, gate=gate, validators=Validators('"v2"'))
+    times = [t for _, _, t in content.arrivals]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert gaps[0] >= 0.28  # the first conditional request waits for the body before it
+    assert sum(gaps[1:3]) < 0.25  # answered 304: none waits for another
+    assert gaps[4] >= 0.28  # the conditional request answered 200 took the host's turn
+
+
 def test_feed_ttl_and_max_age_floor_the_next_poll(
     env: dict[str, str], write_config: WriteConfig, content: ContentServer
 ) -> None:

@@ -45,6 +45,38 @@ def test_seen_by_any_key_and_duplicates_within_a_batch(database_url: str) -> Non
     store.close()
 
 
+def test_entries_without_alerts_are_written_in_bulk_in_order(database_url: str) -> None:
+    store = Store.open(database_url)
+    known = entry("https://e.org/known")
+    store.record("F", [NewEntry(known, entry_keys(known), None, ())], NOW)
+    backlog = [entry(f"https://e.org/old-{n}") for n in range(3)]
+    alerted = entry("https://e.org/new")
+    quiet = entry("https://e.org/quiet")
+    items = [
+        *(NewEntry(e, entry_keys(e), None, ()) for e in backlog),
+        NewEntry(known, entry_keys(known), None, ()),  # seen before: skipped
+        NewEntry(backlog[1], entry_keys(backlog[1]), None, ()),  # twice in one batch
+        NewEntry(alerted, entry_keys(alerted), Article(alerted, "Text", True), (alert(),)),
+        NewEntry(quiet, entry_keys(quiet), Article(quiet, "Ohne Treffer", False), ()),
+    ]
+    inserted: set[int] = set()
+    assert store.record("F", items, NOW, inserted) == 1
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, link, text FROM entries ORDER BY id")).all()
+        keys = conn.scalar(sa.text("SELECT count(*) FROM entry_keys"))
+        # Written in bulk or one by one, times are stored alike (keys are expired by them).
+        stored_times = set(conn.scalars(sa.text("SELECT seen_at FROM entry_keys")))
+        stored_times |= set(conn.scalars(sa.text("SELECT seen_at FROM entries")))
+    store.close()
+    assert len(stored_times) == 1
+    links = [row.link for row in rows]
+    assert links == [known.link, *(e.link for e in backlog), alerted.link, quiet.link]
+    assert [row.text for row in rows[1:]] == [None, None, None, "Text", "Ohne Treffer"]
+    assert keys == 6
+    # Only entries with an article are reported: the story index never counts the others.
+    assert inserted == {rows[4].id, rows[5].id}
+
+
 def test_entry_keys_and_alerts_are_written_together(database_url: str) -> None:
     store = Store.open(database_url)
     item = entry("https://e.org/a")

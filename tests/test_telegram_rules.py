@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from monitor.deliver import Pacer, TelegramSink, deliver_pending
+from monitor.deliver import deliver_pending
 from monitor.models import Alert
 from monitor.store import Store
+from monitor.telegram_sink import Pacer, TelegramSink
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 

@@ -1,5 +1,6 @@
 """Matching speed: 1,000 topics / 30,000 terms on 5,000-word German articles, and the shipped
-topics on real pages, against a naive one-regex-per-topic baseline in the same run.
+topics on real pages: the matcher, the one it replaced (tests/match_before.py, same results) and
+a naive one-regex-per-topic baseline, in the same run.
 
 Usage (from the repository root, inside .venv):
     python bench/match/run.py [--topics 1000] [--terms-per-topic 30] [--articles 40]
@@ -22,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_topics
+from monitor.document import Document
 from monitor.extract import extract_text
-from monitor.match import Matcher, Topic, _Document
+from monitor.match import Matcher, Topic
 from monitor.models import Article, Entry
 from monitor.query import fold, parse, terms
+from tests import match_before
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT.parent / "shared" / "data" / "pages"
@@ -230,16 +233,31 @@ def main() -> int:
     print(f"compile: {compiled:.2f} s (parse {parsed:.2f} s), resident memory +{grown:.0f} MiB")
 
     as_articles = [Article(Entry("bench", None, None, "", "", None), d, True) for d in docs]
+    start = time.perf_counter()
+    before = match_before.Matcher(topics)
+    before_compile = time.perf_counter() - start
+    for article in as_articles:  # same results, or the comparison means nothing
+        assert matcher.match(article) == before.match(article)
+    matcher.match(as_articles[0])  # loads NumPy, which the matcher imports when first used
     ours = timed(matcher.match, as_articles)
-    prepare = timed(_Document, as_articles)
-    scan = timed(lambda a: matcher._scan(_Document(a)), as_articles)
+    prepare = timed(Document, as_articles)
+    scan = timed(lambda a: matcher._scan(Document(a)), as_articles)
+    theirs_before = timed(before.match, as_articles)
     hits = statistics.mean(len(matcher.match(a)) for a in as_articles)
     print(
         f"automaton, whole match: {describe(ours)} per article "
-        f"({hits:.1f} topics matched on average)"
+        f"({hits:.1f} topics matched on average, the same as before on every article)"
     )
     print(f"  of which tokenise + fold: {describe(prepare)}")
     print(f"  of which tokenise + fold + automaton scan: {describe(scan)}")
+    print(
+        f"the matcher before (tests/match_before.py): compile {before_compile:.2f} s, "
+        f"{describe(theirs_before)} per article"
+    )
+    print(
+        "ratio (before / now, medians): "
+        f"{statistics.median(theirs_before) / statistics.median(ours):.1f}x"
+    )
 
     start = time.perf_counter()
     baseline = RegexBaseline(queries)
@@ -250,14 +268,17 @@ def main() -> int:
         f"ratio (regex / automaton, medians): {statistics.median(theirs) / statistics.median(ours):.0f}x"
     )
 
-    shipped = Matcher(load_topics(ROOT / "config" / "topics.yaml", ["default"]))
+    shipped_topics = load_topics(ROOT / "config" / "topics.yaml", ["default"])
+    shipped, shipped_before = Matcher(shipped_topics), match_before.Matcher(shipped_topics)
     if texts:
         real = [Article(Entry("bench", None, None, "", "", None), t, True) for t in texts]
         sizes = [len(WORD.findall(t)) for t in texts]
         times = timed(shipped.match, real)
+        times_before = timed(shipped_before.match, real)
         print(
             f"\nshipped topics on {len(real)} real pages ({min(sizes)}-{max(sizes)} words, "
-            f"median {statistics.median(sizes):.0f}): {describe(times)} per page"
+            f"median {statistics.median(sizes):.0f}): {describe(times)} per page; "
+            f"before: {describe(times_before)}"
         )
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import contextlib
 import io
 import re
 import time
@@ -11,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 import lxml.html
@@ -54,7 +52,7 @@ _LEGACY_CHARSETS = {
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
-def _trusted_charset(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+def trusted_charset(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
     """Drop a legacy charset from Content-Type when the body is plainly UTF-8.
 
     feedparser lets the HTTP charset win; servers that label UTF-8 as ISO-8859-1 would then
@@ -88,19 +86,19 @@ class ParsedFeed:
     ttl: int | None = None
 
 
-def parse_feed(
-    feed: str, body: bytes, headers: Mapping[str, str], base: str | None = None
-) -> ParsedFeed:
-    """Parse a feed document into entries; raise `ParseError` if it holds no feed at all.
-
-    `base` is the URL the feed came from: relative item links are resolved against it.
-    """
+def parse_feed(feed: str, body: bytes, headers: Mapping[str, str]) -> ParsedFeed:
+    """Parse a feed document into entries; raise `ParseError` if it holds no feed at all."""
     body = strip_doctype(body)
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=_trusted_charset(body, headers))
-    entries = [e for e in (_entry(feed, raw, base) for raw in parsed.entries) if _usable(e)]
+    parsed = run_feedparser(body, trusted_charset(body, headers))
+    entries = [e for e in (entry_of(feed, raw) for raw in parsed.entries) if usable(e)]
     if not entries and not _looks_like_feed(parsed):
         raise ParseError(_not_a_feed_reason(body, headers, parsed))
-    return ParsedFeed(entries, _ttl(parsed.feed))
+    return ParsedFeed(entries, ttl_of(parsed.feed))
+
+
+def run_feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+    """Run feedparser on bytes, never on a string (it would open URLs and local files)."""
+    return feedparser.parse(io.BytesIO(body), response_headers=dict(headers))
 
 
 _PERIODS = {
@@ -112,7 +110,7 @@ _PERIODS = {
 }
 
 
-def _ttl(channel: Any) -> int | None:
+def ttl_of(channel: Any) -> int | None:
     """Read RSS <ttl> (minutes) or sy:updatePeriod/updateFrequency; ignore nonsense."""
     ttl = str(dict.get(channel, "ttl") or "").strip()
     if ttl.isdigit() and 0 < int(ttl) <= 7 * 24 * 60:
@@ -163,26 +161,22 @@ def parse_german_date(text: str) -> datetime | None:
     return datetime.fromtimestamp(local.timestamp() - offset * 60, UTC)
 
 
-def _entry(feed: str, raw: Any, base: str | None) -> Entry:
+def entry_of(feed: str, raw: Any) -> Entry:
+    """Build our entry from one of feedparser's."""
     summary = raw.get("summary_detail")
     if not summary and raw.get("content"):
         summary = raw["content"][0]
-    link = str(raw.get("link") or "").strip() or None
-    if link is not None and base:
-        # an unparseable link is kept as given; render.safe_href never makes it an href
-        with contextlib.suppress(ValueError):
-            link = urljoin(base, link)
     return Entry(
         feed=feed,
         guid=(raw.get("id") or None),
-        link=link,
+        link=(raw.get("link") or None),
         title=_text(raw.get("title_detail")),
         summary=_text(summary),
-        published=_published(raw),
+        published=published_of(raw),
     )
 
 
-def _usable(entry: Entry) -> bool:
+def usable(entry: Entry) -> bool:
     """An item with no title, link, id or summary can be neither identified nor shown."""
     return bool(entry.title or entry.link or entry.guid or entry.summary)
 
@@ -197,7 +191,8 @@ def _text(detail: Any) -> str:
     return html_to_text(value)
 
 
-def _published(raw: Any) -> datetime | None:
+def published_of(raw: Any) -> datetime | None:
+    """Return an item's date: the parsed published, updated or created date, or a German one."""
     # dict.get: feedparser's own get() maps missing dates to others with a DeprecationWarning.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = dict.get(raw, key)
