@@ -21,19 +21,20 @@ from monitor.telegram_sink import Pacer, TelegramSink
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig
 from tests.servers import FakeTelegram
 
-NOW = datetime.now(UTC)
 CHATS = {"default": GROUP_CHAT}
 
 
 def record(store: Store, n: int, story: str, kind: str = "new", thread: str | None = None) -> None:
-    """Queue one alert for `default`: report `n` of `story`."""
-    item = Entry("Outlet", None, f"https://e.org/{n}", f"Bericht {n} zu {story}", "s", NOW)
+    """Queue one alert for `default`: report `n` of `story`, falling due now (a burst counts
+    alerts due within the last minute, so not at import time)."""
+    now = datetime.now(UTC)
+    item = Entry("Outlet", None, f"https://e.org/{n}", f"Bericht {n} zu {story}", "s", now)
     alert = Alert(
-        "default", GROUP_CHAT, item.title, item.link, "Outlet", NOW, ("Troops",), "Text", (), True
+        "default", GROUP_CHAT, item.title, item.link, "Outlet", now, ("Troops",), "Text", (), True
     )
     article = Article(item, "Text", True)
     entry = NewEntry(item, entry_keys(item), article, (alert,), story, kind, thread)
-    store.record("Outlet", [entry], NOW)
+    store.record("Outlet", [entry], now)
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def test_a_grouped_message_carries_the_buttons_and_is_graded_as_a_whole(
     deliver(store, telegram, buttons=True)
     [group] = telegram.messages
     assert "grade:relevant" in group["reply_markup"]
-    graded = store.grade("default", group["message_id"], 777, "irrelevant", NOW)
+    graded = store.grade("default", group["message_id"], 777, "irrelevant", datetime.now(UTC))
     assert len(graded) == 7
     record(store, 7, "story-3", kind="same")  # the edit keeps the buttons
     deliver(store, telegram, buttons=True)
