@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -306,7 +306,7 @@ async def _process(
     old = [(e, k) for e, k in fresh if _is_old(e, cutoff, first_poll)]
     new = [(e, k) for e, k in fresh if not _is_old(e, cutoff, first_poll)]
     gate = asyncio.Semaphore(PAGES_IN_FLIGHT_PER_FEED)
-    articles = await asyncio.gather(*(_article(entry, deps, gate) for entry, _ in new))
+    articles = await asyncio.gather(*(_article(entry, deps, gate, feed.url) for entry, _ in new))
     # Older items keep their summary, so `monitor backtest` has something to match them on.
     older = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
     items = []
@@ -367,7 +367,7 @@ def _is_old(entry: Entry, cutoff: datetime, first_poll: bool) -> bool:
 
 
 async def _article(
-    entry: Entry, deps: Deps, gate: asyncio.Semaphore
+    entry: Entry, deps: Deps, gate: asyncio.Semaphore, base: str
 ) -> tuple[Article, float | None]:
     """Fetch and extract the entry's page; fall back to the feed's title and summary.
 
@@ -377,13 +377,14 @@ async def _article(
     from monitor.extract import extract_text, wall
 
     fallback = Article(entry, entry.summary, from_page=False), None
-    if not entry.link:
+    link = absolute(base, entry.link)
+    if not link:
         return fallback
     async with gate:
         try:
             page = await fetch(
                 deps.http,
-                entry.link,
+                link,
                 max_bytes=deps.settings.max_page_bytes,
                 accept=PAGE_ACCEPT,
                 guard=not deps.settings.allow_private_networks,
@@ -394,7 +395,7 @@ async def _article(
             logger.info(
                 "feed %s: page %s not fetched (%s); using the feed summary",
                 entry.feed,
-                entry.link,
+                link,
                 exc,
             )
             return fallback
@@ -409,13 +410,13 @@ async def _article(
             logger.warning(
                 "feed %s: extracting %s took over %g s; abandoned, using the feed summary",
                 entry.feed,
-                entry.link,
+                link,
                 deps.settings.extract_timeout,
             )
             return fallback
         except Exception:  # a page that crashes the extractor must not cost us the entry
             logger.exception(
-                "feed %s: extraction of %s failed; using the feed summary", entry.feed, entry.link
+                "feed %s: extraction of %s failed; using the feed summary", entry.feed, link
             )
             return fallback
         seconds = time.perf_counter() - started
@@ -424,7 +425,7 @@ async def _article(
     blocked_by = wall(page.body)
     if blocked_by is not None:
         logger.info(
-            "feed %s: %s is behind %s; using the feed summary", entry.feed, entry.link, blocked_by
+            "feed %s: %s is behind %s; using the feed summary", entry.feed, link, blocked_by
         )
     return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by), seconds
 
@@ -444,7 +445,7 @@ def _alerts(
             chat=chat,
             chat_id=deps.chats[chat],
             title=entry.title,
-            link=entry.link,
+            link=absolute(feed.url, entry.link),
             outlet=feed.name,
             published=entry.published,
             topics=tuple(found.topic for found in found_list),
@@ -455,3 +456,17 @@ def _alerts(
         )
         for chat, found_list in by_chat.items()
     )
+
+
+def absolute(base: str, link: str | None) -> str | None:
+    """An item link as the reader follows it: a relative one joined to the feed's URL.
+
+    Identity keys keep the link as the feed wrote it (the pre-scan and feedparser must agree);
+    a link that cannot be joined is kept as given, and rendering never makes it an href.
+    """
+    if not link:
+        return link
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link

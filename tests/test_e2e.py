@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,6 +99,19 @@ def test_console_sink_without_token(
     assert TROOPS_TITLE in out and SHELLS_TITLE in out and WEATHER_TITLE not in out
     lines = (Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl").read_text().splitlines()
     assert len(lines) == 2
+
+
+def test_a_relative_item_link_is_followed_against_the_feed_url(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer
+) -> None:
+    content.add("/news/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    feed = content.add("/feeds/all.xml", rss([{"title": TROOPS_TITLE, "link": "/news/troops"}]))
+    write_config([{"name": "Outlet", "url": feed}])
+    assert main(["once"]) == 0
+    [line] = (Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl").read_text().splitlines()
+    alert = json.loads(line)
+    assert alert["link"] == content.url("/news/troops")  # a link the reader can follow
+    assert alert["from_page"] is True  # and the page itself was read
 
 
 def test_first_poll_records_old_items_without_alerting(
