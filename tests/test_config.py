@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,40 @@ def test_bad_replica_and_bot_settings_are_named() -> None:
     ]
     settings = Settings.from_env({"MONITOR_REPLICA_ID": "  "})
     assert settings.replica_id  # blank falls back to hostname-pid
+
+
+@pytest.mark.parametrize(
+    ("chat", "expected"),
+    [
+        ("{id: 1, burst: {window: 5s}}", "chats.yaml: chats.default.burst.window: "),
+        ("{id: 1, burst: {window: soon}}", "chats.yaml: chats.default.burst.window: "),
+        ("{id: 1, burst: {threshold: 0}}", "chats.yaml: chats.default.burst.threshold: "),
+        ("{id: 1, burst: {threshold: 5, every: 2m}}", "chats.yaml: chats.default.burst.every: "),
+        ("{id: 1, burst: sometimes}", "chats.yaml: chats.default.burst: "),
+        ("{id: 1, feedback: maybe}", "chats.yaml: chats.default.feedback: "),
+    ],
+)
+def test_bad_burst_and_feedback_settings_name_their_key(
+    tmp_path: Path, chat: str, expected: str
+) -> None:
+    write(tmp_path, chats=f"chats:\n  default: {chat}\n")
+    found = problems(tmp_path)
+    assert any(problem.startswith(expected) for problem in found), found
+
+
+def test_burst_and_feedback_settings_are_read() -> None:
+    from monitor.config import _ChatsFile
+    from monitor.digest import Burst
+
+    chats = _ChatsFile.model_validate(
+        {
+            "chats": {
+                "a": 1,
+                "b": {"id": 2, "burst": False, "feedback": False},
+                "c": {"id": 3, "burst": {"threshold": 10, "window": "2m"}},
+            }
+        }
+    ).chats
+    assert chats["a"].rules().burst == Burst() and chats["a"].rules().feedback
+    assert chats["b"].rules().burst is None and not chats["b"].rules().feedback
+    assert chats["c"].rules().burst == Burst(10, timedelta(minutes=2))

@@ -233,6 +233,8 @@ def test_explanation_of_a_match() -> None:
         ("sanktion*^x", 10, "a weight is a number"),
         ("*ab", 1, "at least 4 letters"),
         ("title:(text:a)", 8, "text: inside a title: group"),
+        ("lead:(title:a)", 7, "title: inside a lead: group"),
+        ("lead:()", 6, "empty parentheses"),
     ],
 )
 def test_errors_name_the_column(query: str, column: int, problem: str) -> None:
