@@ -388,7 +388,7 @@ class App:
             Desk(self.store, lambda: self.config, lambda why: self.reload(why, notify=False)),
             ChatDirectory(lambda: self.config, self.store),
             self.sink,
-            telegram=self.ledger.telegram,
+            telegram=self.ledger.destination,
             metrics=self.metrics,
         )
         try:

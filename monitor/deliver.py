@@ -133,7 +133,7 @@ def retry_delay(attempts: int, cap: timedelta = MAX_RETRY_DELAY) -> timedelta:
 
 
 class Ledger:
-    """What delivery knows that the database may not yet, and whether Telegram answers.
+    """What delivery knows that the database may not yet, and whether alerts' destination answers.
 
     A send that Telegram accepted but whose "sent" mark the database refused is kept here and
     written before anything else is sent, so an alert never goes out twice for that reason.
@@ -143,7 +143,7 @@ class Ledger:
     def __init__(self, destination: str = "Telegram Bot API") -> None:
         """`destination` names where alerts go, for the outage lines."""
         self.unrecorded: list[tuple[tuple[int, ...], str | None, datetime, str, str | None]] = []
-        self.telegram = Outage(destination, "alerts wait in the outbox")
+        self.destination = Outage(destination, "alerts wait in the outbox")
 
     def sent(
         self,
@@ -480,7 +480,7 @@ class _Attempt:
             except DeliveryError as exc:
                 self._failed(exc, now)
                 return "dead" if exc.permanent else "wait"
-            self.ledger.telegram.ok()
+            self.ledger.destination.ok()
             try:
                 if state is not None and state.disabled_at is not None:
                     store.chat_enabled(chat)
@@ -500,7 +500,7 @@ class _Attempt:
         if exc.retry_after is not None:
             retry_at = now + timedelta(seconds=exc.retry_after)
         if exc.outage:
-            self.ledger.telegram.failed(str(exc), deferred="send attempt")
+            self.ledger.destination.failed(str(exc), deferred="send attempt")
         else:
             logger.warning("alerts %s to chat %s not delivered: %s", _ids(self.ids), self.chat, exc)
         if exc.ambiguous and self.metrics is not None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.grades import Label
-from monitor.store import Store
+from monitor.store import MessageAlert, Store
 
 audit = logging.getLogger("monitor.audit")
 
@@ -26,6 +27,7 @@ BUTTONS: tuple[tuple[str, str], ...] = (
 )
 MUTE_FOR = timedelta(days=1)
 _LABELS: dict[str, Label] = {"grade:relevant": "relevant", "grade:irrelevant": "irrelevant"}
+UNKNOWN = "This message is not an alert the monitor knows (or it is too old)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +64,21 @@ async def act(
     if label is not None:
         graded = await asyncio.to_thread(store.grade, chat, message_id, user_id, label, now)
         if not graded:
-            return Outcome("This message is not an alert the monitor knows (or it is too old).")
-        topics = tuple(dict.fromkeys(t for member in graded for t in member.alert.topics))
+            return Outcome(UNKNOWN)
+        topics = _topics(graded)
         what = "relevant" if label == "relevant" else "not relevant"
         count = f"{len(graded)} reports" if len(graded) > 1 else "this alert"
         return Outcome(f"Thank you: {count} marked {what}.", action, label, topics)
-    members = await asyncio.to_thread(store.message_alerts, chat, message_id)
-    topics = tuple(dict.fromkeys(t for member in members for t in member.alert.topics))
+    topics = _topics(await asyncio.to_thread(store.message_alerts, chat, message_id))
     if not topics:
-        return Outcome("This message is not an alert the monitor knows (or it is too old).")
+        return Outcome(UNKNOWN)
     until = now + MUTE_FOR
     for topic in topics:
         await asyncio.to_thread(store.mute, chat, topic, until, who)
     audit.info("chat %s, %s: mute button: %s muted for a day", chat, who, ", ".join(topics))
     return Outcome(f"Muted here for a day: {', '.join(topics)}. /unmute lifts it.", action)
+
+
+def _topics(members: Sequence[MessageAlert]) -> tuple[str, ...]:
+    """The topics of a message's alerts, each once, in order."""
+    return tuple(dict.fromkeys(t for member in members for t in member.alert.topics))

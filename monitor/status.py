@@ -145,8 +145,10 @@ def pending_text(chat: PendingChat) -> str:
 
 def graded_lines(store: Store, now: datetime) -> list[str]:
     """Per topic, what analysts graded with the alert buttons over 7 and 30 days."""
+    sent, grades = store.graded_since(now - timedelta(days=30))  # one read for both periods
     lines = []
     for days in (7, 30):
-        sent, grades = store.graded_since(now - timedelta(days=days))
-        lines += precision_lines(f"{days} days", tally(sent, grades))
+        since = now - timedelta(days=days)
+        recent = [(alert_id, topics) for alert_id, topics, at in sent if at >= since]
+        lines += precision_lines(f"{days} days", tally(recent, grades))
     return lines

@@ -890,12 +890,12 @@ class Store:
 
     def graded_since(
         self, since: datetime
-    ) -> tuple[list[tuple[int, tuple[str, ...]]], list[tuple[int, str]]]:
-        """Return the alerts sent since `since` (id, topics) and the label of each graded one
-        (the latest grade of any user)."""
+    ) -> tuple[list[tuple[int, tuple[str, ...], datetime]], list[tuple[int, str]]]:
+        """Return the alerts sent since `since` (id, topics, when) and the label of each graded
+        one (the latest grade of any user)."""
         with self.engine.connect() as conn:
             sent = conn.execute(
-                sa.select(alerts.c.id, alerts.c.payload).where(
+                sa.select(alerts.c.id, alerts.c.payload, alerts.c.sent_at).where(
                     alerts.c.status == "sent", alerts.c.sent_at >= since
                 )
             ).all()
@@ -905,7 +905,9 @@ class Store:
                 .where(alerts.c.sent_at >= since)
                 .order_by(grades.c.graded_at)
             ).all()
-        topics = [(row.id, _load_alert(row.payload).topics) for row in sent]
+        topics = [
+            (row.id, _load_alert(row.payload).topics, _utc(row.sent_at) or since) for row in sent
+        ]
         return topics, [(row.alert_id, row.label) for row in graded]
 
     def graded_articles(self) -> list[tuple[int, Article, tuple[str, ...], str]]:
