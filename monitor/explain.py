@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from monitor.errors import FetchError
 from monitor.extract import extract_page
-from monitor.fetch import PAGE_ACCEPT, Fetched, fetch
+from monitor.fetch import PAGE_ACCEPT, Fetched, HttpClient, fetch
 from monitor.match import Verdict
 from monitor.models import Article, Entry
 from monitor.snippet import mark_snippet
@@ -16,9 +14,7 @@ from monitor.snippet import mark_snippet
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-async def article_from_url(
-    url: str, client: httpx.AsyncClient, *, max_bytes: int, guard: bool
-) -> Article:
+async def article_from_url(url: str, client: HttpClient, *, max_bytes: int, guard: bool) -> Article:
     """Fetch a page and extract it."""
     page = await fetch(client, url, max_bytes=max_bytes, accept=PAGE_ACCEPT, guard=guard)
     if not isinstance(page, Fetched):

@@ -11,12 +11,18 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-import httpx
-
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
 from monitor.errors import FetchError, GoneError, ParseError, StoreUnavailable
-from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
+from monitor.fetch import (
+    PAGE_ACCEPT,
+    Fetched,
+    HostGate,
+    HttpClient,
+    NotModified,
+    Validators,
+    fetch,
+)
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
@@ -42,7 +48,7 @@ SCAN_IN_THREAD_BYTES = 1024 * 1024
 class Deps:
     """The long-lived resources a poll needs, owned by `app.App`."""
 
-    http: httpx.AsyncClient
+    http: HttpClient
     gate: HostGate
     store: Store
     pool: WorkerPool

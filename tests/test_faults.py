@@ -99,11 +99,15 @@ def faults(content: ContentServer) -> list[Fault]:
             Route(base, delay=0.05, behaviour="drip", headers=rss_type),
             "timed out: no complete answer within 2 s",
         ),
-        Fault("reset", Route(base, behaviour="reset"), "network error (RemoteProtocolError"),
+        Fault(
+            "reset",
+            Route(base, behaviour="reset"),
+            "network error (the server closed the connection)",
+        ),
         Fault(
             "cut short",
             Route(base, behaviour="short", headers=rss_type),
-            "network error (RemoteProtocolError",
+            "network error (the answer was cut short)",
         ),
         Fault("500", Route(b"boom", status=500), "HTTP 500 Internal Server Error"),
         Fault("502", Route(b"bad gateway", status=502), "HTTP 502 Bad Gateway"),
