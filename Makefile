@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run once demo check test lint typecheck lock clean image image-test
+.PHONY: run once demo check test lint typecheck lock readme clean image image-test
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ image-test: $(STAMP)  ## build the image and smoke-test it in containers (lists 
 lock:  ## re-resolve both lock files from pyproject.toml (needs uv: pip install uv)
 	uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 -c requirements.lock -o requirements-dev.lock
+
+readme: $(STAMP)  ## rewrite the README's environment table from the settings model
+	$(BIN)/python .ci/readme_env.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

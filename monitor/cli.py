@@ -316,8 +316,8 @@ def _explain(
 
 def _story_decision(settings: Settings, article: Article) -> str:
     """What the story rule would make of the article against the stored window."""
-    from monitor.app import story_index
     from monitor.stories import place
+    from monitor.story_loading import story_index
 
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():

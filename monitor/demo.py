@@ -117,14 +117,15 @@ async def run_demo(settings: Settings, config: Config) -> DemoOutcome:
     """
     outlets = load_samples()
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as state, serve_site(outlets) as base:
-        demo_settings = replace(
-            settings,
-            state_dir=Path(state),
-            database_url=f"sqlite:///{Path(state) / 'demo.sqlite'}",
-            telegram_token="",
-            allow_private_networks=True,
-            host_delay=0.0,
-            http_listen=None,
+        demo_settings = settings.model_copy(
+            update={
+                "state_dir": Path(state),
+                "database_url": f"sqlite:///{Path(state) / 'demo.sqlite'}",
+                "telegram_token": "",
+                "allow_private_networks": True,
+                "host_delay": 0.0,
+                "http_listen": None,
+            }
         )
         feeds = tuple(
             FeedConfig(name=outlet["name"], url=f"{base}/{outlet['path']}/feed.xml")

@@ -351,7 +351,7 @@ def test_bad_burst_and_feedback_settings_name_their_key(
 
 
 def test_burst_and_feedback_settings_are_read() -> None:
-    from monitor.config import _ChatsFile
+    from monitor.config.chats import ChatsFile as _ChatsFile
     from monitor.digest import Burst
 
     chats = _ChatsFile.model_validate(

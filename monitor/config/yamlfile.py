@@ -1,0 +1,107 @@
+"""Read one YAML config file into its model, every problem worded as `file: key: problem`;
+write data back as YAML. The only module that uses PyYAML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+# a watchlist is text written by people; anything larger is a mistake
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def read_model(directory: Path, file: str, model: type[M], problems: list[str]) -> M | None:
+    """Read `directory/file` into `model`; on failure add its problems and return None."""
+    path = directory / file
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(f"{file}: <file>: not found in {directory}")
+        return None
+    except OSError as exc:
+        problems.append(f"{file}: <file>: cannot be read ({exc.strerror})")
+        return None
+    if len(raw) > MAX_CONFIG_BYTES:
+        problems.append(f"{file}: <file>: larger than {MAX_CONFIG_BYTES} bytes")
+        return None
+    try:
+        data = yaml.load(raw, Loader=_NoAliasLoader)
+    except yaml.YAMLError as exc:
+        problems.append(f"{file}: {_yaml_where(exc)}: invalid YAML: {_yaml_problem(exc)}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems += [f"{file}: {_path(error['loc'])}: {_message(error)}" for error in exc.errors()]
+        return None
+
+
+def parse_model(text: str, model: type[M]) -> M | None:
+    """Read YAML text into `model` as `read_model` would; None when it is not one."""
+    try:
+        return model.model_validate(yaml.load(text, Loader=_NoAliasLoader))
+    except (yaml.YAMLError, ValidationError):
+        return None
+
+
+def yaml_text(data: object, width: int = 100) -> str:
+    """Write data as YAML the way our files read: keys in order, umlauts as they are."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=width)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, so a small file cannot expand into a huge document,
+    and reads a number with a leading zero as decimal (as YAML 1.2 does), not as octal:
+    `-01001234567890` is the chat -1001234567890, not some other number."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        digits = str(node.value).replace("_", "")
+        if re.fullmatch(r"[+-]?0\d+", digits):
+            return int(digits)
+        return super().construct_yaml_int(node)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in config files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "<document>"
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).strip()
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as `feeds[2].interval`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<document>"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in {"model_type", "dict_type"}:
+        return "expected a mapping of keys to values"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[0].lower() + message[1:] if message else str(kind)
