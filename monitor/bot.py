@@ -34,7 +34,7 @@ from monitor.config import Config
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.outages import Outage
-from monitor.telegram_sink import QuietRequest, TelegramSink, keyboard
+from monitor.telegram_sink import QuietRequest, TelegramSink, keyboard, without_page
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ class CommandBot:
 
     def _polling_failed(self, error: TelegramError) -> None:
         """getUpdates failed (PTB retries with growing pauses): note it, calmly."""
-        self.telegram.failed(f"getUpdates: {error.message[:120]}", deferred="update poll")
+        self.telegram.failed(f"getUpdates: {without_page(error.message)}", deferred="update poll")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

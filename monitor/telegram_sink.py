@@ -363,8 +363,12 @@ def _network_error(exc: NetworkError) -> DeliveryError:
             outage=True,
             ambiguous=name not in _NOT_SENT,
         )
-    status = text.split(". Parsing the server response", 1)[0]  # drop a proxy's HTML page
-    return DeliveryError(f"Telegram answered {status[:120]}", outage=True)
+    return DeliveryError(f"Telegram answered {without_page(text)}", outage=True)
+
+
+def without_page(message: str) -> str:
+    """A Telegram error's message without the HTML page a proxy answered with, if any."""
+    return message.split(". Parsing the server response", 1)[0][:120]
 
 
 def _seconds(value: int | float | timedelta) -> float:

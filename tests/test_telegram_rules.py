@@ -18,7 +18,7 @@ from monitor.cli import main
 from monitor.deliver import deliver_pending
 from monitor.models import Alert
 from monitor.store import Store
-from monitor.telegram_sink import Pacer, TelegramSink
+from monitor.telegram_sink import Pacer, TelegramSink, without_page
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 
@@ -287,4 +287,14 @@ def test_crash_at_random_points_loses_nothing_and_duplicates_at_most_once_per_ki
     assert duplicates <= kills
     print(
         f"crash test: {alerts} alerts, {kills} kills, {len(sent)} messages, {duplicates} duplicates"
+    )
+
+
+def test_a_proxy_page_in_a_telegram_error_is_not_repeated() -> None:
+    # PTB's message for a 502 with a proxy's HTML body, as sends and getUpdates both see it
+    html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    message = f"Bad Gateway. Parsing the server response {html!r} failed"
+    assert without_page(message) == "Bad Gateway"
+    assert without_page("Conflict: terminated by other getUpdates request") == (
+        "Conflict: terminated by other getUpdates request"
     )
