@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.cli import main
 from monitor.config import Settings, load_config
@@ -366,3 +367,17 @@ def test_burst_and_feedback_settings_are_read() -> None:
     assert chats["a"].rules().burst == Burst() and chats["a"].rules().feedback
     assert chats["b"].rules().burst is None and not chats["b"].rules().feedback
     assert chats["c"].rules().burst == Burst(10, timedelta(minutes=2))
+
+
+def test_libyaml_and_the_python_parser_read_every_config_file_alike() -> None:
+    from monitor.config import yamlfile
+
+    if yamlfile._CLoader is None:
+        pytest.skip("PyYAML without libyaml: only the Python parser is used")
+    config = Path(__file__).resolve().parent.parent / "config"
+    samples = [path.read_bytes() for path in sorted(config.glob("*.yaml"))]
+    samples.append(b"chats:\n  default: -0100123456\n  other: 0x1F\n")  # decimal, not octal
+    for raw in samples:
+        fast = yaml.load(raw, Loader=yamlfile._FastLoader)
+        assert fast == yaml.load(raw, Loader=yamlfile._NoAliasLoader)
+    assert yamlfile._load(samples[-1]) == {"chats": {"default": -100123456, "other": 31}}
