@@ -344,7 +344,8 @@ def test_a_chain_of_near_over_common_prefixes_is_quick() -> None:
     query = " NEAR/50 ".join(["d*", "s*"] * 59)
     started = time.monotonic()
     assert Matcher([Topic("t", parse(query), ())]).match(article(text))
-    assert time.monotonic() - started < 2.0
+    # the old cost was minutes; the bound leaves room for a loaded 2-core machine
+    assert time.monotonic() - started < 30.0
 
 
 def test_a_query_nested_beyond_the_limit_is_refused_with_its_size() -> None:

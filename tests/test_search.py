@@ -53,7 +53,8 @@ def test_a_search_ends_when_its_time_is_up_and_says_how_far_it_got(tmp_path: Pat
     [reply] = asyncio.run(
         desk.answer(Request("default", "search", (*CHAIN.split(), "NEAR/50", "zzzz")))
     )
-    assert time.monotonic() - started < 3.0
+    # 1 s asked; unbounded, it would run into find's own 5 s limit (room for a loaded machine)
+    assert time.monotonic() - started < 4.5
     assert reply.startswith("Nothing in the last 7 days matches.\n<i>Searched the newest ")
     assert reply.endswith(" articles: a search may take 1 s, so older ones were not searched.</i>")
     store.close()
@@ -74,5 +75,6 @@ def test_a_stop_ends_a_search_at_once(tmp_path: Path) -> None:
     threading.Timer(0.3, stop.set).start()
     started = time.monotonic()
     scan = find(store, parse(CHAIN + " NEAR/50 zzzz"), NOW - timedelta(days=7), 5, stop)
-    assert scan.stopped == "stopped" and time.monotonic() - started < 1.0
+    # stopped at 0.3 s; not stopped, it would run into find's own 5 s limit
+    assert scan.stopped == "stopped" and time.monotonic() - started < 2.5
     store.close()
