@@ -82,7 +82,7 @@ class App:
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
-        self.metrics = Metrics(outbox=self.store.alert_counts)
+        self.metrics = Metrics(outbox=self.store.outbox.counts)
         self.probes: ProbeServer | None = None
         self.bot: CommandBot | None = None
         self._leases: dict[str, datetime] = {}  # leases this replica holds, until when
@@ -157,16 +157,16 @@ class App:
             marker.write_text(me + "\n", encoding="utf-8")
         except OSError as exc:
             logger.warning("cannot record this run in %s: %s", marker, exc.strerror)
-        owners = self.store.lease_owners() & {previous}
+        owners = self.store.leases.owners() & {previous}
         for owner in sorted(dead_local_owners(owners, me)):
-            self.store.release_claims(owner)
+            self.store.leases.release_all(owner)
             logger.info(
                 "released the leases of %s, an earlier run on this host that is gone", owner
             )
 
     def _load_stories(self, now: datetime) -> None:
         """Rebuild the story index from the articles stored within its window."""
-        for stored in self.store.stored_articles(now - self.stories.window):
+        for stored in self.store.articles.stored(now - self.stories.window):
             self._story_cursor = max(self._story_cursor, stored.id)
             index_stored(self.stories, stored)
         if len(self.stories):
@@ -181,7 +181,7 @@ class App:
         if self.store.engine.dialect.name == "sqlite":
             return
         window = datetime.now(UTC) - self.stories.window
-        for stored in self.store.stored_articles(window, after_id=self._story_cursor):
+        for stored in self.store.articles.stored(window, after_id=self._story_cursor):
             self._story_cursor = stored.id
             if stored.id in self.deps.recorded:
                 self.deps.recorded.discard(stored.id)  # ours: already in the index
@@ -194,7 +194,7 @@ class App:
             return
         self._maintained_at = now
         self.stories.expire(now)
-        forgotten = self.store.forget_keys(now - timedelta(days=self.settings.seen_days))
+        forgotten = self.store.entries.forget_keys(now - timedelta(days=self.settings.seen_days))
         if forgotten:
             logger.info(
                 "forgot %d identity keys older than %g days", forgotten, self.settings.seen_days
@@ -229,14 +229,14 @@ class App:
 
     async def _poll_if_due(self, feed: FeedConfig) -> None:
         now = datetime.now(UTC)
-        if not is_due(self.store.feed_state(feed.name), now):
+        if not is_due(self.store.feeds.state(feed.name), now):
             return
         lease = timedelta(seconds=max(self.settings.feed_lease, 3 * self.settings.fetch_deadline))
         me = self.settings.replica_id
-        if self.store.claim_feed(feed.name, feed.url, me, now, now + lease):
+        if self.store.feeds.claim(feed.name, feed.url, me, now, now + lease):
             await poll_feed(feed, self.deps, now)
             return
-        state = self.store.feed_state(feed.name)
+        state = self.store.feeds.state(feed.name)
         if state is not None and state.lease_until is not None and state.lease_owner != me:
             # Another replica is polling it, or died doing so: look again when its claim ends.
             self._look_again(feed, (state.lease_until - now).total_seconds() + 1)
@@ -278,12 +278,12 @@ class App:
         what is left waits for later (a digest, quiet hours, a chat that cannot take it now).
         """
         feeds = [feed for feed in self.config.feeds if feed.enabled]
-        states = {state.name: state for state in self.store.feed_states()}  # one query for all
+        states = {state.name: state for state in self.store.feeds.states()}  # one query for all
         results = await asyncio.gather(*(self.poll(feed, states) for feed in feeds))
         try:
             await self._drain(time.monotonic() + (deliver_for or math.inf))
         finally:
-            self.store.release_claims(self.settings.replica_id)  # another may deliver at once
+            self.store.leases.release_all(self.settings.replica_id)  # another may deliver at once
             self._leases.clear()
         return list(results)
 
@@ -297,7 +297,7 @@ class App:
                 if stuck > LEADER_LEASE_SECONDS:
                     return
                 continue
-            if self.store.pending_alerts(now, limit=1):
+            if self.store.outbox.pending(now, limit=1):
                 if await self.deliver() > 0:
                     stuck = 0
                     continue
@@ -316,7 +316,7 @@ class App:
         Only future retries count: an alert whose time has passed but that waits behind an
         older one of its chat becomes due when that one does (a past time would spin).
         """
-        ahead = [t for chat in self.store.pending_by_chat() for t in chat.retries if t > now]
+        ahead = [t for chat in self.store.outbox.by_chat() for t in chat.retries if t > now]
         return max((min(ahead) - now).total_seconds(), 0.5) if ahead else None
 
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -337,7 +337,7 @@ class App:
         them, so health follows an outage and its end within one tick."""
         self._beaten_at = now
         try:
-            self.store.beat(now)
+            self.store.heartbeats.beat(now)
         except StoreUnavailable as exc:
             self.database.failed(exc.reason)
             return
@@ -367,7 +367,7 @@ class App:
             if self.probes is not None:
                 self.probes.stop()
             try:
-                self.store.release_claims(self.settings.replica_id)
+                self.store.leases.release_all(self.settings.replica_id)
             except StoreUnavailable as exc:  # they lapse on their own, or at our next start
                 logger.warning("feed claims not released: %s", exc)
 
@@ -583,7 +583,7 @@ class App:
         ):
             return True
         until = now + timedelta(seconds=LEADER_LEASE_SECONDS)
-        if self.store.acquire(name, self.settings.replica_id, now, until):
+        if self.store.leases.acquire(name, self.settings.replica_id, now, until):
             self._leases[name] = until
             return True
         self._leases.pop(name, None)
@@ -635,7 +635,7 @@ def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
 def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
     """Build the story index of the articles stored within `window` before `now`."""
     stories = StoryIndex(window=window)
-    for stored in store.stored_articles(now - window):
+    for stored in store.articles.stored(now - window):
         index_stored(stories, stored)
     return stories
 

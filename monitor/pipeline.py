@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
 from monitor.errors import FetchError, GoneError, ParseError, StoreUnavailable
-from monitor.fetch import PAGE_ACCEPT, Fetched, HostGate, NotModified, Validators, fetch
+from monitor.fetch import Fetched, HostGate, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
 from monitor.models import Alert, Article, Entry, Match
 from monitor.outages import Outages
+from monitor.page import absolute, read_article
 from monitor.parse import ParsedFeed, Scan, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Store
@@ -108,7 +108,7 @@ async def poll_feed(
     poll is left for later rather than counted against the feed. `states` are every feed's
     stored state, when a caller polling many has read them at once.
     """
-    state = states.get(feed.name) if states is not None else deps.store.feed_state(feed.name)
+    state = states.get(feed.name) if states is not None else deps.store.feeds.state(feed.name)
     result = await _poll_safely(feed, state, deps, now)
     deps.metrics.polled(feed.name, result.ok, result.new)
     return result
@@ -118,8 +118,8 @@ async def _poll_safely(
     feed: FeedConfig, state: FeedState | None, deps: Deps, now: datetime
 ) -> PollResult:
     if state is not None and state.url != feed.url:
-        deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
-        state = deps.store.feed_state(feed.name)
+        deps.store.feeds.forget_location(feed.name, feed.url)  # the operator changed the URL
+        state = deps.store.feeds.state(feed.name)
     host = urlsplit(feed.url).netloc
     try:
         result = await _poll(feed, state, deps, now)
@@ -128,7 +128,7 @@ async def _poll_safely(
     except GoneError as exc:
         error = f"{exc}: the feed was removed; asking again daily (fix or drop it in feeds.yaml)"
         logger.error("feed %s failed: %s", feed.name, error)
-        deps.store.feed_failed(
+        deps.store.feeds.failed(
             feed.name, feed.url, error, now, next_poll_at=now + GONE_RECHECK, gone=True
         )
         return PollResult(feed.name, ok=False, error=error)
@@ -147,7 +147,7 @@ async def _poll_safely(
         error = f"internal error ({type(exc).__name__})"
         wait = _retry_delay(feed, state, deps, None)
         logger.exception("feed %s failed with an internal error", feed.name)
-    deps.store.feed_failed(feed.name, feed.url, error, now, next_poll_at=now + wait)
+    deps.store.feeds.failed(feed.name, feed.url, error, now, next_poll_at=now + wait)
     return PollResult(feed.name, ok=False, error=error)
 
 
@@ -184,17 +184,17 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
     parsed, known_old = await _read(feed, fetched, state, deps, now)
     result, old_items, new_items = await _process(feed, parsed.entries, state, deps, now)
     result = replace(result, skipped_old=result.skipped_old + len(known_old))
-    with deps.store.story_lock():  # the database decides stories when replicas race
+    with deps.store.leases.story_lock():  # the database decides stories when replicas race
         deps.sync_stories()
         storied = [_storied(item, deps.stories, now) for item in new_items]
-        deps.store.record(
+        deps.store.entries.record(
             feed.name, [*known_old, *old_items, *storied], now, inserted=deps.recorded
         )
     floor = max(parsed.ttl or 0, fetched.max_age or 0)
     wait = _regular_wait(feed.interval)
     if floor > feed.interval:  # the server asks us to come back later than we would
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
-    deps.store.feed_polled(
+    deps.store.feeds.polled(
         feed.name,
         feed.url,
         (fetched.validators.etag, fetched.validators.last_modified),
@@ -218,10 +218,10 @@ def _unchanged(feed: FeedConfig, fetched: Fetched | NotModified, deps: Deps, now
     """Record a poll that brought nothing new: a 304, or the very body read last time."""
     next_poll = now + _regular_wait(feed.interval)
     if isinstance(fetched, NotModified):
-        deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
+        deps.store.feeds.polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
         return
     logger.info("feed %s: the same body as last time; not parsed", feed.name)
-    deps.store.feed_polled(
+    deps.store.feeds.polled(
         feed.name,
         feed.url,
         (fetched.validators.etag, fetched.validators.last_modified),
@@ -255,7 +255,7 @@ async def _read(
     first_poll = state is None or state.last_success_at is None
     cutoff = now - timedelta(hours=deps.settings.backlog_hours)
     old = []
-    for fresh in deps.store.unseen(candidates):
+    for fresh in deps.store.entries.unseen(candidates):
         entry, keys = candidates[fresh]
         if _is_old(entry, cutoff, first_poll):
             old.append(NewEntry(entry, keys, None, ()))
@@ -300,13 +300,15 @@ async def _process(
     placed in stories and recorded).
     """
     candidates = [(entry, entry_keys(entry)) for entry in entries]
-    fresh = [candidates[i] for i in deps.store.unseen(candidates)]
+    fresh = [candidates[i] for i in deps.store.entries.unseen(candidates)]
     first_poll = state is None or state.last_success_at is None
     cutoff = now - timedelta(hours=deps.settings.backlog_hours)
     old = [(e, k) for e, k in fresh if _is_old(e, cutoff, first_poll)]
     new = [(e, k) for e, k in fresh if not _is_old(e, cutoff, first_poll)]
     gate = asyncio.Semaphore(PAGES_IN_FLIGHT_PER_FEED)
-    articles = await asyncio.gather(*(_article(entry, deps, gate, feed.url) for entry, _ in new))
+    articles = await asyncio.gather(
+        *(read_article(entry, deps, gate, feed.url) for entry, _ in new)
+    )
     # Older items keep their summary, so `monitor backtest` has something to match them on.
     older = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
     items = []
@@ -366,70 +368,6 @@ def _is_old(entry: Entry, cutoff: datetime, first_poll: bool) -> bool:
     return entry.published < cutoff
 
 
-async def _article(
-    entry: Entry, deps: Deps, gate: asyncio.Semaphore, base: str
-) -> tuple[Article, float | None]:
-    """Fetch and extract the entry's page; fall back to the feed's title and summary.
-
-    Also returns the seconds extraction took, when it finished.
-    """
-    # Imported at the first page, not at start-up: trafilatura is slow to load.
-    from monitor.extract import extract_text, wall
-
-    fallback = Article(entry, entry.summary, from_page=False), None
-    link = absolute(base, entry.link)
-    if not link:
-        return fallback
-    async with gate:
-        try:
-            page = await fetch(
-                deps.http,
-                link,
-                max_bytes=deps.settings.max_page_bytes,
-                accept=PAGE_ACCEPT,
-                guard=not deps.settings.allow_private_networks,
-                gate=deps.gate,
-                deadline=deps.settings.fetch_deadline,
-            )
-        except FetchError as exc:
-            logger.info(
-                "feed %s: page %s not fetched (%s); using the feed summary",
-                entry.feed,
-                link,
-                exc,
-            )
-            return fallback
-        if not isinstance(page, Fetched):
-            return fallback
-        started = time.perf_counter()
-        try:
-            text = await deps.pool.run(
-                extract_text, page.body, page.url, time_limit=deps.settings.extract_timeout
-            )
-        except TimeoutError:
-            logger.warning(
-                "feed %s: extracting %s took over %g s; abandoned, using the feed summary",
-                entry.feed,
-                link,
-                deps.settings.extract_timeout,
-            )
-            return fallback
-        except Exception:  # a page that crashes the extractor must not cost us the entry
-            logger.exception(
-                "feed %s: extraction of %s failed; using the feed summary", entry.feed, link
-            )
-            return fallback
-        seconds = time.perf_counter() - started
-    if text:
-        return Article(entry, text, from_page=True), seconds
-    blocked_by = wall(page.body)
-    if blocked_by is not None:
-        logger.info(
-            "feed %s: %s is behind %s; using the feed summary", entry.feed, link, blocked_by
-        )
-    return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by), seconds
-
-
 def _alerts(
     feed: FeedConfig, article: Article, matches: list[Match], deps: Deps
 ) -> tuple[Alert, ...]:
@@ -456,17 +394,3 @@ def _alerts(
         )
         for chat, found_list in by_chat.items()
     )
-
-
-def absolute(base: str, link: str | None) -> str | None:
-    """An item link as the reader follows it: a relative one joined to the feed's URL.
-
-    Identity keys keep the link as the feed wrote it (the pre-scan and feedparser must agree);
-    a link that cannot be joined is kept as given, and rendering never makes it an href.
-    """
-    if not link:
-        return link
-    try:
-        return urljoin(base, link)
-    except ValueError:
-        return link

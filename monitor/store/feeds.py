@@ -1,0 +1,185 @@
+"""The `feeds` table: each feed's validators, errors, next poll, and the replica polling it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.store.engine import Database, insert_ignore, utc
+from monitor.store.schema import feeds
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the database remembers about one feed."""
+
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    first_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_errors: int
+    poll_url: str | None = None
+    next_poll_at: datetime | None = None
+    gone_at: datetime | None = None
+    lease_owner: str | None = None  # the replica polling it now
+    lease_until: datetime | None = None
+    body_hash: str | None = None  # of the last body read in full
+
+
+class Feeds:
+    """Feeds and their schedule: what each poll learned, and who may poll next."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def state(self, name: str) -> FeedState | None:
+        """Return what is known about feed `name`, or None before its first poll."""
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(feeds).where(feeds.c.name == name)).mappings().first()
+        return _feed_state(row) if row is not None else None
+
+    def states(self) -> list[FeedState]:
+        """Return what is known about every feed ever polled, by name."""
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(feeds).order_by(feeds.c.name)).mappings().all()
+        return [_feed_state(row) for row in rows]
+
+    def forget_location(self, name: str, url: str) -> None:
+        """The operator changed a feed's URL: drop where it moved, its validators, and `gone`."""
+        with self.db.write() as conn:
+            conn.execute(
+                feeds.update()
+                .where(feeds.c.name == name)
+                .values(
+                    url=url,
+                    poll_url=None,
+                    etag=None,
+                    last_modified=None,
+                    gone_at=None,
+                    next_poll_at=None,
+                    body_hash=None,
+                )
+            )
+
+    def polled(
+        self,
+        name: str,
+        url: str,
+        validators: tuple[str | None, str | None] | None,
+        now: datetime,
+        *,
+        next_poll_at: datetime | None = None,
+        poll_url: str | None = None,
+        body_hash: str | None = None,
+    ) -> None:
+        """Record a successful poll (and new validators and the body's hash, when the server
+        sent a body)."""
+        values: dict[str, Any] = {
+            "url": url,
+            "last_success_at": now,
+            "consecutive_errors": 0,
+            "last_error": None,
+            "gone_at": None,
+            "next_poll_at": next_poll_at,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if validators is not None:
+            values["etag"], values["last_modified"] = validators
+        if poll_url is not None:
+            values["poll_url"] = poll_url
+        if body_hash is not None:
+            values["body_hash"] = body_hash
+        with self.db.write() as conn:
+            upsert(conn, name, values, now)
+
+    def failed(
+        self,
+        name: str,
+        url: str,
+        error: str,
+        now: datetime,
+        *,
+        next_poll_at: datetime | None = None,
+        gone: bool = False,
+    ) -> None:
+        """Record a failed poll with its reason, and when to try again."""
+        values: dict[str, Any] = {
+            "url": url,
+            "last_error_at": now,
+            "last_error": error,
+            "consecutive_errors": feeds.c.consecutive_errors + 1,
+            "next_poll_at": next_poll_at,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if gone:
+            values["gone_at"] = now
+        with self.db.write() as conn:
+            upsert(conn, name, values, now)
+
+    def claim(self, name: str, url: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Claim the next poll of feed `name` for `owner` until `until`; False if not ours.
+
+        A compare-and-set: the row is updated only while the feed is due and nobody else holds
+        an unexpired claim, so of several replicas exactly one wins (PostgreSQL re-checks the
+        condition after a concurrent update commits; SQLite has one writer). A replica that
+        dies keeps its claim only until `until`. Recording the poll releases the claim.
+        """
+        with self.db.write() as conn:
+            insert_ignore(conn, feeds, {"name": name, "url": url, "consecutive_errors": 0})
+            claimed = conn.execute(
+                feeds.update()
+                .where(
+                    feeds.c.name == name,
+                    sa.or_(
+                        feeds.c.lease_until.is_(None),
+                        feeds.c.lease_until <= now,
+                        feeds.c.lease_owner == owner,
+                    ),
+                    sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+                )
+                .values(lease_owner=owner, lease_until=until)
+            )
+        return bool(claimed.rowcount)
+
+
+def upsert(conn: Connection, name: str, values: dict[str, Any], now: datetime) -> None:
+    """Update feed `name` with `values`, or insert it as first polled at `now`."""
+    updated = conn.execute(feeds.update().where(feeds.c.name == name).values(**values))
+    if updated.rowcount == 0:
+        fresh = {k: v for k, v in values.items() if k != "consecutive_errors"}
+        errors = 1 if "last_error_at" in values else 0
+        conn.execute(
+            feeds.insert().values(
+                name=name, first_polled_at=now, consecutive_errors=errors, **fresh
+            )
+        )
+
+
+def _feed_state(row: Any) -> FeedState:
+    return FeedState(
+        name=row["name"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        first_polled_at=utc(row["first_polled_at"]),
+        last_success_at=utc(row["last_success_at"]),
+        last_error_at=utc(row["last_error_at"]),
+        last_error=row["last_error"],
+        consecutive_errors=row["consecutive_errors"],
+        poll_url=row["poll_url"],
+        next_poll_at=utc(row["next_poll_at"]),
+        gone_at=utc(row["gone_at"]),
+        lease_owner=row["lease_owner"],
+        lease_until=utc(row["lease_until"]),
+        body_hash=row["body_hash"],
+    )
