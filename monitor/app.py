@@ -31,7 +31,7 @@ from monitor.fetch import HostGate, make_client
 from monitor.match import Matcher
 from monitor.metrics import Metrics
 from monitor.outages import Outage
-from monitor.pipeline import Deps, PollResult, is_due, poll_feed
+from monitor.pipeline import Deps, PollResult, poll_feed
 from monitor.specifics import specifics
 from monitor.status import heartbeat_health
 from monitor.store import FeedState, Store, StoredArticle
@@ -229,12 +229,12 @@ class App:
 
     async def _poll_if_due(self, feed: FeedConfig) -> None:
         now = datetime.now(UTC)
-        if not is_due(self.store.feeds.state(feed.name), now):
-            return
         lease = timedelta(seconds=max(self.settings.feed_lease, 3 * self.settings.fetch_deadline))
         me = self.settings.replica_id
-        if self.store.feeds.claim(feed.name, feed.url, me, now, now + lease):
-            await poll_feed(feed, self.deps, now)
+        # The claim is also the due check: a feed backing off or not due yet is not claimed.
+        claimed = self.store.feeds.claim(feed.name, feed.url, me, now, now + lease)
+        if claimed is not None:
+            await poll_feed(feed, self.deps, now, {feed.name: claimed})
             return
         state = self.store.feeds.state(feed.name)
         if state is not None and state.lease_until is not None and state.lease_owner != me:

@@ -20,7 +20,7 @@ from monitor.store.chats import ChatState
 from monitor.store.copy import copy_state, migrate_state
 from monitor.store.engine import connect, safe_url
 from monitor.store.entries import NewEntry
-from monitor.store.feeds import FeedState
+from monitor.store.feeds import FeedState, Polled
 from monitor.store.outbox import PendingAlert, PendingChat
 from monitor.store.store import Store
 
@@ -31,6 +31,7 @@ __all__ = [
     "NewEntry",
     "PendingAlert",
     "PendingChat",
+    "Polled",
     "Store",
     "StoredArticle",
     "StoryAlert",

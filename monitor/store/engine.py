@@ -28,19 +28,32 @@ _WRITES = "news_monitor_writes"
 
 
 class Database:
-    """An engine and its two kinds of transaction; what each entity object is handed."""
+    """An engine and its two kinds of transaction; what each entity object is handed.
 
-    def __init__(self, engine: Engine) -> None:
+    A database bound to a connection (`bound`) runs every read and write in that connection's
+    transaction, so entity methods called through it commit together.
+    """
+
+    def __init__(self, engine: Engine, conn: Connection | None = None) -> None:
         self.engine = engine
         self.writer = engine.execution_options(**{_WRITES: True})
+        self.conn = conn
 
     def read(self) -> contextlib.AbstractContextManager[Connection]:
         """Open a connection for reading (a snapshot on SQLite; never blocks a writer)."""
+        if self.conn is not None:
+            return contextlib.nullcontext(self.conn)
         return self.engine.connect()
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """Begin a transaction that will write (on SQLite it takes the write lock at once)."""
+        if self.conn is not None:
+            return contextlib.nullcontext(self.conn)
         return self.writer.begin()
+
+    def bound(self, conn: Connection) -> Database:
+        """This database with every read and write inside `conn`'s transaction."""
+        return Database(self.engine, conn)
 
     @property
     def dialect(self) -> str:
@@ -167,14 +180,19 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def insert_ignoring(conn: Connection, table: sa.Table) -> sa.Insert:
-    """An insert that skips rows whose primary key exists (race-free on both backends)."""
+def upserting(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An insert that can say what to do on a conflict (ON CONFLICT, on both backends)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"no insert-or-ignore for {dialect}")
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def insert_ignoring(conn: Connection, table: sa.Table) -> sa.Insert:
+    """An insert that skips rows whose primary key exists (race-free on both backends)."""
+    return upserting(conn, table).on_conflict_do_nothing()
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> None:

@@ -44,13 +44,22 @@ class Entries:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def unseen(self, candidates: Sequence[tuple[Entry, tuple[str, ...]]]) -> list[int]:
-        """Return indexes of candidates with no key seen before, in the store or earlier here."""
-        wanted = {key for _, keys in candidates for key in keys}
+    def unseen(
+        self,
+        candidates: Sequence[tuple[Entry, tuple[str, ...]]],
+        checked: frozenset[str] = frozenset(),
+    ) -> list[int]:
+        """Return indexes of candidates with no key seen before, in the store or earlier here.
+
+        Keys in `checked` are known unseen already (the caller asked moments ago): when every
+        key is, the database is not asked.
+        """
+        wanted = {key for _, keys in candidates for key in keys} - checked
         seen: set[str] = set()
-        with self.db.read() as conn:
-            for chunk in chunks(sorted(wanted), 500):
-                seen.update(_known_keys(conn, chunk))
+        if wanted:
+            with self.db.read() as conn:
+                for chunk in chunks(sorted(wanted), 500):
+                    seen.update(_known_keys(conn, chunk))
         fresh = []
         for index, (_, keys) in enumerate(candidates):
             if not seen.intersection(keys):
@@ -64,15 +73,18 @@ class Entries:
         items: Iterable[NewEntry],
         now: datetime,
         inserted: set[int] | None = None,
+        written: set[int] | None = None,
     ) -> int:
         """Store entries, their keys and their alerts in one transaction; return alerts queued.
 
         Entries without alerts (most of them: items outside the backlog window, articles that
-        match no topic) are written many to a statement; each with alerts has a savepoint of
-        its own. The ids of the entries written are added to `inserted`, when given.
+        match no topic) are written many to a statement; each with alerts is written with its
+        keys and alerts, or not at all when one of its keys is taken (another feed or replica
+        recorded the same article meanwhile). The ids of the entries written with an article
+        are added to `inserted`, and those of every entry written to `written`, when given.
         """
         with self.db.write() as conn:
-            return record_in(conn, feed_name, items, now, inserted)
+            return _record(conn, feed_name, items, now, inserted, written)
 
     def forget_keys(self, before: datetime) -> int:
         """Drop identity keys first seen before `before`; return how many."""
@@ -81,27 +93,30 @@ class Entries:
         return result.rowcount or 0
 
 
-def record_in(
+def _record(
     conn: Connection,
     feed_name: str,
     items: Iterable[NewEntry],
     now: datetime,
-    inserted: set[int] | None = None,
+    inserted: set[int] | None,
+    written: set[int] | None,
 ) -> int:
-    """`Entries.record` inside the caller's transaction `conn`."""
     queued = 0
-    written: set[int] = set()
+    articles: set[int] = set()
+    every: set[int] = set()
     quiet: list[NewEntry] = []
     for item in items:
         if not item.alerts:
             quiet.append(item)
             continue
-        _record_quiet(conn, feed_name, quiet, now, written)
+        _record_quiet(conn, feed_name, quiet, now, articles, every)
         quiet = []
-        queued += _record_one(conn, feed_name, item, now, written)
-    _record_quiet(conn, feed_name, quiet, now, written)
+        queued += _record_alerted(conn, feed_name, item, now, articles, every)
+    _record_quiet(conn, feed_name, quiet, now, articles, every)
     if inserted is not None:
-        inserted |= written
+        inserted |= articles
+    if written is not None:
+        written |= every
     return queued
 
 
@@ -111,6 +126,7 @@ def _record_quiet(
     items: Sequence[NewEntry],
     now: datetime,
     inserted_ids: set[int],
+    written: set[int],
 ) -> None:
     """Write entries that alert nobody, skipping any whose key is known already.
 
@@ -131,72 +147,130 @@ def _record_quiet(
     if not kept:
         return
     ids = _insert_entries(conn, [_entry_row(feed_name, item, now) for item in kept])
+    written.update(ids)
     pairs = zip(ids, kept, strict=True)
     _insert_keys(conn, [(key, entry_id) for entry_id, item in pairs for key in item.keys], now)
     # Only entries with an article reach the story index, which is what the ids are for.
     inserted_ids.update(i for i, item in zip(ids, kept, strict=True) if item.article)
 
 
-def _record_one(
+def _record_alerted(
     conn: Connection,
     feed_name: str,
     item: NewEntry,
     now: datetime,
     inserted_ids: set[int],
+    written: set[int],
 ) -> int:
-    # Replicas may record the same article (in two feeds) at once, and one bad entry must
-    # not cost the poll its other entries: each entry has a savepoint of its own, and a
-    # unique key that refuses it rolls back that entry alone.
-    written: set[int] = set()
-    try:
-        with conn.begin_nested():
-            queued = _insert_one(conn, feed_name, item, now, written)
-    except sa.exc.IntegrityError as exc:
+    # Replicas may record the same article (in two feeds) at once: its keys are inserted
+    # unless taken (ON CONFLICT DO NOTHING, which waits for a rival's commit on PostgreSQL),
+    # and an entry that did not get every key is taken back, alerts and all. The one other
+    # constraint an entry can break (one alert per chat) is checked here, before writing, so
+    # no statement fails and no savepoint is needed: the poll's other entries stay.
+    chats = [alert.chat for alert in item.alerts]
+    if len(set(chats)) < len(chats):
         logger.warning(
-            "feed %s: entry %r not recorded: %s",
+            "feed %s: entry %r not recorded: two alerts for one chat",
             feed_name,
             item.entry.title[:80],
-            str(exc.orig).splitlines()[0] if exc.orig else exc,
         )
         return 0
-    inserted_ids |= written
-    return queued
+    if conn.dialect.name == "postgresql":
+        entry_id, complete = _insert_chain(conn, feed_name, item, now)
+    else:
+        entry_id, complete = _insert_in_steps(conn, feed_name, item, now)
+    written.add(entry_id)
+    if not complete:
+        conn.execute(entry_keys.delete().where(entry_keys.c.entry_id == entry_id))
+        conn.execute(entries.delete().where(entries.c.id == entry_id))
+        logger.info(
+            "feed %s: entry %r was recorded meanwhile (another feed or replica)",
+            feed_name,
+            item.entry.title[:80],
+        )
+        return 0
+    inserted_ids.add(entry_id)
+    return len(item.alerts)
 
 
-def _insert_one(
-    conn: Connection,
-    feed_name: str,
-    item: NewEntry,
-    now: datetime,
-    inserted_ids: set[int],
-) -> int:
-    existing = conn.scalar(sa.select(entry_keys.c.key).where(entry_keys.c.key.in_(item.keys)))
-    if existing is not None:
-        return 0  # another poll recorded the same article meanwhile
+def _insert_in_steps(
+    conn: Connection, feed_name: str, item: NewEntry, now: datetime
+) -> tuple[int, bool]:
+    """Insert an entry, its keys and (when every key was free) its alerts; return the entry's
+    id and whether every key was free."""
     inserted = conn.execute(
         entries.insert().values(**_entry_row(feed_name, item, now))
     ).inserted_primary_key
     assert inserted is not None
-    entry_id = inserted[0]
-    inserted_ids.add(entry_id)
-    conn.execute(
-        entry_keys.insert(),
-        [{"key": k, "entry_id": entry_id, "seen_at": now} for k in item.keys],
+    entry_id = int(inserted[0])
+    rows = [{"key": key, "entry_id": entry_id, "seen_at": now} for key in item.keys]
+    taken = conn.scalars(insert_ignoring(conn, entry_keys).returning(entry_keys.c.key), rows)
+    if len(taken.all()) < len(item.keys):
+        return entry_id, False
+    conn.execute(alerts.insert(), [_alert_row(entry_id, alert, item, now) for alert in item.alerts])
+    return entry_id, True
+
+
+def _insert_chain(
+    conn: Connection, feed_name: str, item: NewEntry, now: datetime
+) -> tuple[int, bool]:
+    """`_insert_in_steps` in one statement (PostgreSQL's data-modifying WITH): the entry, its
+    keys, and its alerts only when the keys inserted are as many as the entry has."""
+    entry = entries.insert().values(**_entry_row(feed_name, item, now))
+    new_entry = entry.returning(entries.c.id).cte("new_entry")
+    seen_at = sa.literal(now, entry_keys.c.seen_at.type)
+    key_rows = sa.values(sa.column("key", sa.String), name="key_rows").data(
+        [(key,) for key in item.keys]
     )
-    for alert in item.alerts:
-        conn.execute(
-            alerts.insert().values(
-                entry_id=entry_id,
-                chat=alert.chat,
-                payload=dump_alert(alert),
-                created_at=now,
-                status="pending",
-                story=item.story,
-                kind=item.kind,
-                thread=item.thread,
-            )
+    new_keys = (
+        insert_ignoring(conn, entry_keys)
+        .from_select(
+            ["key", "entry_id", "seen_at"],
+            sa.select(key_rows.c.key, new_entry.c.id, seen_at).select_from(
+                new_entry.join(key_rows, sa.true())
+            ),
         )
-    return len(item.alerts)
+        .returning(entry_keys.c.key)
+        .cte("new_keys")
+    )
+    complete = sa.select(sa.func.count()).select_from(new_keys).scalar_subquery() == len(item.keys)
+    alert_rows = sa.values(
+        sa.column("chat", sa.String), sa.column("payload", sa.Text), name="alert_rows"
+    ).data([(alert.chat, dump_alert(alert)) for alert in item.alerts])
+    constants = [
+        sa.literal(now, alerts.c.created_at.type),
+        sa.literal("pending", alerts.c.status.type),
+        sa.literal(item.story, alerts.c.story.type),
+        sa.literal(item.kind, alerts.c.kind.type),
+        sa.literal(item.thread, alerts.c.thread.type),
+    ]
+    new_alerts = (
+        alerts.insert()
+        .from_select(
+            ["entry_id", "chat", "payload", "created_at", "status", "story", "kind", "thread"],
+            sa.select(new_entry.c.id, alert_rows.c.chat, alert_rows.c.payload, *constants)
+            .select_from(new_entry.join(alert_rows, sa.true()))
+            .where(complete),
+        )
+        .cte("new_alerts")
+    )
+    row = conn.execute(
+        sa.select(new_entry.c.id, complete.label("complete")).add_cte(new_keys, new_alerts)
+    ).one()
+    return int(row.id), bool(row.complete)
+
+
+def _alert_row(entry_id: int, alert: Alert, item: NewEntry, now: datetime) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "chat": alert.chat,
+        "payload": dump_alert(alert),
+        "created_at": now,
+        "status": "pending",
+        "story": item.story,
+        "kind": item.kind,
+        "thread": item.thread,
+    }
 
 
 def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

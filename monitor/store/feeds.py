@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.store.engine import Database, insert_ignore, utc
+from monitor.store.engine import Database, upserting, utc
 from monitor.store.schema import feeds
 
 
@@ -32,6 +32,18 @@ class FeedState:
     lease_owner: str | None = None  # the replica polling it now
     lease_until: datetime | None = None
     body_hash: str | None = None  # of the last body read in full
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """What a successful poll learned about its feed."""
+
+    url: str
+    validators: tuple[str | None, str | None] | None  # (ETag, Last-Modified), when a body came
+    at: datetime
+    next_poll_at: datetime | None = None
+    poll_url: str | None = None  # where a permanent redirect moved the feed
+    body_hash: str | None = None
 
 
 class Feeds:
@@ -82,24 +94,9 @@ class Feeds:
     ) -> None:
         """Record a successful poll (and new validators and the body's hash, when the server
         sent a body)."""
-        values: dict[str, Any] = {
-            "url": url,
-            "last_success_at": now,
-            "consecutive_errors": 0,
-            "last_error": None,
-            "gone_at": None,
-            "next_poll_at": next_poll_at,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if validators is not None:
-            values["etag"], values["last_modified"] = validators
-        if poll_url is not None:
-            values["poll_url"] = poll_url
-        if body_hash is not None:
-            values["body_hash"] = body_hash
+        poll = Polled(url, validators, now, next_poll_at, poll_url, body_hash)
         with self.db.write() as conn:
-            upsert(conn, name, values, now)
+            conn.execute(polled_upsert(conn, name, poll))
 
     def failed(
         self,
@@ -126,30 +123,63 @@ class Feeds:
         with self.db.write() as conn:
             upsert(conn, name, values, now)
 
-    def claim(self, name: str, url: str, owner: str, now: datetime, until: datetime) -> bool:
-        """Claim the next poll of feed `name` for `owner` until `until`; False if not ours.
+    def claim(
+        self, name: str, url: str, owner: str, now: datetime, until: datetime
+    ) -> FeedState | None:
+        """Claim the next poll of feed `name` for `owner` until `until`; return the feed's
+        state when the poll is ours, None when it is not (not due, or claimed by another).
 
         A compare-and-set: the row is updated only while the feed is due and nobody else holds
         an unexpired claim, so of several replicas exactly one wins (PostgreSQL re-checks the
         condition after a concurrent update commits; SQLite has one writer). A replica that
         dies keeps its claim only until `until`. Recording the poll releases the claim.
         """
+        free = sa.or_(
+            feeds.c.lease_until.is_(None), feeds.c.lease_until <= now, feeds.c.lease_owner == owner
+        )
+        due = sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
         with self.db.write() as conn:
-            insert_ignore(conn, feeds, {"name": name, "url": url, "consecutive_errors": 0})
-            claimed = conn.execute(
-                feeds.update()
-                .where(
-                    feeds.c.name == name,
-                    sa.or_(
-                        feeds.c.lease_until.is_(None),
-                        feeds.c.lease_until <= now,
-                        feeds.c.lease_owner == owner,
-                    ),
-                    sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+            # One statement: a feed never polled is inserted claimed; a known one is claimed
+            # only where the condition holds (PostgreSQL checks it on the row as committed).
+            claiming = (
+                upserting(conn, feeds)
+                .values(
+                    name=name, url=url, consecutive_errors=0, lease_owner=owner, lease_until=until
                 )
-                .values(lease_owner=owner, lease_until=until)
+                .on_conflict_do_update(
+                    index_elements=[feeds.c.name],
+                    set_={"lease_owner": owner, "lease_until": until},
+                    where=sa.and_(free, due),
+                )
+                .returning(*feeds.c)
             )
-        return bool(claimed.rowcount)
+            row = conn.execute(claiming).mappings().first()
+        return _feed_state(row) if row is not None else None
+
+
+def polled_upsert(conn: Connection, name: str, poll: Polled) -> sa.Insert:
+    """The statement that records a successful poll of feed `name` (a first one inserts it)."""
+    values: dict[str, Any] = {
+        "url": poll.url,
+        "last_success_at": poll.at,
+        "consecutive_errors": 0,
+        "last_error": None,
+        "gone_at": None,
+        "next_poll_at": poll.next_poll_at,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if poll.validators is not None:
+        values["etag"], values["last_modified"] = poll.validators
+    if poll.poll_url is not None:
+        values["poll_url"] = poll.poll_url
+    if poll.body_hash is not None:
+        values["body_hash"] = poll.body_hash
+    return (
+        upserting(conn, feeds)
+        .values(name=name, first_polled_at=poll.at, **values)
+        .on_conflict_do_update(index_elements=[feeds.c.name], set_=values)
+    )
 
 
 def upsert(conn: Connection, name: str, values: dict[str, Any], now: datetime) -> None:

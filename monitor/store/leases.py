@@ -1,14 +1,13 @@
-"""Replicas sharing one database: leases (delivery, bot), feed claims, the story lock, and
-the heartbeat that says the service's loop is alive."""
+"""Replicas sharing one database: leases (delivery, bot), giving up feed claims, and the
+heartbeat that says the service's loop is alive. (The story lock is `recording.py`.)"""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from monitor.store.engine import STORY_LOCK_KEY, Database, insert_ignore, utc
+from monitor.store.engine import Database, insert_ignore, utc
 from monitor.store.schema import feeds, heartbeats, leases
 
 
@@ -55,13 +54,6 @@ class Leases:
                 .values(lease_owner=None, lease_until=None)
             )
             conn.execute(leases.delete().where(leases.c.owner == owner))
-
-    def story_lock(self) -> contextlib.AbstractContextManager[None]:
-        """Serialise story assignment across replicas (a PostgreSQL advisory lock).
-
-        SQLite serves one replica, whose event loop already runs one assignment at a time.
-        """
-        return self.db.advisory_lock(STORY_LOCK_KEY)
 
 
 class Heartbeats:

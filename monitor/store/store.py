@@ -7,6 +7,7 @@ Each entity method is one short transaction of its own.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -18,11 +19,12 @@ from monitor.store.articles import Articles
 from monitor.store.chats import Chats
 from monitor.store.engine import MIGRATION_LOCK_KEY, Database, connect, reason, safe_url
 from monitor.store.entries import Entries
-from monitor.store.feeds import Feeds
+from monitor.store.feeds import Feeds, Polled, polled_upsert
 from monitor.store.grades import Grades
 from monitor.store.leases import Heartbeats, Leases
 from monitor.store.mutes import Mutes
 from monitor.store.outbox import Outbox
+from monitor.store.recording import Recording, lock_stories
 
 
 class Store:
@@ -42,6 +44,7 @@ class Store:
         self.mutes = Mutes(self.db)
         self.leases = Leases(self.db)
         self.heartbeats = Heartbeats(self.db)
+        self._story_seen: int | None = None  # the last entry id known when last recording
 
     @classmethod
     def open(cls, url: str, schema_version: int = migrations.LATEST) -> Store:
@@ -68,6 +71,24 @@ class Store:
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def recording(self, feed: str, polled: Polled) -> Iterator[Recording]:
+        """Record a successful poll of `feed` in one transaction: its state now, and (through
+        the `Recording` yielded) its entries, under the story lock until the commit.
+
+        `Recording.others_wrote` says whether other replicas may have stored entries since
+        this process last recorded, so its story index would need their news first.
+        """
+        seen, self._story_seen = self._story_seen, None  # unknown until this one commits
+        with self.db.write() as conn:
+            last_id = lock_stories(conn, polled_upsert(conn, feed, polled))
+            on_postgresql = conn.dialect.name == "postgresql"
+            others_wrote = on_postgresql and (last_id is None or last_id != seen)
+            recording = Recording(self.db.bound(conn), others_wrote)
+            yield recording
+        if on_postgresql:
+            self._story_seen = max([last_id or 0, *recording.written])
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         """Begin a transaction that will write (on SQLite it takes the write lock at once)."""
