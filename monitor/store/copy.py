@@ -1,4 +1,4 @@
-"""Copy a whole database into an empty one (`state copy`: SQLite to PostgreSQL, or back)."""
+"""Copy a whole database into an empty one (`monitor migrate-state`: SQLite to PostgreSQL)."""
 
 from __future__ import annotations
 
