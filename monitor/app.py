@@ -62,7 +62,7 @@ class App:
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
         self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
-        self.metrics = Metrics(outbox=self.store.alert_counts)
+        self.metrics = Metrics(outbox=self.store.outbox.counts)
         self.probes: ProbeServer | None = None
         self.replica = Replica(self.store, settings)
         self.heartbeat = Heartbeat(self.store, self.metrics, settings.health_max_age)
@@ -137,7 +137,7 @@ class App:
             return
         self._maintained_at = now
         self.stories.expire(now)
-        forgotten = self.store.forget_keys(now - timedelta(days=self.settings.seen_days))
+        forgotten = self.store.entries.forget_keys(now - timedelta(days=self.settings.seen_days))
         if forgotten:
             logger.info(
                 "forgot %d identity keys older than %g days", forgotten, self.settings.seen_days
@@ -177,7 +177,7 @@ class App:
         what is left waits for later (a digest, quiet hours, a chat that cannot take it now).
         """
         feeds = [feed for feed in self.config.feeds if feed.enabled]
-        states = {state.name: state for state in self.store.feed_states()}  # one query for all
+        states = {state.name: state for state in self.store.feeds.states()}  # one query for all
         results = await asyncio.gather(*(self.poll(feed, states) for feed in feeds))
         try:
             await self._drain(time.monotonic() + (deliver_for or math.inf))
@@ -195,7 +195,7 @@ class App:
                 if stuck > LEADER_LEASE_SECONDS:
                     return
                 continue
-            if self.store.pending_alerts(now, limit=1):
+            if self.store.outbox.pending(now, limit=1):
                 if await self.deliver() > 0:
                     stuck = 0
                     continue
@@ -214,7 +214,7 @@ class App:
         Only future retries count: an alert whose time has passed but that waits behind an
         older one of its chat becomes due when that one does (a past time would spin).
         """
-        ahead = [t for chat in self.store.pending_by_chat() for t in chat.retries if t > now]
+        ahead = [t for chat in self.store.outbox.by_chat() for t in chat.retries if t > now]
         return max((min(ahead) - now).total_seconds(), 0.5) if ahead else None
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -15,26 +15,25 @@ Telegram's `RetryAfter` waited out for both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from collections.abc import Coroutine
 from typing import Any
 
-from telegram import BotCommand, CallbackQuery, Message, MessageEntity, Update, User
-from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram import BotCommand, CallbackQuery, Message, MessageEntity, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from monitor import feedback
 from monitor.chats import ChatDirectory
 from monitor.commands import COMMAND_DESCRIPTIONS, Desk, Request
 from monitor.config import Config
 from monitor.errors import DeliveryError, StoreUnavailable
 from monitor.metrics import Metrics
 from monitor.outages import Outage
-from monitor.telegram_sink import QuietRequest, TelegramSink, keyboard, without_page
+from monitor.taps import answer_tap, user_name
+from monitor.telegram_sink import QuietRequest, TelegramSink, without_page
+from monitor.updates import UpdatesRequest
 
 logger = logging.getLogger(__name__)
 
@@ -202,15 +201,7 @@ class CommandBot:
                     unlogged,
                 )
             return
-        reply_to = message.reply_to_message
-        request = Request(
-            chat=name,
-            command=command,
-            args=tuple(args),
-            reply_to=str(reply_to.message_id) if reply_to is not None else None,
-            operator=name in config.operators,
-            user=_who(message),
-        )
+        request = _request(message, name, command, args, name in config.operators)
         if command in ("feeds", "reload") and not request.operator:
             logger.warning("refused operator command /%s from chat %s", command, name)
         # In a forum the reply belongs in the topic the command was given in, not in General.
@@ -287,34 +278,11 @@ class CommandBot:
                 return
 
     async def _on_tap(self, query: CallbackQuery) -> None:
-        """A button under an alert was tapped: grade it or mute its topics, and say so.
-
-        The chat and the message come from Telegram's callback; of the data only our three
-        values are accepted. A tap in a chat not in chats.yaml, or with other data, changes
-        nothing and is answered politely.
-        """
+        """A button under an alert was tapped: grade it or mute its topics (`taps.py`)."""
         message = query.message
         name = self.chats.name_of(message.chat.id) if message is not None else None
-        action = feedback.read(query.data)
-        if message is None or name is None or action is None:
+        if not await answer_tap(query, name, self.desk.store, self.metrics):
             self._count_ignored("button not ours here")
-            await _toast(query, "This button does nothing here.")
-            return
-        outcome = await feedback.act(
-            self.desk.store,
-            name,
-            str(message.message_id),
-            query.from_user.id,
-            _user(query.from_user),
-            action,
-            datetime.now(UTC),
-        )
-        await _toast(query, outcome.toast)
-        if outcome.label is not None and self.metrics is not None:
-            self.metrics.graded(outcome.topics, outcome.label)
-        if outcome.chosen is not None:
-            with contextlib.suppress(TelegramError):  # tapped twice: "message is not modified"
-                await query.edit_message_reply_markup(keyboard(outcome.chosen))
 
     def _polling_failed(self, error: TelegramError) -> None:
         """getUpdates failed (PTB retries with growing pauses): note it, calmly."""
@@ -330,23 +298,25 @@ class CommandBot:
             logger.error("bot command failed", exc_info=error)
 
 
+def _request(message: Message, chat: str, command: str, args: list[str], operator: bool) -> Request:
+    """The command in `message`, from configured chat `chat`, as the desk takes it."""
+    reply_to = message.reply_to_message
+    return Request(
+        chat=chat,
+        command=command,
+        args=tuple(args),
+        reply_to=str(reply_to.message_id) if reply_to is not None else None,
+        operator=operator,
+        user=_who(message),
+    )
+
+
 def _who(message: Message) -> str:
     """Name who sent a message: "@name (id)", or their name when they have no @name."""
     user = message.from_user
     if user is None:  # sent on behalf of the chat (an anonymous admin)
         return f"the chat itself ({message.sender_chat.id if message.sender_chat else '?'})"
-    return _user(user)
-
-
-def _user(user: User) -> str:
-    name = f"@{user.username}" if user.username else user.full_name
-    return f"{name[:64]} ({user.id})"
-
-
-async def _toast(query: CallbackQuery, text: str) -> None:
-    """Answer a tap with a short notice (Telegram shows up to 200 characters)."""
-    with contextlib.suppress(TelegramError):
-        await query.answer(text[:200])
+    return user_name(user)
 
 
 def _starts_with_command(message: Message) -> bool:
@@ -374,58 +344,3 @@ class _Strangers:
         while len(self._seen) > STRANGERS_REMEMBERED:
             self._seen.popitem(last=False)
         return seen[1] if seen is not None else 0
-
-
-class UpdatesRequest(QuietRequest):
-    """The HTTP client for getUpdates, made safe against answers PTB would spin on.
-
-    PTB fetches a batch again at once when it cannot read one update in it (the batch is never
-    confirmed), and retries a timed-out long poll at once: both are a tight loop. Here an
-    unreadable update is replaced by its bare number (so it is confirmed and skipped, reported
-    once through `skipped`), an answer that is not a list of numbered updates and a timeout
-    are failures PTB backs off from (1 s, growing to 30 s).
-    """
-
-    def __init__(self, skipped: Callable[[int, str], None]) -> None:
-        super().__init__()
-        self.skipped = skipped
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        """Make the request; a timeout becomes a network failure, which PTB backs off from."""
-        try:
-            return await super().do_request(*args, **kwargs)
-        except TimedOut as exc:
-            raise NetworkError(f"getUpdates timed out ({exc.message})") from None
-
-    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
-        """Parse the answer; skip each update PTB could not read."""
-        parsed = QuietRequest.parse_json_payload(payload)
-        if parsed.get("ok") is not True:
-            return parsed  # an error answer: PTB raises from it
-        updates = parsed.get("result")
-        if not isinstance(updates, list) or not all(_numbered(update) for update in updates):
-            raise TelegramError("Invalid server response: not a list of numbered updates")
-        readable = []
-        for update in updates:
-            problem = _unreadable(update)
-            if problem is not None:
-                self.skipped(update["update_id"], problem)
-                update = {"update_id": update["update_id"]}
-            readable.append(update)
-        return {**parsed, "result": readable}
-
-
-def _numbered(update: object) -> bool:
-    return isinstance(update, dict) and type(update.get("update_id")) is int
-
-
-def _unreadable(update: dict[str, Any]) -> str | None:
-    """Say why PTB cannot read `update` (None when it can)."""
-    try:
-        read = Update.de_json(update, None)
-    except Exception as exc:  # whatever PTB raises on input it did not expect
-        return f"{type(exc).__name__}: {exc}"
-    message = read.effective_message if read is not None else None
-    if message is not None and getattr(message, "chat", None) is None:
-        return "a message without a chat"
-    return None

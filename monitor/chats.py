@@ -73,7 +73,7 @@ class ChatDirectory:
             return None
         self._moved[new] = name
         try:
-            self.store.chat_moved(name, config.chats[name], str(new))
+            self.store.chats.moved(name, config.chats[name], str(new))
         except StoreUnavailable as exc:  # commands follow it now; delivery learns it on its own
             logger.warning("migration of chat %s not recorded: %s", name, exc)
         return name
@@ -85,7 +85,7 @@ class ChatDirectory:
         if now - self._moved_read < MIGRATIONS_READ_SECONDS:
             return self._moved
         try:
-            states = self.store.chat_states()
+            states = self.store.chats.states()
         except StoreUnavailable:
             return self._moved  # the last known; read again on the next look
         self._moved_read = now

@@ -10,13 +10,11 @@ import logging
 import os
 import signal
 import sys
-import textwrap
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from monitor import __version__, logs
+from monitor import __version__, cli_tools, logs
 from monitor.config import (
     FEEDS_FILE,
     Config,
@@ -25,29 +23,23 @@ from monitor.config import (
     config_schemas,
     load_config,
     load_feeds,
-    load_topics,
     parse_duration,
     telegram_problems,
-    yaml_text,
 )
 from monitor.errors import ConfigError, MonitorError, OpmlError
 from monitor.opml import plan_import, read_opml
 from monitor.status import graded_lines, heartbeat_health, pending_text, status_report
 from monitor.store import Store, migrate_state
 
-# The commands that run the pipeline import it when they run: `monitor health`, the container's
-# HEALTHCHECK every 15 s, then loads the store only (0.3 s instead of 1 s of CPU per check).
-if TYPE_CHECKING:
-    from monitor.match import Matcher
-    from monitor.models import Article
+# The commands that run the pipeline import it when they run (as cli_tools.py does): `monitor
+# health`, the container's HEALTHCHECK every 15 s, then loads the store only (0.3 s instead of
+# 1 s of CPU per check).
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
-EXPLAIN_TEXT_CHARS = 1500
-PROGRESS_MIN_ARTICLES = 500
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,12 +231,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings, config: Config) -> i
     if args.command == "explain":
         return _explain(settings, config, args.source, args.topic, full=args.full)
     if args.command == "backtest":
-        return _backtest(settings, config, args.since, args.topics)
+        cli_tools.backtest(settings, config, args.since, args.topics)
+        return EXIT_OK
     if args.command == "labels":
-        return _export_labels(settings, args.out)
+        cli_tools.export_labels(settings, args.out)
+        return EXIT_OK
     if args.command == "once":
         return asyncio.run(_once(settings, config, args.deliver_for))
     return asyncio.run(_run(settings, config))
+
+
+def _explain(
+    settings: Settings, config: Config, source: str, names: list[str] | None, *, full: bool
+) -> int:
+    known = {topic.name for topic in config.topics}
+    unknown = [name for name in names or [] if name not in known]
+    if unknown:
+        print(
+            f"error: no topic named {unknown[0]!r}; known: {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    cli_tools.explain(settings, config, source, names, full=full)
+    return EXIT_OK
 
 
 def _health(settings: Settings) -> int:
@@ -265,14 +274,14 @@ def _status(settings: Settings, config: Config) -> int:
     try:
         report = status_report(
             config.feeds,
-            store.feed_states(),
-            store.alert_counts(),
-            chats=store.chat_states(),
-            dead=store.dead_alerts(),
-            heartbeat=store.last_beat(),
-            leaders=store.lease_holders(datetime.now(UTC)),
+            store.feeds.states(),
+            store.outbox.counts(),
+            chats=store.chats.states(),
+            dead=store.outbox.dead(),
+            heartbeat=store.heartbeats.last(),
+            leaders=store.leases.holders(datetime.now(UTC)),
             schema=store.schema(),
-            ambiguous=store.ambiguous_alerts(),
+            ambiguous=store.outbox.ambiguous(),
             graded=graded_lines(store, datetime.now(UTC)),
         )
     finally:
@@ -281,189 +290,13 @@ def _status(settings: Settings, config: Config) -> int:
     return EXIT_OK
 
 
-def _explain(
-    settings: Settings, config: Config, source: str, names: list[str] | None, *, full: bool
-) -> int:
-    from monitor.match import Matcher
-
-    known = {topic.name for topic in config.topics}
-    unknown = [name for name in names or [] if name not in known]
-    if unknown:
-        print(
-            f"error: no topic named {unknown[0]!r}; known: {', '.join(sorted(known))}",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    # Imported here: explaining needs trafilatura, which no other command loads at start.
-    from monitor.explain import article_from_file, describe
-
-    if source.startswith(("http://", "https://")):
-        article = asyncio.run(_fetch_article(settings, source))
-    else:
-        article = article_from_file(Path(source))
-    text = article.text
-    origin = "extracted from the page" if article.from_page else "no main text found: title only"
-    print(f"Title: {article.entry.title or '(none)'}\nSource: {source}")
-    print(f"Text ({origin}, {len(text)} characters):")
-    shown = text if full or len(text) <= EXPLAIN_TEXT_CHARS else text[:EXPLAIN_TEXT_CHARS] + " …"
-    print(textwrap.indent(shown or "(empty)", "  "))
-    print("\nTopics:")
-    for verdict in Matcher(config.topics).explain(article, names):
-        print("\n".join(describe(verdict)))
-    print(f"\nStory: {_story_decision(settings, article)}")
-    return EXIT_OK
-
-
-def _story_decision(settings: Settings, article: Article) -> str:
-    """What the story rule would make of the article against the stored window."""
-    from monitor.stories import place
-    from monitor.story_loading import story_index
-
-    url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return "a new story (no database yet: the service has not run with this state)"
-    store = Store.open(url)
-    try:
-        now = datetime.now(UTC)
-        stories = story_index(store, timedelta(hours=settings.story_hours), now)
-    finally:
-        store.close()
-    placed = place(stories, "explain", article.entry.title, article.text, now)
-    return (
-        f"{placed.describe(stories.titles())} [{len(stories) - 1} alerted articles in the window]"
-    )
-
-
-async def _fetch_article(settings: Settings, url: str) -> Article:
-    from monitor.explain import article_from_url
-    from monitor.fetch import make_client
-
-    async with make_client(settings.user_agent, settings.http_timeout) as client:
-        return await article_from_url(
-            url,
-            client,
-            max_bytes=settings.max_page_bytes,
-            guard=not settings.allow_private_networks,
-        )
-
-
-def _backtest(
-    settings: Settings, config: Config, since: datetime | None, candidate: Path | None
-) -> int:
-    from monitor.backtest import backtest
-    from monitor.match import Matcher
-
-    candidate_topics = load_topics(candidate, config.chats) if candidate is not None else None
-    store = Store.open(settings.database_url)
-    try:
-        total = store.count_articles(since)
-        progress = _progress_bar(total)
-        report = backtest(
-            store.articles(since),
-            Matcher(config.topics),
-            Matcher(candidate_topics) if candidate_topics is not None else None,
-            progress,
-        )
-        graded = [(article, label) for _, article, _, label in store.graded_articles()]
-    finally:
-        store.close()
-    scope = f" seen since {since.isoformat()}" if since else ""
-    print(f"backtest over {report.articles} stored articles{scope}")
-    print(f"{'topic':<48} {'current':>8} {'candidate':>10} {'added':>6} {'removed':>8}")
-    for result in report.topics:
-        print(
-            f"{result.topic[:48]:<48} {_count(result.current):>8} {_count(result.candidate):>10} "
-            f"{'+' + str(result.added_count):>6} {'-' + str(result.removed_count):>8}"
-        )
-        for article in result.added:
-            print(f"    + {article.entry.title}  {article.entry.link or ''}")
-        for article in result.removed:
-            print(f"    - {article.entry.title}  {article.entry.link or ''}")
-    _print_graded(graded, Matcher(config.topics), "current")
-    if candidate_topics is not None:
-        _print_graded(graded, Matcher(candidate_topics), "candidate")
-    return EXIT_OK
-
-
-def _print_graded(graded: list[tuple[Article, str]], topics: Matcher, which: str) -> None:
-    """Say how a set of topics scores against the analysts' grades."""
-    from monitor.backtest import against_grades
-
-    if not graded:
-        print(f"{which} topics: no graded alerts yet (the buttons under alerts)")
-        return
-    score = against_grades(graded, topics)
-    precision = "-" if score.precision is None else f"{score.precision:.3f}"
-    recall = "-" if score.recall is None else f"{score.recall:.3f}"
-    print(
-        f"{which} topics against {score.graded} graded articles: precision {precision}, "
-        f"recall {recall} ({score.false_negatives} graded relevant not alerted, "
-        f"{score.false_positives} graded not relevant still alerted)"
-    )
-    for article in score.lost:
-        print(f"    lost (graded relevant): {article.entry.title}  {article.entry.link or ''}")
-    for article in score.still_sent:
-        print(f"    still sent (graded not relevant): {article.entry.title}")
-
-
-def _export_labels(settings: Settings, out: Path | None) -> int:
-    """Write the graded articles as a bench/quality set: labels are the topics a relevant
-    article alerted for; an article graded not relevant has none."""
-    store = Store.open(settings.database_url)
-    try:
-        graded = store.graded_articles()
-    finally:
-        store.close()
-    cases = [
-        {
-            "id": f"g{entry_id}",
-            "labels": list(topics) if label == "relevant" else [],
-            "kind": "graded",
-            "title": article.entry.title,
-            "text": article.text,
-        }
-        for entry_id, article, topics, label in graded
-    ]
-    text = yaml_text(cases)
-    if out is None:
-        print(text, end="")
-    else:
-        out.write_text(text, encoding="utf-8")
-        print(f"wrote {len(cases)} graded articles to {out}")
-    return EXIT_OK
-
-
-def _count(value: int | None) -> str:
-    return "-" if value is None else str(value)
-
-
-def _progress_bar(total: int) -> Callable[[int], None] | None:
-    """Draw progress on stderr for runs long enough to wait for."""
-    if total < PROGRESS_MIN_ARTICLES:
-        return None
-    step = max(1, total // 100)
-    interactive = sys.stderr.isatty()
-
-    def show(done: int) -> None:
-        if done % step and done != total:
-            return
-        filled = done * 30 // total
-        bar = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} articles"
-        if interactive:
-            print(f"\r{bar}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-        elif done % (step * 10) == 0 or done == total:
-            print(bar, file=sys.stderr, flush=True)
-
-    return show
-
-
 async def _once(settings: Settings, config: Config, deliver_for: float | None = None) -> int:
     from monitor.app import App
 
     async with App(settings, config) as app:
         results = await app.run_once(deliver_for)
-        counts = app.store.alert_counts()
-        waiting = app.store.pending_by_chat()
+        counts = app.store.outbox.counts()
+        waiting = app.store.outbox.by_chat()
     failed = [result for result in results if not result.ok]
     print(
         f"polled {len(results)} feeds ({len(failed)} failed): "

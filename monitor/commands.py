@@ -23,9 +23,10 @@ from monitor.explain import describe
 from monitor.match import Matcher
 from monitor.models import Alert
 from monitor.query import Node, in_words, lists_in, parse
-from monitor.render import BERLIN, MAX_MESSAGE_UNITS, clip, grouped_items, linked, utf16_len
+from monitor.render import BERLIN, clip, grouped_items, linked
+from monitor.replies import fit, paginate
 from monitor.search import SEARCH_SECONDS, Scan, find
-from monitor.status import graded_lines, polled, status_report
+from monitor.status import chat_status, status_report
 from monitor.store import MessageAlert, Store
 
 audit = logging.getLogger("monitor.audit")
@@ -131,7 +132,7 @@ class Desk:
             return [f"Too long. Usage: {USAGE[request.command]}"]
         handler = getattr(self, f"_{request.command}")
         replies: list[str] = await handler(request, now)
-        return [_fit(reply) for reply in replies]
+        return [fit(reply) for reply in replies]
 
     def _help(self, operator: bool) -> str:
         shown = [usage for name, usage in USAGE.items() if operator or name not in OPERATOR_ONLY]
@@ -158,7 +159,7 @@ class Desk:
         for name, node in sorted(used.items()):
             words = clip(in_words(node, inside=name), 600)
             blocks.append(f"<b>@{html.escape(name)}</b> (term list)\n{html.escape(words)}")
-        return _paginate(blocks)
+        return paginate(blocks)
 
     async def _recent(self, request: Request, now: datetime) -> list[str]:
         args = list(request.args)
@@ -172,7 +173,7 @@ class Desk:
             topic = self._topic(" ".join(args))
             if topic is None:
                 return [self._unknown_topic(" ".join(args))]
-        alerts = await asyncio.to_thread(self.store.recent_alerts, request.chat, topic, count)
+        alerts = await asyncio.to_thread(self.store.alerts.recent, request.chat, topic, count)
         if not alerts:
             about = f" for {html.escape(topic)}" if topic else ""
             return [f"No alerts in this chat yet{about}."]
@@ -182,19 +183,21 @@ class Desk:
             when = f"{published.astimezone(BERLIN):%d.%m. %H:%M} " if published else ""
             title = linked(clip(alert.title or "(untitled)", 200), alert.link)
             lines.append(f"{when}{html.escape(alert.outlet)}: {title}")
-        return _paginate(lines, separator="\n")
+        return paginate(lines, separator="\n")
 
     async def _why(self, request: Request, now: datetime) -> list[str]:
         if request.reply_to is None:
             return [f"Usage: {USAGE['why']}"]
-        members = await asyncio.to_thread(self.store.message_alerts, request.chat, request.reply_to)
+        members = await asyncio.to_thread(
+            self.store.alerts.in_message, request.chat, request.reply_to
+        )
         if not members:
             return ["That message is not an alert sent to this chat. Reply to an alert with /why."]
         picked = _pick_report(members, request.args)
         if isinstance(picked, str):
             return [picked]
         alert, entry_id = picked
-        article = await asyncio.to_thread(self.store.entry_article, entry_id)
+        article = await asyncio.to_thread(self.store.articles.get, entry_id)
         if article is None:
             return ["The article behind that alert is no longer stored."]
         topics = [topic for topic in self.config().topics if topic.name in alert.topics]
@@ -204,7 +207,7 @@ class Desk:
         lines = [f"<b>{html.escape(clip(alert.title, 200))}</b>"]
         for verdict in verdicts:
             lines += [html.escape(line) for line in describe(verdict)]
-        note = await asyncio.to_thread(self.store.story_note, entry_id)
+        note = await asyncio.to_thread(self.store.articles.story_note, entry_id)
         if note:
             lines.append(html.escape(f"Story: {note}"))
         return ["\n".join(lines)]
@@ -220,7 +223,9 @@ class Desk:
         if topic is None:
             return [self._unknown_topic(wanted)]
         until = now + length
-        await asyncio.to_thread(self.store.mute, request.chat, topic, until, request.user or None)
+        await asyncio.to_thread(
+            self.store.mutes.set, request.chat, topic, until, request.user or None
+        )
         return [
             f"Muted <b>{html.escape(topic)}</b> in this chat until "
             f"{until.astimezone(BERLIN):%d.%m. %H:%M}. /unmute lifts it. Alerts that match only "
@@ -233,50 +238,14 @@ class Desk:
             topic = self._topic(" ".join(request.args))
             if topic is None:
                 return [self._unknown_topic(" ".join(request.args))]
-        lifted = await asyncio.to_thread(self.store.unmute, request.chat, topic)
+        lifted = await asyncio.to_thread(self.store.mutes.lift, request.chat, topic)
         if not lifted:
             return ["Nothing was muted here."]
         return [f"Lifted {lifted} mute{'s' if lifted != 1 else ''}."]
 
     async def _status(self, request: Request, now: datetime) -> list[str]:
-        config = self.config()
-        states = {state.name: state for state in await asyncio.to_thread(self.store.feed_states)}
-        enabled = [feed for feed in config.feeds if feed.enabled]
-        failing = [
-            feed.name
-            for feed in enabled
-            if (state := states.get(feed.name)) is not None and state.consecutive_errors > 0
-        ]
-        never = [
-            feed.name
-            for feed in enabled
-            if (state := states.get(feed.name)) is None or not polled(state)
-        ]
-        counts = await asyncio.to_thread(self.store.alert_counts)
-        last = await asyncio.to_thread(self.store.last_sent_at)
-        lines = [
-            f"<b>Feeds</b>: {len(enabled) - len(failing) - len(never)} healthy, "
-            f"{len(failing)} failing, {len(never)} not polled yet",
-        ]
-        if failing:
-            lines.append("Failing: " + html.escape(", ".join(failing[:10])))
-        lines.append(
-            f"<b>Alerts</b>: {counts.get('pending', 0)} waiting, {counts.get('dead', 0)} dead, "
-            f"{counts.get('sent', 0)} sent"
-        )
-        lines.append(
-            "Last alert: "
-            + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
-        )
-        graded = await asyncio.to_thread(graded_lines, self.store, now)
-        lines += [html.escape(line) for line in graded]
-        for topic, until, set_by in await asyncio.to_thread(self.store.mutes_in, request.chat, now):
-            by = f" by {html.escape(set_by)}" if set_by else ""
-            lines.append(
-                f"Muted here: {html.escape(topic)} until "
-                f"{until.astimezone(BERLIN):%d.%m. %H:%M}{by}"
-            )
-        return ["\n".join(lines)]
+        feeds = self.config().feeds
+        return [await asyncio.to_thread(chat_status, self.store, feeds, request.chat, now)]
 
     async def _search(self, request: Request, now: datetime) -> list[str]:
         if not request.args:
@@ -314,14 +283,14 @@ class Desk:
             lines.append(f"{html.escape(entry.feed)}: {title}\n<i>{shown}</i>")
         if notes:
             lines.append(notes.strip())
-        return _paginate(lines)
+        return paginate(lines)
 
     async def _feeds(self, request: Request, now: datetime) -> list[str]:
         config = self.config()
-        states = await asyncio.to_thread(self.store.feed_states)
+        states = await asyncio.to_thread(self.store.feeds.states)
         lines = status_report(config.feeds, states, {}, now)
         table = [line for line in lines if line.strip()][: 1 + len(config.feeds)]
-        return _paginate([html.escape(line) for line in table], separator="\n")
+        return paginate([html.escape(line) for line in table], separator="\n")
 
     async def _reload(self, request: Request, now: datetime) -> list[str]:
         if self.reload is None:
@@ -384,29 +353,6 @@ def _duration_text(length: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _paginate(blocks: Sequence[str], separator: str = "\n\n") -> list[str]:
-    """Join blocks into as few messages as fit Telegram's limit."""
-    pages: list[str] = []
-    current = ""
-    for block in blocks:
-        candidate = f"{current}{separator}{block}" if current else block
-        if current and utf16_len(candidate) > MAX_MESSAGE_UNITS:
-            pages.append(current)
-            candidate = block
-        current = candidate
-    if current:
-        pages.append(current)
-    return pages
-
-
-def _fit(reply: str) -> str:
-    """Last guard: a reply longer than Telegram allows is cut at a line break."""
-    if utf16_len(reply) <= MAX_MESSAGE_UNITS:
-        return reply
-    cut = reply[: MAX_MESSAGE_UNITS - 100].rsplit("\n", 1)[0]
-    return cut + "\n…"
 
 
 def _pick_report(members: Sequence[MessageAlert], args: Sequence[str]) -> tuple[Alert, int] | str:

@@ -62,19 +62,19 @@ async def act(
     """Carry out a tap of `who` (user `user_id`) on message `message_id` in `chat`."""
     label = _LABELS.get(action)
     if label is not None:
-        graded = await asyncio.to_thread(store.grade, chat, message_id, user_id, label, now)
+        graded = await asyncio.to_thread(store.grades.record, chat, message_id, user_id, label, now)
         if not graded:
             return Outcome(UNKNOWN)
         topics = _topics(graded)
         what = "relevant" if label == "relevant" else "not relevant"
         count = f"{len(graded)} reports" if len(graded) > 1 else "this alert"
         return Outcome(f"Thank you: {count} marked {what}.", action, label, topics)
-    topics = _topics(await asyncio.to_thread(store.message_alerts, chat, message_id))
+    topics = _topics(await asyncio.to_thread(store.alerts.in_message, chat, message_id))
     if not topics:
         return Outcome(UNKNOWN)
     until = now + MUTE_FOR
     for topic in topics:
-        await asyncio.to_thread(store.mute, chat, topic, until, who)
+        await asyncio.to_thread(store.mutes.set, chat, topic, until, who)
     audit.info("chat %s, %s: mute button: %s muted for a day", chat, who, ", ".join(topics))
     return Outcome(f"Muted here for a day: {', '.join(topics)}. /unmute lifts it.", action)
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
-import ipaddress
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -17,7 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from monitor.errors import BlockedAddressError, FetchError, GoneError
+from monitor.errors import FetchError, GoneError
+from monitor.guard import check_public, check_scheme, short_url
 
 MAX_REDIRECTS = 5
 POOL_CONNECTIONS = 50
@@ -193,7 +192,7 @@ async def _fetch(
         permanent = permanent and result.permanent
         url = result.location
         if url in visited:
-            raise FetchError(f"redirect loop at {_short(url)}")
+            raise FetchError(f"redirect loop at {short_url(url)}")
         visited.add(url)
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
@@ -223,7 +222,7 @@ async def _hop(
     if guard:
         await check_public(url)
     else:
-        _check_scheme(url)
+        check_scheme(url)
     if gate is None:
         return await _get_within(client, url, headers, max_bytes, deadline)
     conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
@@ -373,37 +372,3 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> byte
             raise FetchError(f"body exceeds the {max_bytes}-byte cap")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def check_public(url: str) -> None:
-    """Raise `BlockedAddressError` unless `url` is http(s) and its host resolves only publicly."""
-    host = _check_scheme(url)
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, None, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise FetchError(
-                f"cannot resolve {host}: {exc.strerror or exc}", unreachable=True
-            ) from exc
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        if not address.is_global or address.is_multicast:
-            raise BlockedAddressError(
-                f"refused {host}: resolves to non-public address {address} "
-                "(set MONITOR_ALLOW_PRIVATE_NETWORKS=true to allow)"
-            )
-
-
-def _check_scheme(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BlockedAddressError(f"refused {_short(url)}: only http and https URLs are fetched")
-    return parts.hostname
-
-
-def _short(url: str) -> str:
-    return url if len(url) <= 120 else url[:117] + "..."

@@ -39,7 +39,7 @@ class Heartbeat:
         them, so health follows an outage and its end within one tick."""
         self._beaten_at = now
         try:
-            self.store.beat(now)
+            self.store.heartbeats.beat(now)
         except StoreUnavailable as exc:
             self.database.failed(exc.reason)
             return

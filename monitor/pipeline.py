@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
+from monitor.alerting import alerts_for, per_chat, placed_in_story
 from monitor.config import FeedConfig, Settings
 from monitor.dedup import entry_keys
 from monitor.errors import FetchError, GoneError, ParseError, StoreUnavailable
-from monitor.fetch import (
-    PAGE_ACCEPT,
-    Fetched,
-    HostGate,
-    HttpClient,
-    NotModified,
-    Validators,
-    fetch,
-)
+from monitor.fetch import Fetched, HostGate, HttpClient, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
-from monitor.models import Alert, Article, Entry, Match
+from monitor.models import Article, Entry
 from monitor.outages import Outages
+from monitor.page import read_article
 from monitor.parse import ParsedFeed, Scan, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
-from monitor.store import FeedState, NewEntry, Store
-from monitor.stories import StoryIndex, place
+from monitor.store import FeedState, NewEntry, Polled, Store
+from monitor.stories import StoryIndex
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -42,6 +35,9 @@ PAGES_IN_FLIGHT_PER_FEED = 4
 # it parses) costs less than a round trip to a worker process, measured on 1,000 feeds. Larger
 # bodies get a worker's time limit and isolation.
 SCAN_IN_THREAD_BYTES = 1024 * 1024
+# The story index reads other replicas' articles only when they stored some; it still reads
+# after this many of its own, so the ids it keeps to tell them apart stay few.
+SYNC_AT_LEAST_EVERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +110,7 @@ async def poll_feed(
     poll is left for later rather than counted against the feed. `states` are every feed's
     stored state, when a caller polling many has read them at once.
     """
-    state = states.get(feed.name) if states is not None else deps.store.feed_state(feed.name)
+    state = states.get(feed.name) if states is not None else deps.store.feeds.state(feed.name)
     result = await _poll_safely(feed, state, deps, now)
     deps.metrics.polled(feed.name, result.ok, result.new)
     return result
@@ -124,8 +120,8 @@ async def _poll_safely(
     feed: FeedConfig, state: FeedState | None, deps: Deps, now: datetime
 ) -> PollResult:
     if state is not None and state.url != feed.url:
-        deps.store.forget_feed_location(feed.name, feed.url)  # the operator changed the URL
-        state = deps.store.feed_state(feed.name)
+        deps.store.feeds.forget_location(feed.name, feed.url)  # the operator changed the URL
+        state = deps.store.feeds.state(feed.name)
     host = urlsplit(feed.url).netloc
     try:
         result = await _poll(feed, state, deps, now)
@@ -134,7 +130,7 @@ async def _poll_safely(
     except GoneError as exc:
         error = f"{exc}: the feed was removed; asking again daily (fix or drop it in feeds.yaml)"
         logger.error("feed %s failed: %s", feed.name, error)
-        deps.store.feed_failed(
+        deps.store.feeds.failed(
             feed.name, feed.url, error, now, next_poll_at=now + GONE_RECHECK, gone=True
         )
         return PollResult(feed.name, ok=False, error=error)
@@ -153,7 +149,7 @@ async def _poll_safely(
         error = f"internal error ({type(exc).__name__})"
         wait = _retry_delay(feed, state, deps, None)
         logger.exception("feed %s failed with an internal error", feed.name)
-    deps.store.feed_failed(feed.name, feed.url, error, now, next_poll_at=now + wait)
+    deps.store.feeds.failed(feed.name, feed.url, error, now, next_poll_at=now + wait)
     return PollResult(feed.name, ok=False, error=error)
 
 
@@ -187,28 +183,27 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
     if isinstance(fetched, NotModified) or (state is not None and state.body_hash == digest):
         _unchanged(feed, fetched, deps, now)
         return PollResult(feed.name, ok=True)
-    parsed, known_old = await _read(feed, fetched, state, deps, now)
-    result, old_items, new_items = await _process(feed, parsed.entries, state, deps, now)
+    parsed, known_old, checked = await _read(feed, fetched, state, deps, now)
+    result, old_items, new_items = await _process(feed, parsed.entries, state, deps, now, checked)
     result = replace(result, skipped_old=result.skipped_old + len(known_old))
-    with deps.store.story_lock():  # the database decides stories when replicas race
-        deps.sync_stories()
-        storied = [_storied(item, deps.stories, now) for item in new_items]
-        deps.store.record(
-            feed.name, [*known_old, *old_items, *storied], now, inserted=deps.recorded
-        )
     floor = max(parsed.ttl or 0, fetched.max_age or 0)
     wait = _regular_wait(feed.interval)
     if floor > feed.interval:  # the server asks us to come back later than we would
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
-    deps.store.feed_polled(
-        feed.name,
-        feed.url,
-        (fetched.validators.etag, fetched.validators.last_modified),
-        now,
-        next_poll_at=now + wait,
-        poll_url=fetched.moved_to,
-        body_hash=digest,
-    )
+    validators = (fetched.validators.etag, fetched.validators.last_modified)
+    polled = Polled(feed.url, validators, now, now + wait, fetched.moved_to, digest)
+    # One transaction; the database decides stories when replicas race (the story lock).
+    with deps.store.recording(feed.name, polled) as recording:
+        if recording.others_wrote or len(deps.recorded) >= SYNC_AT_LEAST_EVERY:
+            deps.sync_stories()
+        storied = [placed_in_story(item, deps.stories, now) for item in new_items]
+        recording.entries.record(
+            feed.name,
+            [*known_old, *old_items, *storied],
+            now,
+            inserted=deps.recorded,
+            written=recording.written,
+        )
     if result.skipped_old:
         logger.info(
             "feed %s: %d older items skipped (published before the %g h backlog window)",
@@ -224,10 +219,10 @@ def _unchanged(feed: FeedConfig, fetched: Fetched | NotModified, deps: Deps, now
     """Record a poll that brought nothing new: a 304, or the very body read last time."""
     next_poll = now + _regular_wait(feed.interval)
     if isinstance(fetched, NotModified):
-        deps.store.feed_polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
+        deps.store.feeds.polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
         return
     logger.info("feed %s: the same body as last time; not parsed", feed.name)
-    deps.store.feed_polled(
+    deps.store.feeds.polled(
         feed.name,
         feed.url,
         (fetched.validators.etag, fetched.validators.last_modified),
@@ -239,8 +234,9 @@ def _unchanged(feed: FeedConfig, fetched: Fetched | NotModified, deps: Deps, now
 
 async def _read(
     feed: FeedConfig, fetched: Fetched, state: FeedState | None, deps: Deps, now: datetime
-) -> tuple[ParsedFeed, list[NewEntry]]:
-    """Parse only what is new; return it, and the backlog items the pre-scan alone recorded.
+) -> tuple[ParsedFeed, list[NewEntry], frozenset[str]]:
+    """Parse only what is new; return it, the backlog items the pre-scan alone recorded, and
+    the keys the pre-scan found unseen (not asked again when the parsed items are recorded).
 
     The pre-scan reads every item's identity; items already seen are dropped, unseen ones
     outside the backlog window are recorded from the scan, and feedparser reads the rest
@@ -248,7 +244,8 @@ async def _read(
     """
     scan = await _prescan(feed, fetched, deps)
     if scan is None:
-        return await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers), []
+        parsed = await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers)
+        return parsed, [], frozenset()
     # An item with neither GUID nor link is known by its title, which only feedparser reads
     # exactly: such items always go to feedparser.
     wanted = [index for index, item in enumerate(scan.items) if not (item.guid or item.link)]
@@ -261,17 +258,20 @@ async def _read(
     first_poll = state is None or state.last_success_at is None
     cutoff = now - timedelta(hours=deps.settings.backlog_hours)
     old = []
-    for fresh in deps.store.unseen(candidates):
+    checked: set[str] = set()
+    for fresh in deps.store.entries.unseen(candidates):
         entry, keys = candidates[fresh]
         if _is_old(entry, cutoff, first_poll):
             old.append(NewEntry(entry, keys, None, ()))
         else:
             wanted.append(known[fresh][0])
+            checked.update(keys)
     if not wanted:
-        return ParsedFeed([], scan.ttl), old
+        return ParsedFeed([], scan.ttl), old, frozenset(checked)
     if len(wanted) == len(scan.items):
-        return await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers), old
-    return await _in_pool(deps, parse_items, feed.name, scan, wanted), old
+        parsed = await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers)
+        return parsed, old, frozenset(checked)
+    return await _in_pool(deps, parse_items, feed.name, scan, wanted), old, frozenset(checked)
 
 
 async def _prescan(feed: FeedConfig, fetched: Fetched, deps: Deps) -> Scan | None:
@@ -298,21 +298,30 @@ async def _in_pool(deps: Deps, fn: Callable[..., T], *args: Any) -> T:
 
 
 async def _process(
-    feed: FeedConfig, entries: list[Entry], state: FeedState | None, deps: Deps, now: datetime
+    feed: FeedConfig,
+    entries: list[Entry],
+    state: FeedState | None,
+    deps: Deps,
+    now: datetime,
+    checked: frozenset[str] = frozenset(),
 ) -> tuple[PollResult, list[NewEntry], list[NewEntry]]:
     """Decide which entries are new, fetch and match those, and build what to record.
 
-    Returns the result, the older entries (recorded without alerting) and the new ones (to be
-    placed in stories and recorded).
+    Keys in `checked` were found unseen moments ago and are not asked again (should another
+    replica record one meanwhile, recording finds it taken). Returns the result, the older
+    entries (recorded without alerting) and the new ones (to be placed in stories and
+    recorded).
     """
     candidates = [(entry, entry_keys(entry)) for entry in entries]
-    fresh = [candidates[i] for i in deps.store.unseen(candidates)]
+    fresh = [candidates[i] for i in deps.store.entries.unseen(candidates, checked)]
     first_poll = state is None or state.last_success_at is None
     cutoff = now - timedelta(hours=deps.settings.backlog_hours)
     old = [(e, k) for e, k in fresh if _is_old(e, cutoff, first_poll)]
     new = [(e, k) for e, k in fresh if not _is_old(e, cutoff, first_poll)]
     gate = asyncio.Semaphore(PAGES_IN_FLIGHT_PER_FEED)
-    articles = await asyncio.gather(*(_article(entry, deps, gate, feed.url) for entry, _ in new))
+    articles = await asyncio.gather(
+        *(read_article(entry, deps, gate, feed.url) for entry, _ in new)
+    )
     # Older items keep their summary, so `monitor backtest` has something to match them on.
     older = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
     items = []
@@ -321,42 +330,12 @@ async def _process(
         matches = deps.matcher.match(article)
         for found in matches:
             deps.metrics.matched(found.topic)
-        alerts = _alerts(feed, article, matches, deps)
+        alerts = alerts_for(feed, article, matches, deps.topics, deps.chats)
         items.append(NewEntry(entry, keys, article, alerts))
     queued = sum(len(item.alerts) for item in items)
-    deps.metrics.queued_alerts(_per_chat(items))
+    deps.metrics.queued_alerts(per_chat(items))
     result = PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued)
     return result, older, items
-
-
-def _per_chat(items: Sequence[NewEntry]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        for alert in item.alerts:
-            counts[alert.chat] = counts.get(alert.chat, 0) + 1
-    return counts
-
-
-def _storied(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
-    """Count the article towards the story index and, if it alerts, place it in a story."""
-    assert item.article is not None
-    if not item.alerts:
-        stories.observe_text(item.entry.title, item.article.text, now)
-        return item
-    placed = place(stories, item.keys[0], item.entry.title, item.article.text, now)
-    note = placed.describe(stories.titles())
-    if placed.kind != "new" or placed.compared_with is not None:
-        logger.info("feed %s: %r is %s", item.entry.feed, item.entry.title, note)
-    return NewEntry(
-        item.entry,
-        item.keys,
-        item.article,
-        item.alerts,
-        story=placed.story,
-        kind=placed.kind,
-        thread=placed.continues,
-        note=note,
-    )
 
 
 def _validators(state: FeedState | None) -> Validators | None:
@@ -370,109 +349,3 @@ def _is_old(entry: Entry, cutoff: datetime, first_poll: bool) -> bool:
     if entry.published is None:
         return first_poll
     return entry.published < cutoff
-
-
-async def _article(
-    entry: Entry, deps: Deps, gate: asyncio.Semaphore, base: str
-) -> tuple[Article, float | None]:
-    """Fetch and extract the entry's page; fall back to the feed's title and summary.
-
-    Also returns the seconds extraction took, when it finished.
-    """
-    # Imported at the first page, not at start-up: trafilatura is slow to load.
-    from monitor.extract import extract_text, wall
-
-    fallback = Article(entry, entry.summary, from_page=False), None
-    link = absolute(base, entry.link)
-    if not link:
-        return fallback
-    async with gate:
-        try:
-            page = await fetch(
-                deps.http,
-                link,
-                max_bytes=deps.settings.max_page_bytes,
-                accept=PAGE_ACCEPT,
-                guard=not deps.settings.allow_private_networks,
-                gate=deps.gate,
-                deadline=deps.settings.fetch_deadline,
-            )
-        except FetchError as exc:
-            logger.info(
-                "feed %s: page %s not fetched (%s); using the feed summary",
-                entry.feed,
-                link,
-                exc,
-            )
-            return fallback
-        if not isinstance(page, Fetched):
-            return fallback
-        started = time.perf_counter()
-        try:
-            text = await deps.pool.run(
-                extract_text, page.body, page.url, time_limit=deps.settings.extract_timeout
-            )
-        except TimeoutError:
-            logger.warning(
-                "feed %s: extracting %s took over %g s; abandoned, using the feed summary",
-                entry.feed,
-                link,
-                deps.settings.extract_timeout,
-            )
-            return fallback
-        except Exception:  # a page that crashes the extractor must not cost us the entry
-            logger.exception(
-                "feed %s: extraction of %s failed; using the feed summary", entry.feed, link
-            )
-            return fallback
-        seconds = time.perf_counter() - started
-    if text:
-        return Article(entry, text, from_page=True), seconds
-    blocked_by = wall(page.body)
-    if blocked_by is not None:
-        logger.info(
-            "feed %s: %s is behind %s; using the feed summary", entry.feed, link, blocked_by
-        )
-    return Article(entry, entry.summary, from_page=False, blocked_by=blocked_by), seconds
-
-
-def _alerts(
-    feed: FeedConfig, article: Article, matches: list[Match], deps: Deps
-) -> tuple[Alert, ...]:
-    """Make one alert per chat, naming every topic that matched for that chat."""
-    by_chat: dict[str, list[Match]] = {}
-    chats_of = {topic.name: topic.chats for topic in deps.topics}
-    for found in matches:
-        for chat in chats_of[found.topic]:
-            by_chat.setdefault(chat, []).append(found)
-    entry = article.entry
-    return tuple(
-        Alert(
-            chat=chat,
-            chat_id=deps.chats[chat],
-            title=entry.title,
-            link=absolute(feed.url, entry.link),
-            outlet=feed.name,
-            published=entry.published,
-            topics=tuple(found.topic for found in found_list),
-            snippet=found_list[0].snippet,
-            highlights=found_list[0].highlights,
-            from_page=article.from_page,
-            blocked_by=article.blocked_by,
-        )
-        for chat, found_list in by_chat.items()
-    )
-
-
-def absolute(base: str, link: str | None) -> str | None:
-    """An item link as the reader follows it: a relative one joined to the feed's URL.
-
-    Identity keys keep the link as the feed wrote it (the pre-scan and feedparser must agree);
-    a link that cannot be joined is kept as given, and rendering never makes it an href.
-    """
-    if not link:
-        return link
-    try:
-        return urljoin(base, link)
-    except ValueError:
-        return link

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitor.config import FeedConfig, Settings
-from monitor.store import Store
+from monitor.store import FeedState, Store
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +51,21 @@ class Replica:
             marker.write_text(self.me + "\n", encoding="utf-8")
         except OSError as exc:
             logger.warning("cannot record this run in %s: %s", marker, exc.strerror)
-        owners = self.store.lease_owners() & {previous}
+        owners = self.store.leases.owners() & {previous}
         for owner in sorted(dead_local_owners(owners, self.me)):
-            self.store.release_claims(owner)
+            self.store.leases.release_all(owner)
             logger.info(
                 "released the leases of %s, an earlier run on this host that is gone", owner
             )
 
-    def claim(self, feed: FeedConfig, now: datetime) -> bool:
-        """Claim the poll of `feed`; False when another replica holds it or has just polled."""
-        return self.store.claim_feed(feed.name, feed.url, self.me, now, now + self._claim)
+    def claim(self, feed: FeedConfig, now: datetime) -> FeedState | None:
+        """Claim the poll of `feed` when it is due; return its state then, None when it is not
+        due or another replica holds it (the claim is also the due check)."""
+        return self.store.feeds.claim(feed.name, feed.url, self.me, now, now + self._claim)
 
     def claimed_elsewhere_until(self, feed: FeedConfig) -> datetime | None:
         """When another replica's claim on `feed` ends, if one holds it (or died holding it)."""
-        state = self.store.feed_state(feed.name)
+        state = self.store.feeds.state(feed.name)
         if state is not None and state.lease_until is not None and state.lease_owner != self.me:
             return state.lease_until
         return None
@@ -82,7 +83,7 @@ class Replica:
         ):
             return True
         until = now + timedelta(seconds=LEADER_LEASE_SECONDS)
-        if self.store.acquire(name, self.me, now, until):
+        if self.store.leases.acquire(name, self.me, now, until):
             self._leases[name] = until
             return True
         self._leases.pop(name, None)
@@ -95,7 +96,7 @@ class Replica:
 
     def release(self) -> None:
         """Give up every claim and lease, so another replica can take over at once."""
-        self.store.release_claims(self.me)
+        self.store.leases.release_all(self.me)
         self._leases.clear()
 
 

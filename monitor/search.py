@@ -52,7 +52,7 @@ def find(
     matcher = Matcher([Topic("search", query, ())])
     deadline = time.monotonic() + seconds
     scan = Scan()
-    articles = store.articles(since, newest_first=True)
+    articles = store.articles.all(since, newest_first=True)
     try:
         for article in articles:
             if scan.read >= MAX_ARTICLES:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.config import FeedConfig
 from monitor.errors import DeliveryError, StoreUnavailable
-from monitor.pipeline import is_due, poll_feed
+from monitor.pipeline import poll_feed
 from monitor.reload import CONFIG_CHECK_SECONDS
 
 if TYPE_CHECKING:
@@ -127,10 +127,9 @@ class Service:
 
     async def _poll_if_due(self, feed: FeedConfig) -> None:
         now = datetime.now(UTC)
-        if not is_due(self.app.store.feed_state(feed.name), now):
-            return
-        if self.app.replica.claim(feed, now):
-            await poll_feed(feed, self.app.deps, now)
+        claimed = self.app.replica.claim(feed, now)  # also the due check
+        if claimed is not None:
+            await poll_feed(feed, self.app.deps, now, {feed.name: claimed})
             return
         until = self.app.replica.claimed_elsewhere_until(feed)
         if until is not None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import FeedConfig
 from monitor.grades import precision_lines, tally
-from monitor.migrations import LATEST
 from monitor.render import BERLIN
 from monitor.store import ChatState, FeedState, PendingChat, Store
+from monitor.store.migrations import LATEST
 
 
 def heartbeat_health(store: Store, max_age: float, now: datetime) -> tuple[bool, str, float | None]:
@@ -17,7 +18,7 @@ def heartbeat_health(store: Store, max_age: float, now: datetime) -> tuple[bool,
 
     Reading it also shows the database answers; an error reading it propagates.
     """
-    beat = store.last_beat()
+    beat = store.heartbeats.last()
     if beat is None:
         return False, "the service has never run here (no heartbeat)", None
     age = (now - beat).total_seconds()
@@ -145,10 +146,49 @@ def pending_text(chat: PendingChat) -> str:
 
 def graded_lines(store: Store, now: datetime) -> list[str]:
     """Per topic, what analysts graded with the alert buttons over 7 and 30 days."""
-    sent, grades = store.graded_since(now - timedelta(days=30))  # one read for both periods
+    sent, grades = store.grades.since(now - timedelta(days=30))  # one read for both periods
     lines = []
     for days in (7, 30):
         since = now - timedelta(days=days)
         recent = [(alert_id, topics) for alert_id, topics, at in sent if at >= since]
         lines += precision_lines(f"{days} days", tally(recent, grades))
     return lines
+
+
+def chat_status(store: Store, feeds: Sequence[FeedConfig], chat: str, now: datetime) -> str:
+    """Answer /status in `chat` (Telegram HTML): feeds, alerts, precision, mutes in force."""
+    states = {state.name: state for state in store.feeds.states()}
+    enabled = [feed for feed in feeds if feed.enabled]
+    failing = [
+        feed.name
+        for feed in enabled
+        if (state := states.get(feed.name)) is not None and state.consecutive_errors > 0
+    ]
+    never = [
+        feed.name
+        for feed in enabled
+        if (state := states.get(feed.name)) is None or not polled(state)
+    ]
+    counts = store.outbox.counts()
+    last = store.alerts.last_sent_at()
+    lines = [
+        f"<b>Feeds</b>: {len(enabled) - len(failing) - len(never)} healthy, "
+        f"{len(failing)} failing, {len(never)} not polled yet",
+    ]
+    if failing:
+        lines.append("Failing: " + html.escape(", ".join(failing[:10])))
+    lines.append(
+        f"<b>Alerts</b>: {counts.get('pending', 0)} waiting, {counts.get('dead', 0)} dead, "
+        f"{counts.get('sent', 0)} sent"
+    )
+    lines.append(
+        "Last alert: "
+        + (f"{last.astimezone(BERLIN):%d.%m.%Y %H:%M}" if last is not None else "none yet")
+    )
+    lines += [html.escape(line) for line in graded_lines(store, now)]
+    for topic, until, set_by in store.mutes.in_chat(chat, now):
+        by = f" by {html.escape(set_by)}" if set_by else ""
+        lines.append(
+            f"Muted here: {html.escape(topic)} until {until.astimezone(BERLIN):%d.%m. %H:%M}{by}"
+        )
+    return "\n".join(lines)

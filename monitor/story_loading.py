@@ -24,7 +24,7 @@ class StoryLoader:
 
     def load(self, now: datetime) -> None:
         """Rebuild the story index from the articles stored within its window."""
-        for stored in self.store.stored_articles(now - self.stories.window):
+        for stored in self.store.articles.stored(now - self.stories.window):
             self._cursor = max(self._cursor, stored.id)
             index_stored(self.stories, stored)
         if len(self.stories):
@@ -39,7 +39,7 @@ class StoryLoader:
         if self.store.engine.dialect.name == "sqlite":
             return
         window = datetime.now(UTC) - self.stories.window
-        for stored in self.store.stored_articles(window, after_id=self._cursor):
+        for stored in self.store.articles.stored(window, after_id=self._cursor):
             self._cursor = stored.id
             if stored.id in self._recorded:
                 self._recorded.discard(stored.id)  # ours: already in the index
@@ -60,6 +60,6 @@ def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
 def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:
     """Build the story index of the articles stored within `window` before `now`."""
     stories = StoryIndex(window=window)
-    for stored in store.stored_articles(now - window):
+    for stored in store.articles.stored(now - window):
         index_stored(stories, stored)
     return stories

@@ -19,10 +19,10 @@ import pytest
 from telegram.error import NetworkError, TimedOut
 
 from monitor.app import App
-from monitor.bot import UpdatesRequest
 from monitor.config import Settings, load_config
 from monitor.models import Article, Entry
 from monitor.store import NewEntry, Store
+from monitor.updates import UpdatesRequest
 from tests.conftest import (
     GROUP_CHAT,
     SHELLS_PARAGRAPHS,
@@ -227,7 +227,7 @@ def test_every_command_through_the_bot_api(
     assert not any(TOKEN in r.getMessage() for r in caplog.records if r.name.startswith("monitor"))
     assert not telegram.errors, telegram.errors
     store = Store.open(f"sqlite:///{settings.state_dir / 'monitor.sqlite'}")
-    assert store.alert_counts() == {"sent": 1, "muted": 1}
+    assert store.outbox.counts() == {"sent": 1, "muted": 1}
     store.close()
 
 
@@ -412,7 +412,7 @@ def test_chats_are_known_by_number_through_migrations_and_by_resolved_name(
         terms={"north_korea": "Nordkorea*"},
     )
     store = open_store(env)
-    store.chat_moved("moved", "-4712", moved)
+    store.chats.moved("moved", "-4712", moved)
     store.close()
 
     async def scenario() -> None:
@@ -439,7 +439,7 @@ def test_chats_are_known_by_number_through_migrations_and_by_resolved_name(
     )
     assert "chat grown became supergroup -1004711; commands and alerts follow it" in caplog.text
     store = open_store(env)
-    states = {state.name: state for state in store.chat_states()}
+    states = {state.name: state for state in store.chats.states()}
     store.close()
     assert (states["grown"].chat_id, states["grown"].moved_to) == ("-4711", grown)
 
@@ -478,7 +478,7 @@ def store_articles(env: dict[str, str], count: int, words: int = 1000) -> None:
         text = " ".join(rng.choice(vocabulary) for _ in range(words))
         items.append(NewEntry(entry, (f"guid:Outlet:g{number}",), Article(entry, text, True), ()))
     store = open_store(env)
-    store.record("Outlet", items, now)
+    store.entries.record("Outlet", items, now)
     store.close()
 
 

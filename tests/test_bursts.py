@@ -34,7 +34,7 @@ def record(store: Store, n: int, story: str, kind: str = "new", thread: str | No
     )
     article = Article(item, "Text", True)
     entry = NewEntry(item, entry_keys(item), article, (alert,), story, kind, thread)
-    store.record("Outlet", [entry], now)
+    store.entries.record("Outlet", [entry], now)
 
 
 @pytest.fixture
@@ -166,7 +166,9 @@ def test_a_grouped_message_carries_the_buttons_and_is_graded_as_a_whole(
     deliver(store, telegram, buttons=True)
     [group] = telegram.messages
     assert "grade:relevant" in group["reply_markup"]
-    graded = store.grade("default", group["message_id"], 777, "irrelevant", datetime.now(UTC))
+    graded = store.grades.record(
+        "default", group["message_id"], 777, "irrelevant", datetime.now(UTC)
+    )
     assert len(graded) == 7
     record(store, 7, "story-3", kind="same")  # the edit keeps the buttons
     deliver(store, telegram, buttons=True)

@@ -209,8 +209,8 @@ def test_recent_and_search_show_an_unsafe_link_as_text(tmp_path: Path) -> None:
         alert = make_alert(title=f"Kursk {number}", link=link, chat="default")
         keys = (f"guid:Outlet:g{number}",)
         items.append(NewEntry(entry, keys, Article(entry, "Soldaten in Kursk", True), (alert,)))
-    store.record("Outlet", items, now)
-    store.mark_sent([pending.id for pending in store.pending_alerts(now)], "1", now)
+    store.entries.record("Outlet", items, now)
+    store.outbox.mark_sent([pending.id for pending in store.outbox.pending(now)], "1", now)
     desk = Desk(store, lambda: Config((), (), {"default": "-100"}))
     for command, args in (("recent", ()), ("search", ("kursk",))):
         [reply] = asyncio.run(desk.answer(Request("default", command, args)))

@@ -167,7 +167,7 @@ def test_digest_topic_collects_alerts_into_one_message_per_interval(
     # only the report that also matches the immediate topic went out
     assert [m["visible"].splitlines()[1] for m in bot.messages] == ["Nordkorea testet Rakete"]
     store = open_store(env)
-    assert store.alert_counts() == {"pending": 30, "sent": 1}
+    assert store.outbox.counts() == {"pending": 30, "sent": 1}
     store.close()
 
     assert asyncio.run(deliver_at(env, bot, datetime.now(UTC))) == 0  # not time yet
@@ -181,7 +181,7 @@ def test_digest_topic_collects_alerts_into_one_message_per_interval(
         assert item["title"] in shown
     assert not bot.errors
     store = open_store(env)
-    assert store.alert_counts() == {"sent": 31}
+    assert store.outbox.counts() == {"sent": 31}
     store.close()
     assert asyncio.run(deliver_at(env, bot, datetime.now(UTC) + timedelta(hours=3))) == 0
 

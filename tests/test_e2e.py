@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.cli import main
-from monitor.tables import entries
+from monitor.store.schema import entries
 from tests.conftest import (
     GROUP_CHAT,
     SHELLS_PARAGRAPHS,

@@ -62,7 +62,7 @@ def test_spiegel_guid_scheme_change_does_not_resend(tmp_path: Path) -> None:
     entries = parse_feed("SPIEGEL", body, {}).entries
     store = Store.open(f"sqlite:///{tmp_path / 'm.sqlite'}")
     now = datetime.now(UTC)
-    store.record("SPIEGEL", [NewEntry(e, entry_keys(e), None, ()) for e in entries], now)
+    store.entries.record("SPIEGEL", [NewEntry(e, entry_keys(e), None, ()) for e in entries], now)
     # 2026: the same articles come back with bare UUIDs as GUIDs and the link without #ref=rss.
     switched = [
         Entry(
@@ -75,7 +75,7 @@ def test_spiegel_guid_scheme_change_does_not_resend(tmp_path: Path) -> None:
         )
         for i, e in enumerate(entries)
     ]
-    assert store.unseen([(e, entry_keys(e)) for e in switched]) == []
+    assert store.entries.unseen([(e, entry_keys(e)) for e in switched]) == []
     store.close()
 
 

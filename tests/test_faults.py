@@ -195,7 +195,7 @@ def faults(content: ContentServer) -> list[Fault]:
 def stored_titles(env: dict[str, str]) -> set[str]:
     store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
     try:
-        return {article.entry.title for article in store.articles()}
+        return {article.entry.title for article in store.articles.all()}
     finally:
         store.close()
 
@@ -203,7 +203,7 @@ def stored_titles(env: dict[str, str]) -> set[str]:
 def states(env: dict[str, str]) -> dict[str, FeedState]:
     store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
     try:
-        return {state.name: state for state in store.feed_states()}
+        return {state.name: state for state in store.feeds.states()}
     finally:
         store.close()
 

@@ -138,7 +138,7 @@ def test_buttons_grade_mute_and_refuse_what_is_not_theirs(
         assert grades_of(app.store) == [(8, "relevant"), (777, "irrelevant")]
 
         assert "Muted here for a day: North Korea" in await tap(GROUP_CHAT, message_id, "mute:1d")
-        [(topic, until_, by)] = app.store.mutes_in("default", datetime.now(UTC))
+        [(topic, until_, by)] = app.store.mutes.in_chat("default", datetime.now(UTC))
         assert topic == "North Korea" and by == "@ana (777)"
         assert timedelta(hours=23) < until_ - datetime.now(UTC) <= timedelta(days=1)
 
@@ -153,7 +153,7 @@ def test_buttons_grade_mute_and_refuse_what_is_not_theirs(
     )
     store = open_store(env)
     try:
-        assert store.graded_articles()[0][2:] == (("North Korea",), "relevant")
+        assert store.grades.articles()[0][2:] == (("North Korea",), "relevant")
     finally:
         store.close()
 

@@ -7,7 +7,8 @@ import gzip
 import pytest
 
 from monitor.errors import BlockedAddressError, FetchError
-from monitor.fetch import Fetched, NotModified, Validators, check_public, fetch, make_client
+from monitor.fetch import Fetched, NotModified, Validators, fetch, make_client
+from monitor.guard import check_public
 from tests.servers import ContentServer
 
 CAP = 100_000

@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor import migrations
 from monitor.cli import main
 from monitor.errors import StoreError
 from monitor.models import Alert, Entry
-from monitor.store import NewEntry, Store, connect
+from monitor.store import NewEntry, Store, connect, migrations
 from tests.conftest import WriteConfig, article_page, fresh_postgres, rss, wait_until
 from tests.servers import ContentServer
 
@@ -253,7 +252,7 @@ def test_a_migration_half_applied_by_an_older_release_is_completed(
     # own (the driver committed DDL outside our transaction), its version row never written.
     with sqlite3.connect(tmp_path / "m.sqlite") as raw:
         raw.execute("ALTER TABLE feeds ADD COLUMN poll_url TEXT")
-    with caplog.at_level(logging.WARNING, logger="monitor.migrations"):
+    with caplog.at_level(logging.WARNING, logger="monitor.store.migrations"):
         store = Store.open(url)
     assert store.schema()[0] == migrations.LATEST
     store.close()
@@ -354,7 +353,7 @@ def test_a_failing_entry_rolls_back_to_its_savepoint_and_the_poll_keeps_the_rest
     # The middle entry queues two alerts for one chat: the unique key refuses the second.
     items[1] = NewEntry(_entry(1), ("k:1",), None, (_alert(1), _alert(1)))
     inserted: set[int] = set()
-    assert store.record("Outlet", items, NOW, inserted) == 2
+    assert store.entries.record("Outlet", items, NOW, inserted) == 2
     with store.engine.connect() as conn:
         titles = set(conn.scalars(sa.text("SELECT title FROM entries")))
         keys = set(conn.scalars(sa.text("SELECT key FROM entry_keys")))
@@ -397,7 +396,7 @@ def test_a_poll_that_fails_midway_records_none_of_its_entries(database_url: str)
         NewEntry(unbindable, ("k:x",), None, ()),
     ]
     with pytest.raises(sa.exc.SQLAlchemyError):
-        store.record("Outlet", items, NOW)
+        store.entries.record("Outlet", items, NOW)
     with store.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM entries")) == 0
         assert conn.scalar(sa.text("SELECT count(*) FROM alerts")) == 0

@@ -33,7 +33,7 @@ def test_once_drains_the_outbox_within_telegrams_rules(
     titles = {title for title, _ in distinct_reports(60)}
     store = open_store(env)
     try:
-        assert store.alert_counts().get("pending", 0) == 0
+        assert store.outbox.counts().get("pending", 0) == 0
     finally:
         store.close()
     if burst is False:  # one message per report

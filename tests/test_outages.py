@@ -359,7 +359,7 @@ def writable(yes):
 
 def beat():
     try:
-        store.beat(datetime.now(UTC))
+        store.heartbeats.beat(datetime.now(UTC))
         return "ok"
     except StoreUnavailable as exc:
         return exc.reason
@@ -526,7 +526,7 @@ store = Store.open(f"sqlite:///{path}")
 for n in (1, 2):
     item = Entry("F", None, f"https://e.org/{n}", f"Titel {n}", "s", now)
     alert = Alert("default", "-100", item.title, item.link, "F", now, ("T",), "s", (), True)
-    store.record("F", [NewEntry(item, entry_keys(item), Article(item, "Text", True), (alert,))], now)
+    store.entries.record("F", [NewEntry(item, entry_keys(item), Article(item, "Text", True), (alert,))], now)
 
 def writable(yes):
     for f in [path.parent, *path.parent.iterdir()]:
@@ -553,7 +553,7 @@ deliver()
 deliver()
 writable(True)
 deliver()
-print(json.dumps({"sent": sink.sent, "outcomes": outcomes, "outbox": store.alert_counts()}))
+print(json.dumps({"sent": sink.sent, "outcomes": outcomes, "outbox": store.outbox.counts()}))
 """
 
 

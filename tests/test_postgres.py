@@ -61,7 +61,7 @@ def held_by(store: Store, replica: str) -> bool:
     """Say whether `replica` holds an unexpired claim on some feed."""
     return any(
         state.lease_owner == replica and state.lease_until is not None
-        for state in store.feed_states()
+        for state in store.feeds.states()
     )
 
 
@@ -168,7 +168,7 @@ def test_three_replicas_share_the_work_and_survive_a_kill(
             entries = conn.exec_driver_sql(
                 "SELECT count(*), count(DISTINCT link) FROM entries"
             ).one()
-        counts = store.alert_counts()
+        counts = store.outbox.counts()
     finally:
         store.close()
     assert entries[0] == entries[1] == expected, "each item recorded once"
@@ -202,7 +202,7 @@ def test_migrate_state_copies_sqlite_into_postgresql_and_nothing_is_resent(
     alerts = Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl"
     assert len(alerts.read_text().splitlines()) == 6, "only the new feed's items alert"
     store = Store.open(pg_url)
-    assert store.alert_counts() == {"sent": 6}  # new ids followed the copied ones
+    assert store.outbox.counts() == {"sent": 6}  # new ids followed the copied ones
     store.close()
 
 

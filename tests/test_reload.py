@@ -65,7 +65,7 @@ def test_feeds_and_topics_reload_while_running_and_a_broken_edit_is_kept_out(
     def polled(feed_name: str) -> bool:
         store = Store.open(f"sqlite:///{state / 'monitor.sqlite'}")
         try:
-            found = store.feed_state(feed_name)
+            found = store.feeds.state(feed_name)
         finally:
             store.close()
         return found is not None and found.last_success_at is not None

@@ -79,10 +79,10 @@ def test_health_fails_without_a_fresh_heartbeat(
     assert "unhealthy: the service has never run here" in capsys.readouterr().err
 
     store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
-    store.beat(datetime.now(UTC) - timedelta(minutes=10))
+    store.heartbeats.beat(datetime.now(UTC) - timedelta(minutes=10))
     assert main(["health"]) == 1
     assert "unhealthy: last heartbeat 600 s ago (limit 30 s)" in capsys.readouterr().err
-    store.beat(datetime.now(UTC))
+    store.heartbeats.beat(datetime.now(UTC))
     store.close()
     assert main(["health"]) == 0
     assert capsys.readouterr().out.startswith("healthy: last heartbeat 0 s ago")
@@ -100,10 +100,10 @@ async def test_the_heartbeat_goes_on_while_a_delivery_round_holds_the_outbox(
         async with app._delivering:  # the round that waits for Telegram
             serving = asyncio.create_task(app.serve(stop))
             for _ in range(250):  # 5 s at most; the first beat is due at once
-                if app.store.last_beat() is not None:
+                if app.store.heartbeats.last() is not None:
                     break
                 await asyncio.sleep(0.02)
-            beat = app.store.last_beat()
+            beat = app.store.heartbeats.last()
             stop.set()
         await serving
     assert beat is not None, "no heartbeat while a delivery round was under way"
@@ -216,7 +216,7 @@ def test_a_restart_takes_over_its_dead_predecessors_leases_at_once(
             return set()
         store = Store.open(f"sqlite:///{state}")
         try:
-            return store.lease_owners()
+            return store.leases.owners()
         finally:
             store.close()
 

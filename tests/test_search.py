@@ -29,7 +29,7 @@ def stored(tmp_path: Path, texts: list[str]) -> Store:
             "Outlet", f"g{number}", f"https://outlet.example/{number}", f"T{number}", "", NOW
         )
         items.append(NewEntry(entry, (f"guid:Outlet:g{number}",), Article(entry, text, True), ()))
-    store.record("Outlet", items, NOW)
+    store.entries.record("Outlet", items, NOW)
     return store
 
 

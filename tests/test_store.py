@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from monitor.dedup import canonical_url, entry_keys
-from monitor.migrations import MIGRATIONS
 from monitor.models import Alert, Article, Entry
 from monitor.store import NewEntry, Store
+from monitor.store.migrations import MIGRATIONS
 
 NOW = datetime(2024, 12, 16, 12, 0, tzinfo=UTC)
 
@@ -35,20 +35,20 @@ def test_migrations_apply_once(database_url: str) -> None:
 def test_seen_by_any_key_and_duplicates_within_a_batch(database_url: str) -> None:
     store = Store.open(database_url)
     first = entry("https://www.spiegel.de/a-1#ref=rss", guid="https://www.spiegel.de/a-1")
-    store.record("SPIEGEL", [NewEntry(first, entry_keys(first), None, ())], NOW)
+    store.entries.record("SPIEGEL", [NewEntry(first, entry_keys(first), None, ())], NOW)
 
     same_url_new_guid = entry("http://spiegel.de/a-1?utm_source=x", guid="8f1c-uuid")
     brand_new = entry("https://www.spiegel.de/a-2")
     repeated = entry("https://www.spiegel.de/a-2")
     candidates = [(e, entry_keys(e)) for e in (same_url_new_guid, brand_new, repeated)]
-    assert store.unseen(candidates) == [1]
+    assert store.entries.unseen(candidates) == [1]
     store.close()
 
 
 def test_entries_without_alerts_are_written_in_bulk_in_order(database_url: str) -> None:
     store = Store.open(database_url)
     known = entry("https://e.org/known")
-    store.record("F", [NewEntry(known, entry_keys(known), None, ())], NOW)
+    store.entries.record("F", [NewEntry(known, entry_keys(known), None, ())], NOW)
     backlog = [entry(f"https://e.org/old-{n}") for n in range(3)]
     alerted = entry("https://e.org/new")
     quiet = entry("https://e.org/quiet")
@@ -60,7 +60,7 @@ def test_entries_without_alerts_are_written_in_bulk_in_order(database_url: str) 
         NewEntry(quiet, entry_keys(quiet), Article(quiet, "Ohne Treffer", False), ()),
     ]
     inserted: set[int] = set()
-    assert store.record("F", items, NOW, inserted) == 1
+    assert store.entries.record("F", items, NOW, inserted) == 1
     with store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT id, link, text FROM entries ORDER BY id")).all()
         keys = conn.scalar(sa.text("SELECT count(*) FROM entry_keys"))
@@ -81,37 +81,39 @@ def test_entry_keys_and_alerts_are_written_together(database_url: str) -> None:
     store = Store.open(database_url)
     item = entry("https://e.org/a")
     article = Article(item, "Text", True)
-    queued = store.record(
+    queued = store.entries.record(
         "F", [NewEntry(item, entry_keys(item), article, (alert(), alert("ops")))], NOW
     )
     assert queued == 2
-    again = store.record("F", [NewEntry(item, entry_keys(item), article, (alert(),))], NOW)
+    again = store.entries.record("F", [NewEntry(item, entry_keys(item), article, (alert(),))], NOW)
     assert again == 0
-    pending = store.pending_alerts(NOW)
+    pending = store.outbox.pending(NOW)
     assert [p.alert.chat for p in pending] == ["default", "ops"]
     assert pending[0].alert == alert()
 
-    store.mark_sent(pending[0].id, "42", NOW)
-    store.mark_attempt_failed(pending[1].id, "network", NOW + timedelta(seconds=5), ambiguous=True)
-    assert store.ambiguous_alerts() == 1  # Telegram never answered: a retry may repeat it
-    assert store.pending_alerts(NOW) == []  # waits for its retry time
-    assert [p.id for p in store.pending_alerts(NOW + timedelta(seconds=5))] == [pending[1].id]
-    store.mark_attempt_failed(pending[1].id, "chat not found", None)
-    assert store.alert_counts() == {"sent": 1, "dead": 1}
-    assert store.dead_alerts()[0][1:] == ("ops", item.title, "chat not found")
+    store.outbox.mark_sent(pending[0].id, "42", NOW)
+    store.outbox.mark_attempt_failed(
+        pending[1].id, "network", NOW + timedelta(seconds=5), ambiguous=True
+    )
+    assert store.outbox.ambiguous() == 1  # Telegram never answered: a retry may repeat it
+    assert store.outbox.pending(NOW) == []  # waits for its retry time
+    assert [p.id for p in store.outbox.pending(NOW + timedelta(seconds=5))] == [pending[1].id]
+    store.outbox.mark_attempt_failed(pending[1].id, "chat not found", None)
+    assert store.outbox.counts() == {"sent": 1, "dead": 1}
+    assert store.outbox.dead()[0][1:] == ("ops", item.title, "chat not found")
     store.close()
 
 
 def test_feed_state_tracks_success_and_errors(database_url: str) -> None:
     store = Store.open(database_url)
-    assert store.feed_state("F") is None
-    store.feed_failed("F", "https://e.org/f", "HTTP 500", NOW)
-    store.feed_failed("F", "https://e.org/f", "HTTP 502", NOW)
-    state = store.feed_state("F")
+    assert store.feeds.state("F") is None
+    store.feeds.failed("F", "https://e.org/f", "HTTP 500", NOW)
+    store.feeds.failed("F", "https://e.org/f", "HTTP 502", NOW)
+    state = store.feeds.state("F")
     assert state is not None and state.consecutive_errors == 2 and state.last_error == "HTTP 502"
     assert state.last_success_at is None
-    store.feed_polled("F", "https://e.org/f", ('"e"', None), NOW)
-    state = store.feed_state("F")
+    store.feeds.polled("F", "https://e.org/f", ('"e"', None), NOW)
+    state = store.feeds.state("F")
     assert state is not None and state.consecutive_errors == 0 and state.etag == '"e"'
     assert state.last_success_at == NOW and state.first_polled_at == NOW
     store.close()
@@ -136,13 +138,13 @@ def test_claims_let_one_replica_poll_and_status_names_it(database_url: str) -> N
 
     store = Store.open(database_url)
     until = NOW + timedelta(minutes=2)
-    assert store.claim_feed("ZEIT", "https://z.example/feed", "replica-a", NOW, until)
-    assert not store.claim_feed("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
-    store.feed_failed("ZEIT", "https://z.example/feed", "HTTP 500", NOW)  # releases the claim
-    assert store.claim_feed("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
+    assert store.feeds.claim("ZEIT", "https://z.example/feed", "replica-a", NOW, until)
+    assert not store.feeds.claim("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
+    store.feeds.failed("ZEIT", "https://z.example/feed", "HTTP 500", NOW)  # releases the claim
+    assert store.feeds.claim("ZEIT", "https://z.example/feed", "replica-b", NOW, until)
     report = status_report(
         [FeedConfig(name="ZEIT", url="https://z.example/feed")],
-        store.feed_states(),
+        store.feeds.states(),
         {},
         NOW,
         leaders={"delivery": "replica-a"},
@@ -150,10 +152,10 @@ def test_claims_let_one_replica_poll_and_status_names_it(database_url: str) -> N
     assert any(line.strip() == "being polled by replica-b" for line in report)
     assert "delivery leader: replica-a" in report
     # a claim that expired (its replica died) can be taken over
-    assert store.claim_feed(
+    assert store.feeds.claim(
         "ZEIT", "https://z.example/feed", "replica-c", until, until + until.resolution
     )
-    assert store.acquire("delivery", "replica-a", NOW, until)
-    assert not store.acquire("delivery", "replica-b", NOW, until)
-    assert store.acquire("delivery", "replica-b", until, until + timedelta(seconds=30))
+    assert store.leases.acquire("delivery", "replica-a", NOW, until)
+    assert not store.leases.acquire("delivery", "replica-b", NOW, until)
+    assert store.leases.acquire("delivery", "replica-b", until, until + timedelta(seconds=30))
     store.close()

@@ -97,7 +97,7 @@ def test_too_fast_is_answered_with_429_and_waited_out(
     assert main(["once"]) == 0
     assert len(bot.messages) == 3 and bot.rate_violations >= 1
     store = open_store(env)
-    assert store.alert_counts() == {"sent": 3}
+    assert store.outbox.counts() == {"sent": 3}
     store.close()
 
 
@@ -141,13 +141,13 @@ def test_blocked_chat_is_disabled_reported_and_keeps_its_alerts(
     assert main(["status"]) == 0
     assert "chat default: disabled since" in capsys.readouterr().out
     store = open_store(env)
-    assert store.alert_counts() == {"pending": 2}
+    assert store.outbox.counts() == {"pending": 2}
     bot.blocked.clear()
     assert main(["once"]) == 0
     assert bot.messages == [], "a disabled chat is not retried before its daily recheck"
 
     assert asyncio.run(deliver_later(store, bot, timedelta(hours=25))) == 2
-    assert store.chat_state("default").disabled_at is None  # type: ignore[union-attr]
+    assert store.chats.state("default").disabled_at is None  # type: ignore[union-attr]
     store.close()
 
 
@@ -209,7 +209,7 @@ def test_garbage_from_the_api_is_retried_and_nothing_is_lost(
     assert main(["once", "--deliver-for", "3s"]) == 0  # not the minute of retries it would wait
     assert "unexpected answer from Telegram" in capsys.readouterr().err
     store = open_store(env)
-    assert store.alert_counts() == {"pending": 2}
+    assert store.outbox.counts() == {"pending": 2}
     bot.garbage = False
     assert asyncio.run(deliver_later(store, bot, timedelta(minutes=1))) == 2
     store.close()

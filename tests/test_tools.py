@@ -151,7 +151,7 @@ def test_backtest_compares_candidate_topics(
 
 
 def test_progress_bar_on_long_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.cli import _progress_bar
+    from monitor.cli_tools import _progress_bar
 
     assert _progress_bar(10) is None
     show = _progress_bar(2000)

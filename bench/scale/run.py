@@ -134,7 +134,7 @@ async def round_trips(server: ContentServer, config: Path, url: str, feeds: int)
             for feed in app.config.feeds:
                 await app.poll_if_due(feed)
             await app.deliver()
-            stored = app.store.count_articles()
+            stored = app.store.articles.count()
     return statements / max(stored, 1)
 
 

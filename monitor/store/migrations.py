@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import StoreError
-from monitor.tables import (
+from monitor.store.schema import (
     alerts,
     chats,
     entries,
@@ -30,7 +30,7 @@ from monitor.tables import (
     leases,
     mutes,
 )
-from monitor.tables import schema_migrations as versions
+from monitor.store.schema import schema_migrations as versions
 
 logger = logging.getLogger(__name__)
 

@@ -1,34 +1,18 @@
-"""The topic query language: fold words, parse queries into trees, print them back.
+"""Query text parsed into a tree (`tree.py`): tokens, then recursive descent by precedence.
 
-    word            truppen           the word, folded (see below)
-    prefix          truppe*           any word starting with "truppe"
-    compound tail   *krise            any word ending in "krise" (Nordkoreakrise)
-    inside a word   *raketen*         anywhere inside a word (Kurzstreckenraketentest)
-    phrase          "kim jong un"     consecutive words; wildcards allowed on each word
-    compound        UN-Sicherheitsrat a phrase of its parts; also matches "UNSicherheitsrat"
-    field           title:nordkorea   only in the title (title:), only in the body (text:), or
-                                      in the title or the lead: the body's first 40 words (lead:)
-    weight          sanktion*^2       counts 2 towards the topic's score (default 1)
-    proximity       a NEAR/5 b        a and b within 5 words of each other, either order
-    boolean         AND OR NOT ( )    NOT binds tightest, then NEAR, then AND, then OR;
-                                      adjacent terms are joined by an implicit AND
-
-Matching happens at word boundaries on folded text: case, umlauts (ä = ae = a), ß = ss and
-other diacritics fold alike in queries and articles, so `niger` never matches "weniger".
+Every problem is a `QueryError` naming the column where it starts; nesting and the size of a
+query with its term lists expanded are bounded, so no input can exhaust the stack.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from monitor.errors import QueryError
-
-Mode = Literal["exact", "prefix", "suffix", "infix"]
-Field = Literal["any", "title", "text", "lead"]
+from monitor.query.fold import fold
+from monitor.query.tree import And, Field, Mode, Near, Node, Not, Or, Term, Word, size
 
 _WORD = re.compile(r"\w+")
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -37,8 +21,6 @@ _FIELDS = ("title:", "text:", "lead:")
 _WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
 # A reference to a named term list of topics.yaml: @north_korea
 LIST_NAME = re.compile(r"[a-z][a-z0-9_]*")
-# Umlauts written as digraphs (ae, oe, ue) fold to the same base letter as the umlaut itself.
-_DIGRAPH_RUNS = tuple((re.compile(letter + "e+"), letter) for letter in "aou")
 MAX_NEAR = 50
 # Parentheses and NOTs nest at most this deep: deeper input would exhaust the parser's stack.
 MAX_DEPTH = 40
@@ -48,81 +30,6 @@ MAX_DEPTH = 40
 MAX_EXPANDED_DEPTH = 120
 MAX_EXPANDED_NODES = 20_000
 _WEIGHT_HELP = "a weight is a number after ^ (e.g. sanktion*^2)"
-
-
-def fold(word: str) -> str:
-    """Fold one word for matching: case, ß, diacritics and umlaut digraphs (idempotent)."""
-    return merge_digraphs(fold_letters(word))
-
-
-def fold_letters(text: str) -> str:
-    """Fold case, ß and diacritics, letter by letter (what `fold` does before digraphs)."""
-    # Decompose before and after casefolding: compatibility forms (ᴬ, ﬁ) fold only once decomposed.
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def merge_digraphs(text: str) -> str:
-    """Replace umlaut digraphs (ae, oe, ue) by their letter until none is left.
-
-    Replacing until none is left drops every run of "e" that follows a, o or u; dropping one
-    run never makes another, so one pass per letter does the same.
-    """
-    if "ae" in text or "oe" in text or "ue" in text:  # most words have none
-        for run, letter in _DIGRAPH_RUNS:
-            text = run.sub(letter, text)
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One folded word pattern and how it may sit inside an article's word."""
-
-    text: str
-    mode: Mode = "exact"
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A word or a phrase, scoped to a field, with a weight."""
-
-    words: tuple[Word, ...]
-    field: Field = "any"
-    weight: float = 1.0
-    origin: str | None = None  # the named term list it came from, if any
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    """All children must match."""
-
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    """At least one child must match."""
-
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """The child must not match."""
-
-    child: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Near:
-    """Both sides match within `distance` words of each other, in either order."""
-
-    left: Node
-    right: Node
-    distance: int
-
-
-Node = Term | And | Or | Not | Near
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,115 +70,6 @@ def parse(query: str, lists: Mapping[str, Node] | None = None) -> Node:
 def references(query: str) -> list[tuple[str, int]]:
     """Return the term lists a query refers to, with the column of each reference."""
     return [(token.text[1:], token.column) for token in _tokenize(query) if token.kind == "ref"]
-
-
-def size(node: Node) -> tuple[int, int]:
-    """Return a tree's depth and its number of nodes (without recursion: any tree is safe)."""
-    deepest, count = 0, 0
-    stack: list[tuple[Node, int]] = [(node, 1)]
-    while stack:
-        current, depth = stack.pop()
-        count += 1
-        deepest = max(deepest, depth)
-        if isinstance(current, Not):
-            stack.append((current.child, depth + 1))
-        elif isinstance(current, Near):
-            stack += [(current.left, depth + 1), (current.right, depth + 1)]
-        elif isinstance(current, And | Or):
-            stack += [(child, depth + 1) for child in current.children]
-    return deepest, count
-
-
-def origin(node: Node) -> str | None:
-    """Return the term list every term of `node` came from, if they share one."""
-    found = {term.origin for term in terms(node)}
-    return found.pop() if len(found) == 1 else None
-
-
-def lists_in(node: Node, found: dict[str, Node] | None = None) -> dict[str, Node]:
-    """Return the term lists a parsed query used, each with the part of the tree it gave."""
-    found = {} if found is None else found
-    source = origin(node)
-    if source is not None:
-        found.setdefault(source, node)
-        return found
-    children: tuple[Node, ...] = ()
-    if isinstance(node, Not):
-        children = (node.child,)
-    elif isinstance(node, Near):
-        children = (node.left, node.right)
-    elif isinstance(node, And | Or):
-        children = node.children
-    for child in children:
-        lists_in(child, found)
-    return found
-
-
-def terms(node: Node) -> list[Term]:
-    """Return every term in the tree, in reading order."""
-    if isinstance(node, Term):
-        return [node]
-    if isinstance(node, Not):
-        return terms(node.child)
-    if isinstance(node, Near):
-        return terms(node.left) + terms(node.right)
-    return [term for child in node.children for term in terms(child)]
-
-
-def to_query(node: Node) -> str:
-    """Print a tree as query text that parses back to the same tree."""
-    if isinstance(node, Term):
-        return term_text(node)
-    if isinstance(node, Not):
-        return f"NOT {_grouped(node.child)}"
-    if isinstance(node, Near):
-        return f"{_grouped(node.left)} NEAR/{node.distance} {_grouped(node.right)}"
-    joiner = " AND " if isinstance(node, And) else " OR "
-    return joiner.join(_grouped(child) for child in node.children)
-
-
-def in_words(node: Node, inside: str | None = None) -> str:
-    """Say what a query asks for in plain English, e.g. "any of nordkorea*, pjoengjang".
-
-    A part that came whole from a named term list is written as its name: @north_korea.
-    """
-    source = origin(node)
-    if source is not None and source != inside:
-        return f"@{source}"
-    if isinstance(node, Term):
-        return term_text(node)
-    if isinstance(node, Not):
-        return f"not {_worded(node.child, inside)}"
-    if isinstance(node, Near):
-        left, right = _worded(node.left, inside), _worded(node.right, inside)
-        return f"{left} within {node.distance} words of {right}"
-    if isinstance(node, Or):
-        return "any of " + ", ".join(_worded(child, inside) for child in node.children)
-    return " and ".join(_worded(child, inside) for child in node.children)
-
-
-def _worded(node: Node, inside: str | None) -> str:
-    text = in_words(node, inside)
-    return text if isinstance(node, Term | Not) or text.startswith("@") else f"({text})"
-
-
-def term_text(term: Term) -> str:
-    """Print one term in query syntax (folded words)."""
-    words = " ".join(_word_text(word) for word in term.words)
-    text = f'"{words}"' if len(term.words) > 1 else words
-    field = "" if term.field == "any" else f"{term.field}:"
-    weight = "" if term.weight == 1 else f"^{term.weight:g}"
-    return f"{field}{text}{weight}"
-
-
-def _word_text(word: Word) -> str:
-    head = "*" if word.mode in ("suffix", "infix") else ""
-    tail = "*" if word.mode in ("prefix", "infix") else ""
-    return f"{head}{word.text}{tail}"
-
-
-def _grouped(node: Node) -> str:
-    return to_query(node) if isinstance(node, Term) else f"({to_query(node)})"
 
 
 def _tokenize(query: str) -> list[_Token]:

@@ -1,6 +1,6 @@
 """The database schema as the code uses it now: every table, its columns and indexes.
 
-`migrations.py` builds this schema step by step; the store reads and writes through it.
+`migrations.py` builds this schema step by step; the entity modules read and write through it.
 """
 
 from __future__ import annotations
