@@ -64,6 +64,6 @@ def test_a_restart_takes_over_from_its_dead_predecessor_only(tmp_path: Path) -> 
     successor = replica(store, "new")
     successor.take_over_from_dead_predecessor(tmp_path)
     assert successor.lead("delivery", NOW)  # at once, not after the lease
-    assert store.lease_owners() == {"new", "other"}  # another replica's claim stays
+    assert store.leases.owners() == {"new", "other"}  # another replica's claim stays
     assert (tmp_path / PREDECESSOR_FILE).read_text() == "new\n"
     store.close()
