@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,11 +82,14 @@ def test_health_fails_without_a_fresh_heartbeat(
     store = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
     store.heartbeats.beat(datetime.now(UTC) - timedelta(minutes=10))
     assert main(["health"]) == 1
-    assert "unhealthy: last heartbeat 600 s ago (limit 30 s)" in capsys.readouterr().err
+    # 600 s, or a second or two more when this machine is slow between the write and the check
+    assert re.search(
+        r"unhealthy: last heartbeat 60[0-5] s ago \(limit 30 s\)", capsys.readouterr().err
+    )
     store.heartbeats.beat(datetime.now(UTC))
     store.close()
     assert main(["health"]) == 0
-    assert capsys.readouterr().out.startswith("healthy: last heartbeat 0 s ago")
+    assert re.match(r"healthy: last heartbeat [0-5] s ago", capsys.readouterr().out)
 
 
 async def test_the_heartbeat_goes_on_while_a_delivery_round_holds_the_outbox(
