@@ -34,6 +34,7 @@ from monitor.service import Service
 from monitor.store import FeedState, Store
 from monitor.stories import StoryIndex
 from monitor.story_loading import StoryLoader
+from monitor.unchanged import UnchangedPolls
 from monitor.web import ProbeServer
 from monitor.workers import WorkerPool
 
@@ -81,6 +82,7 @@ class App:
             metrics=self.metrics,
             sync_stories=self.story_loader.sync,
             recorded=recorded,
+            unchanged=UnchangedPolls(self.store.feeds, self._unchanged_refused),
         )
         # Two overlapping rounds would read the same pending alerts and send them twice.
         self._delivering = asyncio.Lock()
@@ -104,6 +106,15 @@ class App:
                 self.settings.telegram_token, self.settings.telegram_api_url, pacer, feedback
             )
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
+
+    def _unchanged_refused(self, exc: StoreUnavailable) -> None:
+        # Those feeds keep their old schedule and are polled again: nothing is lost.
+        self.heartbeat.database.failed(exc.reason, deferred="recording unchanged polls")
+
+    def flush_unchanged(self) -> None:
+        """Record the 304 polls still waiting for their batch."""
+        if self.deps.unchanged is not None:
+            self.deps.unchanged.flush()
 
     def _wants_buttons(self, chat: str) -> bool:
         rules = self.config.chat_rules.get(chat)
@@ -179,6 +190,7 @@ class App:
         feeds = [feed for feed in self.config.feeds if feed.enabled]
         states = {state.name: state for state in self.store.feeds.states()}  # one query for all
         results = await asyncio.gather(*(self.poll(feed, states) for feed in feeds))
+        self.flush_unchanged()
         try:
             await self._drain(time.monotonic() + (deliver_for or math.inf))
         finally:

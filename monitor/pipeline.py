@@ -22,8 +22,9 @@ from monitor.outages import Outages
 from monitor.page import read_article
 from monitor.parse import ParsedFeed, Scan, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
-from monitor.store import FeedState, NewEntry, Polled, Store
+from monitor.store import FeedState, NewEntry, Polled, Store, Unchanged
 from monitor.stories import StoryIndex
+from monitor.unchanged import UnchangedPolls
 from monitor.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Deps:
     recorded: set[int] = field(default_factory=set)
     # feed hosts that cannot be reached: one line when one goes, one when it is back
     hosts: Outages = field(default_factory=lambda: Outages("feed host", "its feeds back off"))
+    # 304s recorded in batches (the app's); without it each is recorded at once
+    unchanged: UnchangedPolls | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,11 @@ def _unchanged(feed: FeedConfig, fetched: Fetched | NotModified, deps: Deps, now
     """Record a poll that brought nothing new: a 304, or the very body read last time."""
     next_poll = now + _regular_wait(feed.interval)
     if isinstance(fetched, NotModified):
-        deps.store.feeds.polled(feed.name, feed.url, None, now, next_poll_at=next_poll)
+        poll = Unchanged(feed.name, feed.url, now, next_poll)
+        if deps.unchanged is not None:
+            deps.unchanged.add(poll)
+        else:
+            deps.store.feeds.unchanged([poll])
         return
     logger.info("feed %s: the same body as last time; not parsed", feed.name)
     deps.store.feeds.polled(

@@ -80,6 +80,7 @@ class Service:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
         scheduler.shutdown(wait=False)
+        self.app.flush_unchanged()
         # Whatever is still pending stays in the outbox and goes out on the next start.
         if self.app.replica.holds("delivery", datetime.now(UTC)):
             with contextlib.suppress(TimeoutError):

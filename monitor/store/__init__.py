@@ -20,13 +20,14 @@ from monitor.store.chats import ChatState
 from monitor.store.copy import copy_state, migrate_state
 from monitor.store.engine import connect, safe_url
 from monitor.store.entries import NewEntry
-from monitor.store.feeds import FeedState, Polled
+from monitor.store.feeds import Feeds, FeedState, Polled, Unchanged
 from monitor.store.outbox import PendingAlert, PendingChat
 from monitor.store.store import Store
 
 __all__ = [
     "ChatState",
     "FeedState",
+    "Feeds",
     "MessageAlert",
     "NewEntry",
     "PendingAlert",
@@ -35,6 +36,7 @@ __all__ = [
     "Store",
     "StoredArticle",
     "StoryAlert",
+    "Unchanged",
     "connect",
     "copy_state",
     "migrate_state",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,32 @@ class FeedState:
     lease_owner: str | None = None  # the replica polling it now
     lease_until: datetime | None = None
     body_hash: str | None = None  # of the last body read in full
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """A poll the server answered 304 Not Modified: the feed is well and polled again later."""
+
+    name: str
+    url: str
+    at: datetime
+    next_poll_at: datetime | None
+
+
+_UNCHANGED = (
+    feeds.update()
+    .where(feeds.c.name == sa.bindparam("b_name"))
+    .values(
+        url=sa.bindparam("b_url"),
+        last_success_at=sa.bindparam("b_at"),
+        next_poll_at=sa.bindparam("b_next"),
+        consecutive_errors=0,
+        last_error=None,
+        gone_at=None,
+        lease_owner=None,
+        lease_until=None,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +124,21 @@ class Feeds:
         poll = Polled(url, validators, now, next_poll_at, poll_url, body_hash)
         with self.db.write() as conn:
             conn.execute(polled_upsert(conn, name, poll))
+
+    def unchanged(self, polls: Sequence[Unchanged]) -> None:
+        """Record polls answered 304 Not Modified, all in one transaction.
+
+        Only the feed's schedule and health change, so one prepared UPDATE serves every feed
+        (a 304 answers validators this row gave, so the row exists).
+        """
+        if not polls:
+            return
+        rows = [
+            {"b_name": p.name, "b_url": p.url, "b_at": p.at, "b_next": p.next_poll_at}
+            for p in polls
+        ]
+        with self.db.write() as conn:
+            conn.execute(_UNCHANGED, rows)
 
     def failed(
         self,
