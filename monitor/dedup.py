@@ -12,10 +12,17 @@ _TRACKING_NAMES = {"fbclid", "gclid", "dclid", "msclkid", "xtor", "ref", "referr
 
 
 def canonical_url(url: str) -> str:
-    """Return the identity form of a URL: https, no www., no tracking, sorted query, no fragment."""
-    parts = urlsplit(url.strip())
+    """Return the identity form of a URL: https, no www., no tracking, sorted query, no fragment.
+
+    A link that is no URL at all (`http://[::1/x`, a port of 99999) identifies itself as written:
+    one hostile item must not stop its feed.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     host = (parts.hostname or "").lower().removeprefix("www.")
-    port = parts.port
     netloc = f"{host}:{port}" if port and port not in (80, 443) else host
     query = ""
     if parts.query:  # most article URLs have none

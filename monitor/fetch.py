@@ -302,6 +302,8 @@ async def _get_once(
 
 def _what(exc: BaseException) -> str:
     """Say what went wrong on the wire in words, not the client library's class names."""
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):  # never repeated: it may hold a token
+        return "not a valid URL"
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return "no connection"
     if isinstance(exc, TimeoutError):

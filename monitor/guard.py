@@ -35,10 +35,15 @@ async def check_public(url: str) -> None:
 
 
 def check_scheme(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Return the URL's host; refuse anything but an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[::1/x": the URL may hold a secret, so it is not repeated
+        raise FetchError("not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise BlockedAddressError(f"refused {short_url(url)}: only http and https URLs are fetched")
-    return parts.hostname
+    return host
 
 
 def short_url(url: str) -> str:

@@ -37,6 +37,7 @@ def safe_href(link: str | None) -> str | None:
         return None
     try:
         parts = urlsplit(link)
+        parts.port  # noqa: B018 (raises for a port out of range, which Telegram refuses)
     except ValueError:  # e.g. an unbalanced [ in the host
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:

@@ -184,7 +184,15 @@ def test_summary_fallback_is_said_in_the_alert() -> None:
 
 @pytest.mark.parametrize(
     "link",
-    ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "/relative", ""],
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "/relative",
+        "",
+        "http://[::1/x",
+        "http://127.0.0.1:99999/x",
+    ],
 )
 def test_only_http_links_become_hrefs_anything_else_is_text(link: str) -> None:
     unsafe = make_alert(link=link)

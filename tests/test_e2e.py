@@ -275,3 +275,27 @@ def test_walled_pages_alert_from_the_summary_and_say_why(
     [message] = telegram.messages
     assert f"Matched on the feed's summary: {said}." in message["visible"]
     assert "<b>Kursk</b>" in message["text"]
+
+
+def test_an_item_whose_link_is_no_url_does_not_stop_its_feed(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    summary = "Nordkoreanische Truppen sollen in der russischen Region Kursk eingesetzt werden."
+    content.add("/news/troops", article_page(TROOPS_TITLE, TROOPS_PARAGRAPHS), "text/html")
+    items = [
+        {"title": "Truppen aus Nordkorea", "link": "http://[::1/x", "description": summary},
+        {"title": "Kursk: Truppen", "link": "http://127.0.0.1:99999/x", "description": summary},
+        {"title": TROOPS_TITLE, "link": content.url("/news/troops")},
+    ]
+    write_config([{"name": "Outlet", "url": content.add("/feed.xml", rss(items))}])
+    assert main(["once"]) == 0
+    assert "polled 1 feeds (0 failed): 3 new items" in capsys.readouterr().err
+    lines = (Path(env["MONITOR_STATE_DIR"]) / "alerts.jsonl").read_text().splitlines()
+    titles = {json.loads(line)["title"] for line in lines}
+    assert TROOPS_TITLE in titles  # the good item is not held up by the broken ones
+    assert "Truppen aus Nordkorea" in titles  # a broken link still alerts, from the summary
+    assert main(["once"]) == 0  # and nothing is new the second time
+    assert "0 new items" in capsys.readouterr().err

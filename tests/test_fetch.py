@@ -97,3 +97,11 @@ async def test_guard_allows_public_literal_addresses() -> None:
 async def test_refused_connection_is_a_fetch_error() -> None:
     with pytest.raises(FetchError, match="network error"):
         await get("http://127.0.0.1:9/feed")
+
+
+async def test_an_invalid_url_is_a_fetch_error_that_does_not_repeat_it() -> None:
+    # a feed URL may carry a token; a hostile feed may carry anything as a link
+    for url in ("http://127.0.0.1:99999/feed?token=SECRET", "http://[::1/feed?token=SECRET"):
+        with pytest.raises(FetchError) as refused:
+            await get(url)
+        assert "not a valid URL" in str(refused.value) and "SECRET" not in str(refused.value)
