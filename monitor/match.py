@@ -283,7 +283,3 @@ def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:
 
 def _all_terms(topic: Topic) -> list[Term]:
     return terms(topic.query) + (terms(topic.exclude) if topic.exclude is not None else [])
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

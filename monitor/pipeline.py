@@ -84,11 +84,6 @@ MAX_FLOOR = timedelta(hours=6)
 MAX_RETRY_AFTER = timedelta(days=1)
 
 
-def is_due(state: FeedState | None, now: datetime) -> bool:
-    """Say whether a feed's next poll time has come (a new feed is always due)."""
-    return state is None or state.next_poll_at is None or state.next_poll_at <= now
-
-
 def _regular_wait(interval: int) -> timedelta:
     """Earliest next poll after a success: the interval, less the scheduler's jitter.
 

@@ -503,22 +503,15 @@ def test_feed_ttl_and_max_age_floor_the_next_poll(
     assert 55 <= waits["plain"] <= 75  # the feed's own interval
 
 
-def test_due_check_respects_backoff_and_gone() -> None:
-    from monitor.pipeline import is_due
-
+def test_due_check_respects_backoff_and_gone(tmp_path: Path) -> None:
+    # The claim is the due check (one statement for several replicas): a feed backing off
+    # after an error is not claimed before its next poll time, and a new feed always is.
     now = datetime.now(UTC)
-    state = FeedState(
-        "f",
-        "u",
-        None,
-        None,
-        None,
-        None,
-        now,
-        "HTTP 500",
-        3,
-        next_poll_at=now + timedelta(minutes=5),
-    )
-    assert not is_due(state, now)
-    assert is_due(state, now + timedelta(minutes=5))
-    assert is_due(None, now)
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.sqlite'}")
+    later = now + timedelta(minutes=5)
+    store.feeds.failed("f", "u", "HTTP 500", now, next_poll_at=later)
+    until = now + timedelta(minutes=10)
+    assert store.feeds.claim("f", "u", "me", now, until) is None
+    assert store.feeds.claim("f", "u", "me", later, until) is not None
+    assert store.feeds.claim("new", "u", "me", now, until) is not None
+    store.close()
