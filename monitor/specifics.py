@@ -11,7 +11,10 @@ module reduces an article's lead to such terms:
 - words of the domain map to one concept across the two languages (`_CONCEPT_LINES`), and a
   two-word name ("North Korea", "foreign minister") to its concept alone;
 - figures become `#12000`, written-out small numbers included; dates become `@03-03` and
-  weekdays `@tue`.
+  weekdays `@tue`;
+- the article's language (German or English, by its commonest short words) is kept, because two
+  reports in two languages can only share names, figures, dates and concepts: the story rule
+  compares them on those alone.
 """
 
 from __future__ import annotations
@@ -188,6 +191,11 @@ _STOP_WORDS = """
     some last first one while since its there what when where how all any most such only own
     nach worden hatte wegen unter sowohl ob """
 _STOP = frozenset(_STOP_WORDS.split())
+# Words common in one language and (nearly) absent from the other: enough to tell the two apart.
+_GERMAN_WORDS = "der die das und ist nicht mit von den dem des sich auf eine einer im zu"
+_ENGLISH_WORDS = "the and is of to with from that by was were has have its on"
+_GERMAN = frozenset(_GERMAN_WORDS.split())
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _SPELLINGS = (("tsh", "h"), ("tsch", "h"), ("sch", "s"), ("sh", "s"), ("zh", "s"), ("kh", "h"),
               ("ch", "h"), ("w", "v"), ("j", "i"), ("y", "i"), ("ie", "i"), ("z", "s"),
               ("ph", "f"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("c", "k"))  # fmt: skip
@@ -201,7 +209,9 @@ class Specifics:
     terms: frozenset[str]  # from the title and lead (`LEAD_WORDS`)
     extra: frozenset[str]  # further terms from the words after the lead (to `WIDE_WORDS`)
     figures: frozenset[str]  # `#3000`: figures of 100 and more that are not years
-    dates: frozenset[str]  # `@03-03`: calendar dates (weekdays are terms only)
+    dates: frozenset[str]  # `@03-03`: calendar dates
+    weekdays: frozenset[str] = frozenset()  # `@tue`: weekdays named in the title and lead
+    lang: str = "de"  # "de" or "en"
 
 
 def spell(word: str) -> str:
@@ -258,8 +268,23 @@ def specifics(title: str, text: str) -> Specifics:
     if len(words) <= LEAD_WORDS:
         lead = frozenset(found.terms)
     return Specifics(
-        lead, frozenset(found.terms) - lead, frozenset(found.figures), frozenset(found.dates)
+        lead,
+        frozenset(found.terms) - lead,
+        frozenset(found.figures),
+        frozenset(found.dates),
+        frozenset(t for t in lead if t in _WEEKDAY_TERMS),
+        _language(folded),
     )
+
+
+_WEEKDAY_TERMS = frozenset(f"@{day}" for day in _WEEKDAYS.values())
+
+
+def _language(folded: list[str]) -> str:
+    """German or English, by which language's commonest words the text uses more."""
+    german = sum(1 for word in folded if word in _GERMAN)
+    english = sum(1 for word in folded if word in _ENGLISH)
+    return "en" if english > german else "de"
 
 
 @dataclass(slots=True)

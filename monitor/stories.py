@@ -4,15 +4,22 @@
 evidence about the *event*, not the topic (every report on a topic shares its vocabulary):
 
 1. Near-duplicates: MinHash over word 3-shingles of the whole text, looked up in a MinHash LSH
-   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline.
+   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline. Not when
+   its figures or dates contradict (see 3): an agency update with a new toll is news.
 2. Otherwise the article's lead is reduced to its specifics (`specifics.py`: names, figures,
    dates and event words in one vocabulary for German and English) and compared with the
    *first report* of each story in the window only, never with later members, so a story
    cannot grow by a chain of weak links. Terms are weighted by their rarity in the window
    (inverse document frequency over every article seen, alerted or not).
-3. The same report: a weighted overlap of at least `SAME_STORY`, at least `MIN_SHARED` shared
-   specific terms (rare in the window), no contradicting figures or dates, and published within
-   `SAME_HOURS` of the story's first report.
+   A German and an English report can only share names, figures, dates and concepts, so across
+   languages both sides count only such terms: the concepts, figures and dates, and the words
+   the window has seen in both languages (names: Kharkiv/Charkiw, Lavrov/Lawrow). Otherwise
+   every German word an English report cannot contain would count against the pair.
+3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
+   languages) or, for two long reports, `WIDE_SHARED` specific terms in common; no
+   contradicting figures, dates or weekdays; published within `SAME_HOURS` of the story's first
+   report. Only figures rare in the window can contradict: the stock background figure every
+   report repeats ("more than 10,000 soldiers") says nothing.
 4. A follow-up: weaker agreement (`RELATED`) with at least one shared specific term. It opens a
    story of its own (later reports of it edit its message) and replies to the story it
    continues. When unsure between the two, the rule notifies: a needless reply costs a glance,
@@ -37,16 +44,19 @@ if TYPE_CHECKING:
 
 Kind = Literal["new", "same", "followup"]
 
-SAME_STORY = 0.48
+SAME_STORY = 0.52
+SAME_ACROSS = 0.68
 RELATED = 0.18
-MIN_SHARED = 7
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
 # (a joint statement retold), with at least `WIDE_SCORE`.
 WIDE_SHARED = 25
 WIDE_SCORE = 0.2
 # Each figure (of 100 or more, not a year) both reports give adds this to the score, twice at most.
 FIGURE_BONUS = 0.2
-SAME_HOURS = 36.0
+SAME_HOURS = 12.0
+# A figure found in at most this many of the window's articles (or this share) can contradict.
+FIGURE_RARE = 4
+FIGURE_SHARE = 0.005
 NEAR_DUPLICATE = 0.5
 NUM_PERM = 64
 # A term found in at most this share of the window's articles is specific to an event.
@@ -86,19 +96,22 @@ class Assignment:
     continues: str | None = None  # for a follow-up: the story it replies to
     shared: tuple[str, ...] = ()  # the specific terms both share, rarest first
     reason: str = ""
+    across: bool = False  # compared across languages (names, figures, dates, concepts only)
 
     def describe(self, titles: dict[str, str] | None = None) -> str:
         """One line for people: the decision and its evidence."""
         other = (titles or {}).get(self.compared_with or "", self.compared_with or "")
         shared = ", ".join(self.shared[:12]) or "nothing specific"
+        score = f"{'across languages, ' if self.across else ''}score {self.score:.2f}"
         if self.kind == "same":
             how = "a near-duplicate of" if self.near_duplicate else "the same report as"
-            return f"{how} {other!r} (score {self.score:.2f}; shared: {shared})"
+            return f"{how} {other!r} ({score}; shared: {shared})"
         if self.kind == "followup":
-            return f"a follow-up of {other!r} (score {self.score:.2f}; shared: {shared})"
+            why = f"; not the same report: {self.reason}" if self.reason else ""
+            return f"a follow-up of {other!r} ({score}; shared: {shared}{why})"
         if self.compared_with is None:
             return "a new story (no earlier story shares its specifics)"
-        return f"a new story: closest {other!r}, score {self.score:.2f}, {self.reason}"
+        return f"a new story: closest {other!r}, {score}, {self.reason}"
 
 
 @dataclass(slots=True)
@@ -108,6 +121,8 @@ class _Member:
     extra: tuple[str, ...]
     figures: tuple[str, ...]
     dates: tuple[str, ...]
+    weekdays: tuple[str, ...]
+    lang: str
     at: datetime
     signature: LeanMinHash | None
     head: bool  # the story's first report: the only kind of member compared with
@@ -123,49 +138,63 @@ class StoryIndex:
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
     _df: Counter[str] = field(default_factory=Counter)
+    _english: Counter[str] = field(default_factory=Counter)  # document frequency in English
     _weights: dict[str, float] = field(default_factory=dict)  # IDF, valid until the next observe
-    _seen: deque[tuple[datetime, frozenset[str]]] = field(default_factory=deque)
+    _seen: deque[tuple[datetime, frozenset[str], bool]] = field(default_factory=deque)
     _lsh: MinHashLSH | None = None  # built with the first signature (see `_near`)
 
-    def observe(self, terms: frozenset[str], at: datetime) -> None:
+    def observe(self, found: Specifics, at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
         self._weights.clear()
+        terms = found.terms | found.extra
+        english = found.lang == "en"
         self._df.update(terms)
-        self._seen.append((at, terms))
+        if english:
+            self._english.update(terms)
+        self._seen.append((at, terms, english))
 
     def observe_text(self, title: str, text: str, at: datetime) -> None:
         """Count an article that alerts nobody towards the window's word frequencies."""
-        found = specifics(title, text)
-        self.observe(found.terms | found.extra, at)
+        self.observe(specifics(title, text), at)
 
     def assign(
         self, key: str, found: Specifics, signature: MinHash | None, at: datetime
     ) -> Assignment:
         """Decide which story the article joins (without adding it; see `add`)."""
         copy = self._near_duplicate(signature)
-        if copy is not None:
+        if copy is not None and not self._conflict(found, self._members[copy]):
             story = self._members[copy].story
             return Assignment(story, "same", 1.0, True, self._heads.get(story, copy))
         best: tuple[float, str, tuple[str, ...], str] | None = None
+        sides: dict[bool, tuple[frozenset[str], float]] = {}  # the article's side, per language
         for head in self._candidates(found.terms):
-            score, shared, conflict = self._compare(found, self._members[head])
+            member = self._members[head]
+            across = found.lang != member.lang
+            if across not in sides:
+                terms = self._comparable(found.terms, across)
+                sides[across] = terms, sum(self._idf(term) for term in terms)
+            score, shared, conflict = self._compare(found, sides[across], member)
             if best is None or score > best[0]:
                 best = (score, head, shared, conflict)
         if best is None:
             return Assignment(key, "new", 0.0)
         score, head, shared, conflict = best
         member = self._members[head]
+        across = found.lang != member.lang
         hours = abs((at - member.at).total_seconds()) / 3600
-        strong = score >= SAME_STORY and len(shared) >= MIN_SHARED
+        needed = SAME_ACROSS if across else SAME_STORY
+        strong = score >= needed
         if not strong and score >= WIDE_SCORE:
             strong = self._wide_shared(found, member) >= WIDE_SHARED
         if strong and not conflict and hours <= SAME_HOURS:
-            return Assignment(member.story, "same", score, False, head, None, shared)
+            return Assignment(member.story, "same", score, False, head, None, shared, "", across)
         if score >= RELATED and shared:
-            reason = conflict or (f"{hours:.0f} h later" if score >= SAME_STORY else "")
-            return Assignment(key, "followup", score, False, head, member.story, shared, reason)
+            reason = conflict or (f"{hours:.0f} h later" if strong else f"needs {needed:.2f}")
+            return Assignment(
+                key, "followup", score, False, head, member.story, shared, reason, across
+            )
         reason = f"too little in common (needs {RELATED:.2f} and a specific term)"
-        return Assignment(key, "new", score, False, head, None, shared, reason)
+        return Assignment(key, "new", score, False, head, None, shared, reason, across)
 
     def add(
         self,
@@ -189,6 +218,8 @@ class StoryIndex:
             tuple(found.extra),
             tuple(found.figures),
             tuple(found.dates),
+            tuple(found.weekdays),
+            found.lang,
             at,
             lean,
             head,
@@ -205,11 +236,10 @@ class StoryIndex:
         self._weights.clear()
         cutoff = now - self.window
         while self._seen and self._seen[0][0] < cutoff:
-            _, terms = self._seen.popleft()
-            for term in terms:
-                self._df[term] -= 1
-                if self._df[term] <= 0:
-                    del self._df[term]
+            _, terms, english = self._seen.popleft()
+            _forget(self._df, terms)
+            if english:
+                _forget(self._english, terms)
         old = []
         for key, member in self._members.items():  # in insertion order, so oldest first
             if member.at >= cutoff:
@@ -246,15 +276,18 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self._members)
 
-    def _compare(self, found: Specifics, head: _Member) -> tuple[float, tuple[str, ...], str]:
+    def _compare(
+        self, found: Specifics, side: tuple[frozenset[str], float], head: _Member
+    ) -> tuple[float, tuple[str, ...], str]:
         """Score an article against a story's first report: (score, shared specifics, conflict).
 
-        The score is the IDF-weighted overlap of the two term sets, normalised by the smaller
+        `side` is the article's comparable terms and their weight (see `_comparable`). The
+        score is the IDF-weighted overlap of the two term sets, normalised by the smaller
         set's weight (a short agency report of an event is contained in a long one).
         """
-        theirs = frozenset(head.terms)
-        both = found.terms & theirs
-        mine_weight = sum(self._idf(term) for term in found.terms)
+        mine, mine_weight = side
+        theirs = self._comparable(frozenset(head.terms), found.lang != head.lang)
+        both = mine & theirs
         their_weight = sum(self._idf(term) for term in theirs)
         smaller = min(mine_weight, their_weight)
         if not both or smaller <= 0:
@@ -265,12 +298,38 @@ class StoryIndex:
         score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
         specific = (t for t in both if self._specific(t))
         shared = tuple(sorted(specific, key=lambda t: (self._df[t], t)))
-        return score, shared, _conflict(found, head)
+        return score, shared, self._conflict(found, head)
 
     def _wide_shared(self, found: Specifics, head: _Member) -> int:
         """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
         theirs = frozenset(head.terms) | frozenset(head.extra)
         return sum(1 for t in (found.terms | found.extra) & theirs if self._specific(t))
+
+    def _comparable(self, terms: frozenset[str], across: bool) -> frozenset[str]:
+        """The terms to compare: all of them, or across languages only the crossable ones."""
+        return frozenset(t for t in terms if self._crossable(t)) if across else terms
+
+    def _crossable(self, term: str) -> bool:
+        """Whether a term can occur in both languages: a concept, figure or date, or a word
+        the window has seen in English and in German (a name)."""
+        if term[0] in "=#@":
+            return True
+        english = self._english[term]
+        return 0 < english < self._df[term]
+
+    def _conflict(self, found: Specifics, head: _Member) -> str:
+        """Say why two reports cannot be one event: their rare figures, their dates or the
+        weekdays of their leads disagree entirely."""
+        rare = max(FIGURE_RARE, FIGURE_SHARE * len(self._seen))
+        mine = frozenset(f for f in found.figures if self._df[f] <= rare)
+        theirs = frozenset(f for f in head.figures if self._df[f] <= rare)
+        if mine and theirs and not mine & theirs:
+            return "different figures"
+        if found.dates and head.dates and not found.dates & frozenset(head.dates):
+            return "different dates"
+        if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
+            return "different days"
+        return ""
 
     def _specific(self, term: str) -> bool:
         """Whether a term is rare enough in the window to say something about one event."""
@@ -323,19 +382,18 @@ def _lean(signature: MinHash) -> LeanMinHash:
     return LeanMinHash(signature)
 
 
-def _conflict(found: Specifics, head: _Member) -> str:
-    """Say why two reports cannot be one event: their figures or dates disagree entirely."""
-    if found.figures and head.figures and not found.figures & frozenset(head.figures):
-        return "different figures"
-    if found.dates and head.dates and not found.dates & frozenset(head.dates):
-        return "different dates"
-    return ""
+def _forget(counts: Counter[str], terms: Iterable[str]) -> None:
+    """Take an expired article's terms off a document-frequency count."""
+    for term in terms:
+        counts[term] -= 1
+        if counts[term] <= 0:
+            del counts[term]
 
 
 def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> Assignment:
     """Count an alerted article towards the window and place it in a story (the service's path)."""
     found = specifics(title, text)
-    index.observe(found.terms | found.extra, at)
+    index.observe(found, at)
     signature = shingle_signature(f"{title}\n{text}")
     placed = index.assign(key, found, signature, at)
     index.add(key, placed.story, found, signature, at, title)

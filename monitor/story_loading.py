@@ -50,7 +50,7 @@ class StoryLoader:
 def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
     """Count a stored article's words and, if it belongs to a story, add it to that story."""
     found = specifics(stored.title, stored.text)
-    stories.observe(found.terms | found.extra, stored.seen_at)
+    stories.observe(found, stored.seen_at)
     if stored.story is not None:  # the first stored member of a story is its first report
         signature = shingle_signature(f"{stored.title}\n{stored.text}")
         key = f"entry:{stored.id}"

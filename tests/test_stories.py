@@ -248,3 +248,76 @@ def test_a_story_decision_explains_itself() -> None:
     assert "#3000" in text and "@03-03" in text  # 3.000/3,000, 3. März/March 3
     new = place(index, "meet", MEETING[0], " ".join(MEETING[1]), at + timedelta(hours=2))
     assert new.describe(index.titles()).startswith(("a new story", "a follow-up of"))
+
+
+def test_across_languages_only_what_both_could_share_counts() -> None:
+    """A German lead full of words no English report can contain still matches its English twin,
+    because across languages only names, figures, dates and concepts are compared."""
+    index = StoryIndex()
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    english = place(
+        index,
+        "en",
+        "Lavrov hosts North Korea's Choe Son Hui in Moscow",
+        "Russian Foreign Minister Sergei Lavrov received North Korean Foreign Minister Choe Son "
+        "Hui in Moscow on Tuesday and praised Pyongyang's help in the Kursk region.",
+        at,
+    )
+    german = place(
+        index,
+        "de",
+        "Lawrow empfängt Nordkoreas Außenministerin Choe in Moskau",
+        "Russlands Außenminister Sergej Lawrow hat seine nordkoreanische Amtskollegin Choe Son Hui "
+        "am Dienstag in Moskau empfangen. Zum Auftakt der Gespräche würdigte er ausdrücklich die "
+        "brüderliche Unterstützung Pjöngjangs bei der Rückeroberung des Gebiets Kursk.",
+        at + timedelta(hours=2),
+    )
+    assert (english.kind, german.kind, german.story) == ("new", "same", "en")
+    assert german.across
+    assert "across languages" in german.describe(index.titles())
+
+
+def test_a_different_rare_figure_or_weekday_is_a_different_event() -> None:
+    """The stock figure every report repeats cannot join two events; their own figures and
+    the days their leads name keep them apart, and the explanation says so."""
+    index = StoryIndex()
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    stock = " Nordkorea soll Russland bereits mehr als 10.000 Soldaten geschickt haben."
+    for number in range(3):  # the stock figure is common in the window
+        index.observe_text(f"Bericht {number}", f"Kursk.{stock}", at)
+    first = place(
+        index,
+        "3000",
+        "Seoul: Nordkorea schickt 3.000 weitere Soldaten nach Russland",
+        "Nordkorea hat nach Angaben des südkoreanischen Generalstabs 3.000 weitere Soldaten nach "
+        "Russland geschickt." + stock,
+        at,
+    )
+    second = place(
+        index,
+        "6000",
+        "Seoul: Nordkorea schickt 6.000 weitere Soldaten nach Russland",
+        "Nordkorea bereitet nach Angaben des südkoreanischen Generalstabs die Entsendung von "
+        "6.000 weiteren Soldaten nach Russland vor." + stock,
+        at + timedelta(hours=1),
+    )
+    assert (first.kind, second.kind) == ("new", "followup")
+    assert "different figures" in second.describe(index.titles())
+    ratified = place(
+        index,
+        "wed",
+        "Duma ratifiziert Rüstungsabkommen mit Nordkorea",
+        "Die Staatsduma hat am Mittwoch das Rüstungsabkommen mit Nordkorea ratifiziert, das "
+        "Präsident Wladimir Putin eingebracht hatte.",
+        at + timedelta(hours=2),
+    )
+    submitted = place(
+        index,
+        "mon",
+        "Putin legt Duma Rüstungsabkommen mit Nordkorea vor",
+        "Präsident Wladimir Putin hat der Staatsduma am Montag das Rüstungsabkommen mit Nordkorea "
+        "zur Ratifizierung vorgelegt.",
+        at + timedelta(hours=3),
+    )
+    assert ratified.kind != "same" and submitted.kind != "same"
+    assert submitted.compared_with in (None, "wed")

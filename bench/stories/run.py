@@ -72,7 +72,9 @@ class Tally:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10_000, help="window size for the cost run")
+    parser.add_argument(
+        "--members", type=int, default=10_000, help="window size for the cost run (0: none)"
+    )
     parser.add_argument("--show-errors", action="store_true", help="list every wrong decision")
     args = parser.parse_args()
     background = _background()
@@ -86,7 +88,8 @@ def main() -> int:
             _print(
                 f"{half} ({len(reports)} reports, {'2-hour burst' if burst else '72 hours'})", tally
             )
-    _cost(background, args.members)
+    if args.members:
+        _cost(background, args.members)
     return 0
 
 
