@@ -30,6 +30,10 @@ LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
 WIDE_WORDS = 200
 STEM_CHARS = 6
+# A text needs this many of one language's commonest words to be told German or English.
+LANGUAGE_EVIDENCE = 2
+# Longer figures are no figures (and would overflow a float).
+FIGURE_DIGITS = 15
 
 _TOKEN = re.compile(
     r"[A-Za-z]{1,4}-\d+"  # KN-23, Il-76, Su-27: one term
@@ -211,7 +215,7 @@ class Specifics:
     figures: frozenset[str]  # `#3000`: figures of 100 and more that are not years
     dates: frozenset[str]  # `@03-03`: calendar dates
     weekdays: frozenset[str] = frozenset()  # `@tue`: weekdays named in the title and lead
-    lang: str = "de"  # "de" or "en"
+    lang: str = ""  # "de", "en", or "" when too short to tell
 
 
 def spell(word: str) -> str:
@@ -281,9 +285,12 @@ _WEEKDAY_TERMS = frozenset(f"@{day}" for day in _WEEKDAYS.values())
 
 
 def _language(folded: list[str]) -> str:
-    """German or English, by which language's commonest words the text uses more."""
+    """German or English, by which language's commonest words the text uses more; "" when it
+    has too few of them to tell (a headline without its text)."""
     german = sum(1 for word in folded if word in _GERMAN)
     english = sum(1 for word in folded if word in _ENGLISH)
+    if max(german, english) < LANGUAGE_EVIDENCE or german == english:
+        return ""
     return "en" if english > german else "de"
 
 
@@ -319,10 +326,13 @@ class _Found:
 
 def _figure(word: str, following: str) -> int:
     if re.fullmatch(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+", word):
-        return int(re.sub(r"\D", "", word))
+        digits = re.sub(r"\D", "", word)
+        return int(digits) if len(digits) <= FIGURE_DIGITS else 0
     whole, _, fraction = word.replace(",", ".").partition(".")
+    if len(whole) > FIGURE_DIGITS:
+        return 0
     scale = _SCALES.get(following, 1)
     try:
         return int(float(f"{whole}.{fraction or 0}") * scale)
-    except ValueError:
+    except (ValueError, OverflowError):
         return 0

@@ -4,8 +4,8 @@
 evidence about the *event*, not the topic (every report on a topic shares its vocabulary):
 
 1. Near-duplicates: MinHash over word 3-shingles of the whole text, looked up in a MinHash LSH
-   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline. Not when
-   its figures or dates contradict (see 3): an agency update with a new toll is news.
+   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline. When its
+   figures or dates contradict the copy (see 3) it is a follow-up: an update with a new toll.
 2. Otherwise the article's lead is reduced to its specifics (`specifics.py`: names, figures,
    dates and event words in one vocabulary for German and English) and compared with the
    *first report* of each story in the window only, never with later members, so a story
@@ -13,13 +13,15 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
    (inverse document frequency over every article seen, alerted or not).
    A German and an English report can only share names, figures, dates and concepts, so across
    languages both sides count only such terms: the concepts, figures and dates, and the words
-   the window has seen in both languages (names: Kharkiv/Charkiw, Lavrov/Lawrow). Otherwise
-   every German word an English report cannot contain would count against the pair.
+   the window has seen in both languages (names: Kharkiv/Charkiw, Lavrov/Lawrow) or too rarely
+   to tell. Otherwise every German word an English report cannot contain would count against
+   the pair; but a new name (Minsk) still counts, or "Choe leaves Moscow for Minsk" would look
+   contained in "Lavrov hosts Choe in Moscow".
 3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
-   languages) or, for two long reports, `WIDE_SHARED` specific terms in common; no
-   contradicting figures, dates or weekdays; published within `SAME_HOURS` of the story's first
-   report. Only figures rare in the window can contradict: the stock background figure every
-   report repeats ("more than 10,000 soldiers") says nothing.
+   languages) with a shared specific term, or, for two long reports, `WIDE_SHARED` specific
+   terms in common; no contradicting figures, dates or weekdays; published within `SAME_HOURS`
+   of the story's first report. Only figures rare in the window can contradict: the stock
+   background figure every report repeats ("more than 10,000 soldiers") says nothing.
 4. A follow-up: weaker agreement (`RELATED`) with at least one shared specific term. It opens a
    story of its own (later reports of it edit its message) and replies to the story it
    continues. When unsure between the two, the rule notifies: a needless reply costs a glance,
@@ -45,7 +47,10 @@ if TYPE_CHECKING:
 Kind = Literal["new", "same", "followup"]
 
 SAME_STORY = 0.52
-SAME_ACROSS = 0.68
+SAME_ACROSS = 0.60
+# A word seen in this many of the window's articles, all in one language, is that language's
+# word, not a name: across languages it is left out of the comparison.
+LANGUAGE_BOUND = 2
 RELATED = 0.18
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
 # (a joint statement retold), with at least `WIDE_SCORE`.
@@ -162,14 +167,18 @@ class StoryIndex:
     ) -> Assignment:
         """Decide which story the article joins (without adding it; see `add`)."""
         copy = self._near_duplicate(signature)
-        if copy is not None and not self._conflict(found, self._members[copy]):
+        if copy is not None:
             story = self._members[copy].story
-            return Assignment(story, "same", 1.0, True, self._heads.get(story, copy))
+            head = self._heads.get(story, copy)
+            conflict = self._conflict(found, self._members[copy])
+            if not conflict:
+                return Assignment(story, "same", 1.0, True, head)
+            return Assignment(key, "followup", 1.0, True, head, story, (), conflict)
         best: tuple[float, str, tuple[str, ...], str] | None = None
         sides: dict[bool, tuple[frozenset[str], float]] = {}  # the article's side, per language
         for head in self._candidates(found.terms):
             member = self._members[head]
-            across = found.lang != member.lang
+            across = _across(found.lang, member.lang)
             if across not in sides:
                 terms = self._comparable(found.terms, across)
                 sides[across] = terms, sum(self._idf(term) for term in terms)
@@ -180,10 +189,10 @@ class StoryIndex:
             return Assignment(key, "new", 0.0)
         score, head, shared, conflict = best
         member = self._members[head]
-        across = found.lang != member.lang
+        across = _across(found.lang, member.lang)
         hours = abs((at - member.at).total_seconds()) / 3600
         needed = SAME_ACROSS if across else SAME_STORY
-        strong = score >= needed
+        strong = score >= needed and bool(shared)
         if not strong and score >= WIDE_SCORE:
             strong = self._wide_shared(found, member) >= WIDE_SHARED
         if strong and not conflict and hours <= SAME_HOURS:
@@ -286,7 +295,7 @@ class StoryIndex:
         set's weight (a short agency report of an event is contained in a long one).
         """
         mine, mine_weight = side
-        theirs = self._comparable(frozenset(head.terms), found.lang != head.lang)
+        theirs = self._comparable(frozenset(head.terms), _across(found.lang, head.lang))
         both = mine & theirs
         their_weight = sum(self._idf(term) for term in theirs)
         smaller = min(mine_weight, their_weight)
@@ -310,12 +319,14 @@ class StoryIndex:
         return frozenset(t for t in terms if self._crossable(t)) if across else terms
 
     def _crossable(self, term: str) -> bool:
-        """Whether a term can occur in both languages: a concept, figure or date, or a word
-        the window has seen in English and in German (a name)."""
+        """Whether a term can occur in both languages: a concept, figure or date, a word the
+        window has seen in English and in German (a name), or a word too rare to tell (a name
+        the other language has not reported yet: it must count, or a report naming a new place
+        would look contained in one that does not)."""
         if term[0] in "=#@":
             return True
-        english = self._english[term]
-        return 0 < english < self._df[term]
+        seen = self._df[term]
+        return seen < LANGUAGE_BOUND or 0 < self._english[term] < seen
 
     def _conflict(self, found: Specifics, head: _Member) -> str:
         """Say why two reports cannot be one event: their rare figures, their dates or the
@@ -380,6 +391,11 @@ def _lean(signature: MinHash) -> LeanMinHash:
     from datasketch import LeanMinHash
 
     return LeanMinHash(signature)
+
+
+def _across(mine: str, theirs: str) -> bool:
+    """Whether two reports are in two languages (one too short to tell is taken as the same)."""
+    return bool(mine and theirs and mine != theirs)
 
 
 def _forget(counts: Counter[str], terms: Iterable[str]) -> None:

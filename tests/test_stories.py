@@ -255,6 +255,13 @@ def test_across_languages_only_what_both_could_share_counts() -> None:
     because across languages only names, figures, dates and concepts are compared."""
     index = StoryIndex()
     at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    for number in range(3):  # the window knows these words as German ones
+        index.observe_text(
+            f"Bericht {number}",
+            "Zum Auftakt der Gespräche würdigte die Kollegin ausdrücklich die Unterstützung und "
+            "die Rückeroberung des Gebiets; sie hat ihn empfangen.",
+            at,
+        )
     english = place(
         index,
         "en",
@@ -267,7 +274,7 @@ def test_across_languages_only_what_both_could_share_counts() -> None:
         index,
         "de",
         "Lawrow empfängt Nordkoreas Außenministerin Choe in Moskau",
-        "Russlands Außenminister Sergej Lawrow hat seine nordkoreanische Amtskollegin Choe Son Hui "
+        "Russlands Außenminister Sergej Lawrow hat seine nordkoreanische Kollegin Choe Son Hui "
         "am Dienstag in Moskau empfangen. Zum Auftakt der Gespräche würdigte er ausdrücklich die "
         "brüderliche Unterstützung Pjöngjangs bei der Rückeroberung des Gebiets Kursk.",
         at + timedelta(hours=2),
@@ -321,3 +328,75 @@ def test_a_different_rare_figure_or_weekday_is_a_different_event() -> None:
     )
     assert ratified.kind != "same" and submitted.kind != "same"
     assert submitted.compared_with in (None, "wed")
+
+
+def _window(at: datetime) -> StoryIndex:
+    """A story index whose window already holds some unrelated news."""
+    index = StoryIndex()
+    for number in range(30):
+        index.observe_text(f"Bericht {number}", f"Die Regierung berät den Haushalt {number}.", at)
+    return index
+
+
+LAVROV = (
+    "Lavrov hosts North Korea's Choe Son Hui in Moscow",
+    "Russian Foreign Minister Sergei Lavrov received North Korean Foreign Minister Choe Son Hui "
+    "in Moscow on Tuesday and praised Pyongyang's help in the Kursk region.",
+)
+
+
+def test_the_next_stop_of_a_visit_in_the_other_language_is_not_the_same_report() -> None:
+    """A new name the other language has not reported yet (Minsk) still counts across
+    languages, so the next event of the same people notifies."""
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    index = _window(at)
+    place(index, "en", *LAVROV, at)
+    minsk = place(
+        index,
+        "de",
+        "Choe Son Hui reist von Moskau nach Minsk",
+        "Die nordkoreanische Außenministerin Choe Son Hui ist nach ihrem Besuch in Moskau zu "
+        "Gesprächen mit Lukaschenko nach Minsk gereist.",
+        at + timedelta(hours=2),
+    )
+    assert minsk.kind == "followup" and minsk.across
+
+
+def test_a_headline_without_text_is_not_taken_for_german() -> None:
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    index = _window(at)
+    place(index, "en", *LAVROV, at)
+    headline = place(index, "title", "Choe Son Hui leaves Moscow for Minsk", "", at)
+    assert headline.kind != "same" and not headline.across
+
+
+def test_an_update_with_a_new_figure_is_a_follow_up_of_the_copy_it_repeats() -> None:
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    index = _window(at)
+    place(
+        index,
+        "first",
+        "Russian missile strike hits Kharkiv apartment block",
+        "A Russian missile strike hit an apartment block in Kharkiv early on Tuesday, regional "
+        "governor Oleh Syniehubov said. Rescuers were searching the rubble.",
+        at,
+    )
+    body = (
+        "A Russian missile strike hit an apartment block in Kharkiv early on Tuesday, regional "
+        "governor Oleh Syniehubov said. Rescuers were searching the rubble of the nine storey "
+        "building, where {} residents had lived, the governor said on Telegram, adding that "
+        "emergency services had evacuated the neighbouring houses and set up a shelter nearby."
+    )
+    title = "Kharkiv: missile hits apartment block"
+    copy = place(index, "copy", title, body.format("250"), at + timedelta(hours=1))
+    update = place(index, "update", title, body.format("480"), at + timedelta(hours=2))
+    assert copy.kind == "same"
+    assert update.kind == "followup" and update.near_duplicate
+    assert "different figures" in update.describe(index.titles())
+
+
+def test_hostile_figures_do_not_break_placing() -> None:
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    index = StoryIndex()
+    for number, text in enumerate(["9" * 400, "1." + "000." * 2000 + "000", "", "_ _ _"]):
+        assert place(index, f"h{number}", "Nordkorea", text, at).kind in ("new", "same")

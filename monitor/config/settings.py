@@ -225,7 +225,7 @@ class Settings(BaseSettings):
         72.0,
         ge=1,
         description="Hours a story stays open: later reports within it reply to it (or edit "
-        "its message, within 36 hours of its first report).",
+        "its message, within 12 hours of its first report).",
     )
     seen_days: Number = Field(
         90.0,
