@@ -215,6 +215,7 @@ class Specifics:
     figures: frozenset[str]  # `#3000`: figures of 100 and more that are not years
     dates: frozenset[str]  # `@03-03`: calendar dates
     weekdays: frozenset[str] = frozenset()  # `@tue`: weekdays named in the title and lead
+    names: frozenset[str] = frozenset()  # lead terms only ever capitalised: names or nouns
     lang: str = ""  # "de", "en", or "" when too short to tell
 
 
@@ -249,7 +250,7 @@ def specifics(title: str, text: str) -> Specifics:
     """Reduce the article's title and lead to terms, figures and dates (see the module doc)."""
     words = [m.group() for m in _TOKEN.finditer(f"{title}\n{text}")][:WIDE_WORDS]
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
-    found = _Found(set(), set(), set())
+    found = _Found(set(), set(), set(), set())
     lead: frozenset[str] = frozenset()
     paired = False  # the word was the second of a two-word concept
     for i, word in enumerate(folded[:-1]):
@@ -268,7 +269,7 @@ def specifics(title: str, text: str) -> Specifics:
         elif word in _MONTHS and following.isdigit() and len(following) <= 2:
             found.date(_MONTHS[word], int(following))
         if not word[0].isdigit():
-            found.word(word)
+            found.word(word, words[i][0].islower())
     if len(words) <= LEAD_WORDS:
         lead = frozenset(found.terms)
     return Specifics(
@@ -277,6 +278,7 @@ def specifics(title: str, text: str) -> Specifics:
         frozenset(found.figures),
         frozenset(found.dates),
         frozenset(t for t in lead if t in _WEEKDAY_TERMS),
+        frozenset(t for t in lead if t[0] not in "=#@" and t not in found.plain),
         _language(folded),
     )
 
@@ -301,6 +303,7 @@ class _Found:
     terms: set[str]
     figures: set[str]
     dates: set[str]
+    plain: set[str]  # terms of words written in lower case somewhere: a language's words
 
     def number(self, word: str, following: str) -> None:
         value = _figure(word, following)
@@ -315,7 +318,9 @@ class _Found:
             self.dates.add(f"@{month:02d}-{day:02d}")
             self.terms.add(f"@{month:02d}-{day:02d}")
 
-    def word(self, word: str) -> None:
+    def word(self, word: str, lower: bool) -> None:
+        if lower and len(word) >= 2 and word not in _STOP:
+            self.plain.add(_term(word))
         if word in _WEEKDAYS:
             self.terms.add(f"@{_WEEKDAYS[word]}")
         elif word in _NUMBER_WORDS:

@@ -13,10 +13,10 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
    (inverse document frequency over every article seen, alerted or not).
    A German and an English report can only share names, figures, dates and concepts, so across
    languages both sides count only such terms: the concepts, figures and dates, and the words
-   the window has seen in both languages (names: Kharkiv/Charkiw, Lavrov/Lawrow) or too rarely
-   to tell. Otherwise every German word an English report cannot contain would count against
-   the pair; but a new name (Minsk) still counts, or "Choe leaves Moscow for Minsk" would look
-   contained in "Lavrov hosts Choe in Moscow".
+   the window has seen in both languages (names: Kharkiv/Charkiw, Lavrov/Lawrow), or only ever
+   capitalised and too rare to tell. Otherwise every German word an English report cannot
+   contain would count against the pair; but a new name (Minsk) still counts, or "Choe leaves
+   Moscow for Minsk" would look contained in "Lavrov hosts Choe in Moscow".
 3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
    languages) with a shared specific term, or, for two long reports, `WIDE_SHARED` specific
    terms in common; no contradicting figures, dates or weekdays; published within `SAME_HOURS`
@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 Kind = Literal["new", "same", "followup"]
 
 SAME_STORY = 0.52
-SAME_ACROSS = 0.60
-# A word seen in this many of the window's articles, all in one language, is that language's
-# word, not a name: across languages it is left out of the comparison.
+SAME_ACROSS = 0.64
+# A capitalised word seen in this many of the window's articles, all in one language, is that
+# language's word (a German noun), not a name: across languages it is left out of the comparison.
 LANGUAGE_BOUND = 2
 RELATED = 0.18
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
@@ -111,6 +111,8 @@ class Assignment:
         if self.kind == "same":
             how = "a near-duplicate of" if self.near_duplicate else "the same report as"
             return f"{how} {other!r} ({score}; shared: {shared})"
+        if self.kind == "followup" and self.near_duplicate:
+            return f"a follow-up of {other!r}: a near-duplicate of it, but {self.reason}"
         if self.kind == "followup":
             why = f"; not the same report: {self.reason}" if self.reason else ""
             return f"a follow-up of {other!r} ({score}; shared: {shared}{why})"
@@ -127,6 +129,7 @@ class _Member:
     figures: tuple[str, ...]
     dates: tuple[str, ...]
     weekdays: tuple[str, ...]
+    names: tuple[str, ...]
     lang: str
     at: datetime
     signature: LeanMinHash | None
@@ -180,7 +183,7 @@ class StoryIndex:
             member = self._members[head]
             across = _across(found.lang, member.lang)
             if across not in sides:
-                terms = self._comparable(found.terms, across)
+                terms = self._comparable(found.terms, found.names, across)
                 sides[across] = terms, sum(self._idf(term) for term in terms)
             score, shared, conflict = self._compare(found, sides[across], member)
             if best is None or score > best[0]:
@@ -228,6 +231,7 @@ class StoryIndex:
             tuple(found.figures),
             tuple(found.dates),
             tuple(found.weekdays),
+            tuple(found.names),
             found.lang,
             at,
             lean,
@@ -295,7 +299,9 @@ class StoryIndex:
         set's weight (a short agency report of an event is contained in a long one).
         """
         mine, mine_weight = side
-        theirs = self._comparable(frozenset(head.terms), _across(found.lang, head.lang))
+        theirs = self._comparable(
+            frozenset(head.terms), frozenset(head.names), _across(found.lang, head.lang)
+        )
         both = mine & theirs
         their_weight = sum(self._idf(term) for term in theirs)
         smaller = min(mine_weight, their_weight)
@@ -314,19 +320,26 @@ class StoryIndex:
         theirs = frozenset(head.terms) | frozenset(head.extra)
         return sum(1 for t in (found.terms | found.extra) & theirs if self._specific(t))
 
-    def _comparable(self, terms: frozenset[str], across: bool) -> frozenset[str]:
+    def _comparable(
+        self, terms: frozenset[str], names: frozenset[str], across: bool
+    ) -> frozenset[str]:
         """The terms to compare: all of them, or across languages only the crossable ones."""
-        return frozenset(t for t in terms if self._crossable(t)) if across else terms
+        if not across:
+            return terms
+        return frozenset(t for t in terms if self._crossable(t, t in names))
 
-    def _crossable(self, term: str) -> bool:
+    def _crossable(self, term: str, name: bool) -> bool:
         """Whether a term can occur in both languages: a concept, figure or date, a word the
-        window has seen in English and in German (a name), or a word too rare to tell (a name
-        the other language has not reported yet: it must count, or a report naming a new place
-        would look contained in one that does not)."""
+        window has seen in English and in German (a name), or a word the article only ever
+        capitalises and the window has not seen elsewhere (a name the other language has not
+        reported yet: it must count, or a report naming a new place would look contained in one
+        that does not). A word the article writes in lower case is its language's own."""
         if term[0] in "=#@":
             return True
         seen = self._df[term]
-        return seen < LANGUAGE_BOUND or 0 < self._english[term] < seen
+        if 0 < self._english[term] < seen:
+            return True
+        return name and seen < LANGUAGE_BOUND
 
     def _conflict(self, found: Specifics, head: _Member) -> str:
         """Say why two reports cannot be one event: their rare figures, their dates or the

@@ -400,3 +400,14 @@ def test_hostile_figures_do_not_break_placing() -> None:
     index = StoryIndex()
     for number, text in enumerate(["9" * 400, "1." + "000." * 2000 + "000", "", "_ _ _"]):
         assert place(index, f"h{number}", "Nordkorea", text, at).kind in ("new", "same")
+
+
+def test_only_words_an_article_always_capitalises_can_be_new_names() -> None:
+    from monitor.specifics import specifics
+
+    found = specifics(
+        "Choe reist nach Minsk", "Die Ministerin ist nach Minsk gereist, sie reist oft."
+    )
+    assert "minsk" in found.names and "ministerin"[:6] in found.names
+    assert not {"reist", "gereis"} & found.names  # written in lower case: German words
+    assert found.lang == "de" and specifics("Choe leaves for Minsk", "").lang == ""
