@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -184,7 +184,7 @@ class StoryIndex:
             across = _across(found.lang, member.lang)
             if across not in sides:
                 terms = self._comparable(found.terms, found.names, across)
-                sides[across] = terms, sum(self._idf(term) for term in terms)
+                sides[across] = terms, sum(map(self._idf, terms))
             score, shared, conflict = self._compare(found, sides[across], member)
             if best is None or score > best[0]:
                 best = (score, head, shared, conflict)
@@ -299,15 +299,15 @@ class StoryIndex:
         set's weight (a short agency report of an event is contained in a long one).
         """
         mine, mine_weight = side
-        theirs = self._comparable(
-            frozenset(head.terms), frozenset(head.names), _across(found.lang, head.lang)
-        )
+        theirs = self._comparable(head.terms, head.names, _across(found.lang, head.lang))
         both = mine & theirs
-        their_weight = sum(self._idf(term) for term in theirs)
-        smaller = min(mine_weight, their_weight)
-        if not both or smaller <= 0:
+        if not both:
             return 0.0, (), ""
-        overlap = sum(self._idf(term) for term in both)
+        their_weight = sum(map(self._idf, theirs))
+        smaller = min(mine_weight, their_weight)
+        if smaller <= 0:
+            return 0.0, (), ""
+        overlap = sum(map(self._idf, both))
         union = mine_weight + their_weight - overlap
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
         score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
@@ -321,12 +321,13 @@ class StoryIndex:
         return sum(1 for t in (found.terms | found.extra) & theirs if self._specific(t))
 
     def _comparable(
-        self, terms: frozenset[str], names: frozenset[str], across: bool
+        self, terms: Collection[str], names: Collection[str], across: bool
     ) -> frozenset[str]:
         """The terms to compare: all of them, or across languages only the crossable ones."""
         if not across:
-            return terms
-        return frozenset(t for t in terms if self._crossable(t, t in names))
+            return terms if isinstance(terms, frozenset) else frozenset(terms)
+        capitalised = frozenset(names)
+        return frozenset(t for t in terms if self._crossable(t, t in capitalised))
 
     def _crossable(self, term: str, name: bool) -> bool:
         """Whether a term can occur in both languages: a concept, figure or date, a word the
