@@ -31,8 +31,7 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
 
 from __future__ import annotations
 
-import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Literal
 
 from monitor.query import fold
 from monitor.specifics import Specifics, specifics
+from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -48,9 +48,6 @@ Kind = Literal["new", "same", "followup"]
 
 SAME_STORY = 0.52
 SAME_ACROSS = 0.64
-# A capitalised word seen in this many of the window's articles, all in one language, is that
-# language's word (a German noun), not a name: across languages it is left out of the comparison.
-LANGUAGE_BOUND = 2
 RELATED = 0.18
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
 # (a joint statement retold), with at least `WIDE_SCORE`.
@@ -59,21 +56,13 @@ WIDE_SCORE = 0.2
 # Each figure (of 100 or more, not a year) both reports give adds this to the score, twice at most.
 FIGURE_BONUS = 0.2
 SAME_HOURS = 12.0
-# A figure found in at most this many of the window's articles (or this share) can contradict.
-FIGURE_RARE = 4
-FIGURE_SHARE = 0.005
 NEAR_DUPLICATE = 0.5
 NUM_PERM = 64
-# A term found in at most this share of the window's articles is specific to an event.
-SPECIFIC_SHARE = 0.04
 # Only the article's rarest terms are looked up; common ones would make every story a candidate.
 LOOKUP_TERMS = 24
 # Of the stories sharing those terms, only the ones sharing most are scored.
 MAX_CANDIDATES = 60
 WINDOW = timedelta(hours=72)
-# Pseudo-documents that contain none of the terms: with few articles seen (a fresh start) every
-# term weighs about the same, and the weights only take shape as the window fills.
-PRIOR_DOCUMENTS = 200
 
 _WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘’–—/"})
 
@@ -145,21 +134,12 @@ class StoryIndex:
     _heads: dict[str, str] = field(default_factory=dict)  # story -> key of its first report
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
-    _df: Counter[str] = field(default_factory=Counter)
-    _english: Counter[str] = field(default_factory=Counter)  # document frequency in English
-    _weights: dict[str, float] = field(default_factory=dict)  # IDF, valid until the next observe
-    _seen: deque[tuple[datetime, frozenset[str], bool]] = field(default_factory=deque)
+    words: WordWindow = field(default_factory=WordWindow)
     _lsh: MinHashLSH | None = None  # built with the first signature (see `_near`)
 
     def observe(self, found: Specifics, at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
-        self._weights.clear()
-        terms = found.terms | found.extra
-        english = found.lang == "en"
-        self._df.update(terms)
-        if english:
-            self._english.update(terms)
-        self._seen.append((at, terms, english))
+        self.words.observe(found, at)
 
     def observe_text(self, title: str, text: str, at: datetime) -> None:
         """Count an article that alerts nobody towards the window's word frequencies."""
@@ -184,7 +164,7 @@ class StoryIndex:
             across = _across(found.lang, member.lang)
             if across not in sides:
                 terms = self._comparable(found.terms, found.names, across)
-                sides[across] = terms, sum(map(self._idf, terms))
+                sides[across] = terms, sum(map(self.words.idf, terms))
             score, shared, conflict = self._compare(found, sides[across], member)
             if best is None or score > best[0]:
                 best = (score, head, shared, conflict)
@@ -246,13 +226,8 @@ class StoryIndex:
 
     def expire(self, now: datetime) -> int:
         """Forget members and term counts older than the window; return members dropped."""
-        self._weights.clear()
         cutoff = now - self.window
-        while self._seen and self._seen[0][0] < cutoff:
-            _, terms, english = self._seen.popleft()
-            _forget(self._df, terms)
-            if english:
-                _forget(self._english, terms)
+        self.words.expire(cutoff)
         old = []
         for key, member in self._members.items():  # in insertion order, so oldest first
             if member.at >= cutoff:
@@ -303,22 +278,22 @@ class StoryIndex:
         both = mine & theirs
         if not both:
             return 0.0, (), ""
-        their_weight = sum(map(self._idf, theirs))
+        their_weight = sum(map(self.words.idf, theirs))
         smaller = min(mine_weight, their_weight)
         if smaller <= 0:
             return 0.0, (), ""
-        overlap = sum(map(self._idf, both))
+        overlap = sum(map(self.words.idf, both))
         union = mine_weight + their_weight - overlap
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
         score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
-        specific = (t for t in both if self._specific(t))
-        shared = tuple(sorted(specific, key=lambda t: (self._df[t], t)))
+        specific = (t for t in both if self.words.specific(t))
+        shared = tuple(sorted(specific, key=lambda t: (self.words.count(t), t)))
         return score, shared, self._conflict(found, head)
 
     def _wide_shared(self, found: Specifics, head: _Member) -> int:
         """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
         theirs = frozenset(head.terms) | frozenset(head.extra)
-        return sum(1 for t in (found.terms | found.extra) & theirs if self._specific(t))
+        return sum(1 for t in (found.terms | found.extra) & theirs if self.words.specific(t))
 
     def _comparable(
         self, terms: Collection[str], names: Collection[str], across: bool
@@ -327,27 +302,13 @@ class StoryIndex:
         if not across:
             return terms if isinstance(terms, frozenset) else frozenset(terms)
         capitalised = frozenset(names)
-        return frozenset(t for t in terms if self._crossable(t, t in capitalised))
-
-    def _crossable(self, term: str, name: bool) -> bool:
-        """Whether a term can occur in both languages: a concept, figure or date, a word the
-        window has seen in English and in German (a name), or a word the article only ever
-        capitalises and the window has not seen elsewhere (a name the other language has not
-        reported yet: it must count, or a report naming a new place would look contained in one
-        that does not). A word the article writes in lower case is its language's own."""
-        if term[0] in "=#@":
-            return True
-        seen = self._df[term]
-        if 0 < self._english[term] < seen:
-            return True
-        return name and seen < LANGUAGE_BOUND
+        return frozenset(t for t in terms if self.words.crossable(t, t in capitalised))
 
     def _conflict(self, found: Specifics, head: _Member) -> str:
         """Say why two reports cannot be one event: their rare figures, their dates or the
         weekdays of their leads disagree entirely."""
-        rare = max(FIGURE_RARE, FIGURE_SHARE * len(self._seen))
-        mine = frozenset(f for f in found.figures if self._df[f] <= rare)
-        theirs = frozenset(f for f in head.figures if self._df[f] <= rare)
+        mine = self.words.rare_figures(found.figures)
+        theirs = self.words.rare_figures(head.figures)
         if mine and theirs and not mine & theirs:
             return "different figures"
         if found.dates and head.dates and not found.dates & frozenset(head.dates):
@@ -356,22 +317,11 @@ class StoryIndex:
             return "different days"
         return ""
 
-    def _specific(self, term: str) -> bool:
-        """Whether a term is rare enough in the window to say something about one event."""
-        return self._df[term] <= max(2.0, SPECIFIC_SHARE * len(self._seen))
-
-    def _idf(self, term: str) -> float:
-        weight = self._weights.get(term)
-        if weight is None:
-            documents = len(self._seen) + PRIOR_DOCUMENTS
-            weight = self._weights[term] = math.log((documents + 1) / (self._df[term] + 1))
-        return weight
-
     def _candidates(self, terms: Iterable[str]) -> list[str]:
         """Return the story heads sharing most of the article's rarest terms."""
         shared: Counter[str] = Counter()
         used = 0
-        for term in sorted(terms, key=lambda term: self._df[term]):
+        for term in sorted(terms, key=lambda term: self.words.count(term)):
             posting = self._postings.get(term)
             if not posting:
                 continue
@@ -410,14 +360,6 @@ def _lean(signature: MinHash) -> LeanMinHash:
 def _across(mine: str, theirs: str) -> bool:
     """Whether two reports are in two languages (one too short to tell is taken as the same)."""
     return bool(mine and theirs and mine != theirs)
-
-
-def _forget(counts: Counter[str], terms: Iterable[str]) -> None:
-    """Take an expired article's terms off a document-frequency count."""
-    for term in terms:
-        counts[term] -= 1
-        if counts[term] <= 0:
-            del counts[term]
 
 
 def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> Assignment:
