@@ -61,7 +61,7 @@ NUM_PERM = 64
 # Only the article's rarest terms are looked up; common ones would make every story a candidate.
 LOOKUP_TERMS = 24
 # Of the stories sharing those terms, only the ones sharing most are scored.
-MAX_CANDIDATES = 60
+MAX_CANDIDATES = 40
 WINDOW = timedelta(hours=72)
 
 _WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘’–—/"})
