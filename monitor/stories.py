@@ -3,9 +3,11 @@
 "The same report" only edits an earlier message, and Telegram does not notify edits, so it needs
 evidence about the *event*, not the topic (every report on a topic shares its vocabulary):
 
-1. Near-duplicates: MinHash over word 3-shingles of the whole text, looked up in a MinHash LSH
-   index (datasketch) at Jaccard 0.5: agency copy republished under a new headline. When its
-   figures or dates contradict the copy (see 3) it is a follow-up: an update with a new toll.
+1. Near-duplicates: MinHash over word 3-shingles of the text (its first `SHINGLE_WORDS`),
+   looked up in a MinHash LSH index (datasketch) at Jaccard 0.5: agency copy republished under
+   a new headline, the same report when the leads also share a specific term and it came within
+   `SAME_HOURS`. When its figures or dates contradict the copy (see 3) it is a follow-up: an
+   update with a new toll. Two reports that share only a background paragraph go on to 2.
 2. Otherwise the article's lead is reduced to its specifics (`specifics.py`: names, figures,
    dates and event words in one vocabulary for German and English) and compared with the
    *first report* of each story in the window only, never with later members, so a story
@@ -35,29 +37,34 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from monitor.query import fold
 from monitor.specifics import Specifics, specifics
+from monitor.story_decision import Assignment
 from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-Kind = Literal["new", "same", "followup"]
-
 SAME_STORY = 0.52
 SAME_ACROSS = 0.64
+# A near-duplicate is the same report only when the leads agree this much too: two reports can
+# share a long background paragraph and still tell two events.
+COPY_LEAD = 0.4
 RELATED = 0.18
 # Or: two long reports sharing this many specific terms over their first `WIDE_WORDS` words
 # (a joint statement retold), with at least `WIDE_SCORE`.
 WIDE_SHARED = 25
 WIDE_SCORE = 0.2
-# Each figure (of 100 or more, not a year) both reports give adds this to the score, twice at most.
+# Each figure rare in the window (of 100 or more, not a year) both reports give adds this to the
+# score, twice at most: the stock figure every report repeats adds nothing.
 FIGURE_BONUS = 0.2
 SAME_HOURS = 12.0
 NEAR_DUPLICATE = 0.5
 NUM_PERM = 64
+# Only the first words are shingled: a copy shows in them, and a huge page costs no more.
+SHINGLE_WORDS = 3000
 # Only the article's rarest terms are looked up; common ones would make every story a candidate.
 LOOKUP_TERMS = 24
 # Of the stories sharing those terms, only the ones sharing most are scored.
@@ -69,45 +76,13 @@ _WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘�
 
 def shingle_signature(text: str) -> MinHash:
     """Return the MinHash of the text's word 3-shingles (folded words)."""
-    words = [fold(word) for word in text.translate(_WORD_CHARS).split()]
+    words = [fold(word) for word in text.translate(_WORD_CHARS).split()[:SHINGLE_WORDS]]
     shingles = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
     from datasketch import MinHash  # imported when first needed: it brings SciPy (0.3 s)
 
     signature = MinHash(num_perm=NUM_PERM)
     signature.update_batch(list(shingles))
     return signature
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """Where an article belongs, how it relates, and the evidence for the decision."""
-
-    story: str  # the story it joins (same) or opens (new, followup)
-    kind: Kind
-    score: float
-    near_duplicate: bool = False
-    compared_with: str | None = None  # the first report of the closest story
-    continues: str | None = None  # for a follow-up: the story it replies to
-    shared: tuple[str, ...] = ()  # the specific terms both share, rarest first
-    reason: str = ""
-    across: bool = False  # compared across languages (names, figures, dates, concepts only)
-
-    def describe(self, titles: dict[str, str] | None = None) -> str:
-        """One line for people: the decision and its evidence."""
-        other = (titles or {}).get(self.compared_with or "", self.compared_with or "")
-        shared = ", ".join(self.shared[:12]) or "nothing specific"
-        score = f"{'across languages, ' if self.across else ''}score {self.score:.2f}"
-        if self.kind == "same":
-            how = "a near-duplicate of" if self.near_duplicate else "the same report as"
-            return f"{how} {other!r} ({score}; shared: {shared})"
-        if self.kind == "followup" and self.near_duplicate:
-            return f"a follow-up of {other!r}: a near-duplicate of it, but {self.reason}"
-        if self.kind == "followup":
-            why = f"; not the same report: {self.reason}" if self.reason else ""
-            return f"a follow-up of {other!r} ({score}; shared: {shared}{why})"
-        if self.compared_with is None:
-            return "a new story (no earlier story shares its specifics)"
-        return f"a new story: closest {other!r}, {score}, {self.reason}"
 
 
 @dataclass(slots=True)
@@ -149,23 +124,16 @@ class StoryIndex:
         self, key: str, found: Specifics, signature: MinHash | None, at: datetime
     ) -> Assignment:
         """Decide which story the article joins (without adding it; see `add`)."""
+        sides: dict[bool, tuple[frozenset[str], float]] = {}  # the article's side, per language
         copy = self._near_duplicate(signature)
         if copy is not None:
-            story = self._members[copy].story
-            head = self._heads.get(story, copy)
-            conflict = self._conflict(found, self._members[copy])
-            if not conflict:
-                return Assignment(story, "same", 1.0, True, head)
-            return Assignment(key, "followup", 1.0, True, head, story, (), conflict)
+            placed = self._as_copy(key, found, sides, copy, at)
+            if placed is not None:
+                return placed
         best: tuple[float, str, tuple[str, ...], str] | None = None
-        sides: dict[bool, tuple[frozenset[str], float]] = {}  # the article's side, per language
         for head in self._candidates(found.terms):
             member = self._members[head]
-            across = _across(found.lang, member.lang)
-            if across not in sides:
-                terms = self._comparable(found.terms, found.names, across)
-                sides[across] = terms, sum(map(self.words.idf, terms))
-            score, shared, conflict = self._compare(found, sides[across], member)
+            score, shared, conflict = self._compare(found, self._side(found, member, sides), member)
             if best is None or score > best[0]:
                 best = (score, head, shared, conflict)
         if best is None:
@@ -187,6 +155,37 @@ class StoryIndex:
             )
         reason = f"too little in common (needs {RELATED:.2f} and a specific term)"
         return Assignment(key, "new", score, False, head, None, shared, reason, across)
+
+    def _as_copy(
+        self,
+        key: str,
+        found: Specifics,
+        sides: dict[bool, tuple[frozenset[str], float]],
+        copy: str,
+        at: datetime,
+    ) -> Assignment | None:
+        """Place a near-duplicate of `copy`: the same report if their leads agree too and it
+        came within `SAME_HOURS`, a follow-up if their figures or dates contradict (an update),
+        else None: the shared text is background, and the leads decide."""
+        member = self._members[copy]
+        story, head = member.story, self._heads.get(member.story, copy)
+        score, shared, conflict = self._compare(found, self._side(found, member, sides), member)
+        if conflict:
+            return Assignment(key, "followup", score, True, head, story, shared, conflict)
+        hours = abs((at - member.at).total_seconds()) / 3600
+        if hours <= SAME_HOURS and score >= COPY_LEAD and shared:
+            return Assignment(story, "same", score, True, head, None, shared)
+        return None
+
+    def _side(
+        self, found: Specifics, member: _Member, sides: dict[bool, tuple[frozenset[str], float]]
+    ) -> tuple[frozenset[str], float]:
+        """The article's terms to compare with `member`, and their weight (cached per language)."""
+        across = _across(found.lang, member.lang)
+        if across not in sides:
+            terms = self._comparable(found.terms, found.names, across)
+            sides[across] = terms, sum(map(self.words.idf, terms))
+        return sides[across]
 
     def add(
         self,
@@ -285,7 +284,8 @@ class StoryIndex:
         overlap = sum(map(self.words.idf, both))
         union = mine_weight + their_weight - overlap
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
-        score += FIGURE_BONUS * min(2, len(found.figures & frozenset(head.figures)))
+        rare = self.words.rare_figures(found.figures) & frozenset(head.figures)
+        score += FIGURE_BONUS * min(2, len(rare))
         specific = (t for t in both if self.words.specific(t))
         shared = tuple(sorted(specific, key=lambda t: (self.words.count(t), t)))
         return score, shared, self._conflict(found, head)
