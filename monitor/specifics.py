@@ -319,14 +319,15 @@ class _Found:
             self.terms.add(f"@{month:02d}-{day:02d}")
 
     def word(self, word: str, lower: bool) -> None:
-        if lower and len(word) >= 2 and word not in _STOP:
-            self.plain.add(_term(word))
         if word in _WEEKDAYS:
             self.terms.add(f"@{_WEEKDAYS[word]}")
         elif word in _NUMBER_WORDS:
             self.terms.add(f"#{_NUMBER_WORDS[word]}")
         elif len(word) >= 2 and word not in _STOP:
-            self.terms.add(_term(word))
+            term = _term(word)
+            self.terms.add(term)
+            if lower:
+                self.plain.add(term)
 
 
 def _figure(word: str, following: str) -> int:
