@@ -325,7 +325,9 @@ async def _process(
         *(read_article(entry, deps, gate, feed.url) for entry, _ in new)
     )
     # Older items keep their summary, so `monitor backtest` has something to match them on.
-    older = [NewEntry(e, k, Article(e, e.summary, from_page=False), ()) for e, k in old]
+    older = [
+        NewEntry(e, k, Article(e, e.summary, from_page=False), (), backlog=True) for e, k in old
+    ]
     items = []
     for (entry, keys), (article, seconds) in zip(new, articles, strict=True):
         deps.metrics.article(article.from_page, seconds)

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.stories import StoryIndex, place
-from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, rss
+from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 
 FOLLOW_UP_TITLE = "Nordkorea weist Erklärung der G7-Außenminister zurück"
@@ -450,3 +450,36 @@ def test_two_events_sharing_only_a_background_paragraph_are_not_near_duplicates(
         at + timedelta(hours=1),
     )
     assert factory.kind == "new" and wonsan.kind != "same"
+
+
+def test_a_rebuilt_index_counts_no_backlog_item_feedparser_read(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer
+) -> None:
+    # A bare "&" makes the pre-scan leave the feed to feedparser's loose parser. The live
+    # service never counts backlog items; an index rebuilt from the store (a restart, another
+    # replica) must not count them either, or the two could place the next report differently.
+    page = content.add("/new", article_page("Nordkoreas Soldaten in Kursk", ["Text."]), "text/html")
+    old = datetime.now(UTC) - timedelta(days=5)
+    body = rss(
+        [
+            {"title": "Neu", "link": page},
+            {
+                "title": "Alt",
+                "link": content.url("/old"),
+                "description": "Hintergrund",
+                "date": old,
+            },
+        ]
+    ).replace("<title>Alt</title>", "<title>Schiffe & Granaten</title>")
+    write_config([{"name": "Loose", "url": content.add("/feed.xml", body)}])
+
+    assert main(["once"]) == 0
+
+    store = open_store(env)
+    try:
+        rows = {a.entry.title: a.text for a in store.articles.all()}
+        counted = [a.title for a in store.articles.stored(old - timedelta(days=1))]
+    finally:
+        store.close()
+    assert rows["Schiffe & Granaten"] == "Hintergrund"  # kept for `monitor backtest`
+    assert "Schiffe & Granaten" not in counted

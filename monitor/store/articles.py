@@ -33,8 +33,8 @@ class Articles:
 
     def stored(self, since: datetime, after_id: int = 0) -> Iterator[StoredArticle]:
         """Yield entries seen since `since` (and numbered after `after_id`) with their story,
-        oldest first, in batches: those read as articles, not the backlog items recorded from
-        the pre-scan alone (the running service never counts those either)."""
+        oldest first, in batches: those read as articles, not the backlog items, whether the
+        pre-scan or feedparser read them (the running service never counts those either)."""
         query = (
             sa.select(
                 entries.c.id, entries.c.title, entries.c.text, entries.c.seen_at, entries.c.story

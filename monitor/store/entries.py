@@ -36,6 +36,9 @@ class NewEntry:
     kind: str = "new"  # how it relates to that story: new | same | followup
     thread: str | None = None  # a follow-up: the story it continues (its message is replied to)
     note: str | None = None  # the story decision for people (/why, explain)
+    # Outside the backlog window: its summary is kept for `monitor backtest`, but it was never
+    # read as an article, so the story index (live or rebuilt) does not count it.
+    backlog: bool = False
 
 
 class Entries:
@@ -310,7 +313,8 @@ def _insert_keys(conn: Connection, keys: list[tuple[str, int]], now: datetime) -
 
 def _entry_row(feed_name: str, item: NewEntry, now: datetime) -> dict[str, Any]:
     """The `entries` row of an item; one recorded without an article (read only by the
-    pre-scan, outside the backlog window) keeps no text."""
+    pre-scan, outside the backlog window) keeps no text, and no backlog item has `from_page`
+    (the mark of an article the story index counted)."""
     entry = item.entry
     return {
         "feed": feed_name,
@@ -320,7 +324,7 @@ def _entry_row(feed_name: str, item: NewEntry, now: datetime) -> dict[str, Any]:
         "published_at": entry.published,
         "seen_at": now,
         "text": item.article.text if item.article else None,
-        "from_page": item.article.from_page if item.article else None,
+        "from_page": item.article.from_page if item.article and not item.backlog else None,
         "story": item.story if item.alerts else None,
         "story_note": item.note if item.alerts else None,
     }
