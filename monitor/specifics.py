@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 
 from monitor.query import fold
+from monitor.spelling import spell
+from monitor.story_marks import marks
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -200,10 +202,6 @@ _GERMAN_WORDS = "der die das und ist nicht mit von den dem des sich auf eine ein
 _ENGLISH_WORDS = "the and is of to with from that by was were has have its on"
 _GERMAN = frozenset(_GERMAN_WORDS.split())
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
-_SPELLINGS = (("tsh", "h"), ("tsch", "h"), ("sch", "s"), ("sh", "s"), ("zh", "s"), ("kh", "h"),
-              ("ch", "h"), ("w", "v"), ("j", "i"), ("y", "i"), ("ie", "i"), ("z", "s"),
-              ("ph", "f"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("c", "k"))  # fmt: skip
-_DOUBLED = re.compile(r"(.)\1+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,13 +215,7 @@ class Specifics:
     weekdays: frozenset[str] = frozenset()  # `@tue`: weekdays named in the title and lead
     names: frozenset[str] = frozenset()  # lead terms only ever capitalised: names or nouns
     lang: str = ""  # "de", "en", or "" when too short to tell
-
-
-def spell(word: str) -> str:
-    """Return the transliteration key of a folded word (Pjongjang and Pyongyang agree)."""
-    for old, new in _SPELLINGS:
-        word = word.replace(old, new)
-    return _DOUBLED.sub(r"\1", word)
+    marks: frozenset[str] = frozenset()  # what the headline says happened, where (story_marks)
 
 
 _CONCEPT_OF = _concepts()
@@ -280,6 +272,7 @@ def specifics(title: str, text: str) -> Specifics:
         frozenset(t for t in lead if t in _WEEKDAY_TERMS),
         frozenset(t for t in lead if t[0] not in "=#@" and t not in found.plain),
         _language(folded),
+        marks(title),
     )
 
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 from monitor.query import fold
 from monitor.specifics import Specifics, specifics
 from monitor.story_decision import Assignment
+from monitor.story_marks import clash
 from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class _Member:
     dates: tuple[str, ...]
     weekdays: tuple[str, ...]
     names: tuple[str, ...]
+    marks: tuple[str, ...]
     lang: str
     at: datetime
     signature: LeanMinHash | None
@@ -211,6 +213,7 @@ class StoryIndex:
             tuple(found.dates),
             tuple(found.weekdays),
             tuple(found.names),
+            tuple(found.marks),
             found.lang,
             at,
             lean,
@@ -305,8 +308,8 @@ class StoryIndex:
         return frozenset(t for t in terms if self.words.crossable(t, t in capitalised))
 
     def _conflict(self, found: Specifics, head: _Member) -> str:
-        """Say why two reports cannot be one event: their rare figures, their dates or the
-        weekdays of their leads disagree entirely."""
+        """Say why two reports cannot be one event: their rare figures, their dates, the
+        weekdays of their leads or what their headlines say happened disagree entirely."""
         mine = self.words.rare_figures(found.figures)
         theirs = self.words.rare_figures(head.figures)
         if mine and theirs and not mine & theirs:
@@ -315,7 +318,7 @@ class StoryIndex:
             return "different dates"
         if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
             return "different days"
-        return ""
+        return clash(found.marks, head.marks)
 
     def _candidates(self, terms: Iterable[str]) -> list[str]:
         """Return the story heads sharing most of the article's rarest terms."""

@@ -9,6 +9,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.stories import StoryIndex, place
+from monitor.story_marks import clash, marks
 from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 
@@ -483,3 +484,89 @@ def test_a_rebuilt_index_counts_no_backlog_item_feedparser_read(
         store.close()
     assert rows["Schiffe & Granaten"] == "Hintergrund"  # kept for `monitor backtest`
     assert "Schiffe & Granaten" not in counted
+
+
+STOCK = " Nordkorea soll Russland bereits mehr als 10.000 Soldaten geschickt haben."
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "why"),
+    [
+        (
+            (
+                "Nordkorea schickt weitere Soldaten in die Region Kursk",
+                "Nordkorea hat am Dienstag weitere Soldaten in die russische Region Kursk "
+                "geschickt, teilte der südkoreanische Generalstab mit.",
+            ),
+            (
+                "Nordkorea zieht Soldaten aus der Region Kursk zurück, Abzug begonnen",
+                "Nordkorea hat am Dienstag Soldaten aus der russischen Region Kursk abgezogen, "
+                "teilte der südkoreanische Generalstab mit.",
+            ),
+            "different troop movements (withdrawn, not deployed)",
+        ),
+        (
+            (
+                "Ukraine: 40 nordkoreanische Soldaten in Kursk getötet",
+                "Bei Kämpfen in der Region Kursk sind nach ukrainischen Angaben 40 nordkoreanische "
+                "Soldaten getötet worden, sagte ein Sprecher in Kiew.",
+            ),
+            (
+                "Ukraine: 40 nordkoreanische Soldaten in Kursk gefangen genommen",
+                "Bei Kämpfen in der Region Kursk sind nach ukrainischen Angaben 40 nordkoreanische "
+                "Soldaten gefangen genommen worden, sagte ein Sprecher in Kiew.",
+            ),
+            "different fates (captured, not killed)",
+        ),
+        (
+            (
+                "Japan bestellt nordkoreanischen Botschafter wegen Truppen in Russland ein",
+                "Das Außenministerium hat den nordkoreanischen Botschafter wegen der Entsendung "
+                "von Soldaten nach Russland einbestellt.",
+            ),
+            (
+                "Deutschland bestellt nordkoreanischen Botschafter wegen Truppen in Russland ein",
+                "Das Auswärtige Amt hat den nordkoreanischen Botschafter wegen der Entsendung "
+                "von Soldaten nach Russland einbestellt.",
+            ),
+            "different states (germany, not japan)",
+        ),
+        (
+            (
+                "North Korean troops arrive in Belgorod",
+                "A first group of North Korean soldiers has arrived in Russia's Belgorod region, "
+                "Ukrainian military intelligence said on Tuesday.",
+            ),
+            (
+                "North Korean troops arrive in Zaporizhzhia",
+                "A first group of North Korean soldiers has arrived in the occupied part of the "
+                "Zaporizhzhia region, Ukrainian military intelligence said on Tuesday.",
+            ),
+            "different places (zaporizhzhia, not belgorod)",
+        ),
+    ],
+    ids=["sent-withdrawn", "killed-captured", "two-states-summon", "two-places"],
+)
+def test_headlines_that_name_another_happening_are_two_events(
+    first: tuple[str, str], second: tuple[str, str], why: str
+) -> None:
+    """Two reports that agree on everything but what their headlines say happened (or where,
+    or which state acted) notify twice, and the second says why it is not the same report."""
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    index = _window(at)
+    for number in range(3):
+        index.observe_text(f"Hintergrund {number}", f"Kursk.{STOCK}", at)
+    one = place(index, "one", first[0], first[1] + STOCK, at)
+    two = place(index, "two", second[0], second[1] + STOCK, at + timedelta(hours=1))
+    assert (one.kind, two.kind) == ("new", "followup")
+    assert why in two.describe(index.titles())
+
+
+def test_headlines_of_one_event_in_two_languages_agree_on_their_marks() -> None:
+    """The marks of one event agree across languages and spellings, so they veto nothing."""
+    german = marks("Nordkorea entsendet weitere Soldaten nach Saporischschja")
+    english = marks("North Korea deploys more troops to Zaporizhzhia")
+    assert german == english == {"movement:deployed", "place:zaporizhzhia"}
+    assert clash(german, english) == ""
+    assert marks("Südkorea und Japan verurteilen Pakt") & marks("South Korea condemns the pact")
+    assert clash(marks("Seoul: Tote in Kursk"), marks("Kursk: soldiers killed")) == ""

@@ -1,0 +1,152 @@
+"""What a headline says happened, where, and which other state acted: the marks that tell two
+events apart when everything else about them agrees.
+
+In a stream on one topic, two events can share every name, place and figure: North Korea
+*sends* troops to Kursk one day and *withdraws* them the next; soldiers are *killed* or
+*captured*; a treaty is *signed*, then *ratified*; Japan summons an envoy, then Germany does.
+The overlap score cannot tell them apart, so a headline's marks can veto "the same report":
+when two headlines both name something of one kind (a troop movement, a fate, a treaty step, a
+place of the war, a third state) and share nothing of that kind, they report two events.
+
+Only the headline is read: a lead's background ("units withdrawn earlier") would veto reports
+of one event. A mark is missed rather than guessed: a headline that names no kind vetoes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from monitor.query import fold
+from monitor.spelling import spell
+
+# One alternative per line: its kind, its name, then the words for it, in German and English.
+# A word ending in "*" matches every word it starts; the others match whole words only.
+# Alternatives of one kind exclude each other in a headline of one event.
+_MARK_LINES = """
+movement deployed: entsand* entsend* schickt schicken geschickt verlegt* stationier* deploy*
+    dispatch* send sends sending sent stationed eingetroffen angekommen arriv* ankunft
+    verstark* reinforc*
+movement withdrawn: abzug* abgezog* zuruckgezog* ruckzug* abzieh* withdra* pullout pulled
+    heimgekehrt* heimkehr* ruckkehr* zuruckgekehrt* return* heimgeholt
+fate killed: getotet* tot tote toten gefallen gefallene gefallenen killed kill kills dead
+    death deaths todesopfer
+fate captured: gefangen* kriegsgefang* captur* prisoner* pow pows festgenommen
+treaty signed: unterzeichn* unterschrieb* unterschreib* sign signs signed signing
+treaty ratified: ratifi*
+outcome failed: gescheitert fehlgeschlag* misslung* fail fails failed failure explodiert*
+    explod* explosion
+outcome succeeded: erfolgreich* success*
+sanctions imposed: verhangt verhangen impose imposes imposed
+sanctions lifted: aufgehoben lockert gelockert lift lifts lifted
+resolution adopted: angenommen verabschiedet* adopt adopts adopted
+resolution vetoed: veto vetos vetoes vetoed blockiert blockieren
+arms missiles: raket* missil* ballist*
+arms shells: granat* shell shells
+place kursk: kursk*
+place belgorod: belgorod*
+place zaporizhzhia: saporischschja* zaporizhzhia* saporoschje* zaporozhye*
+place donetsk: donezk* donetsk* donbas*
+place luhansk: luhansk* lugansk*
+place kharkiv: charkiw* kharkiv* charkow* kharkov*
+place kherson: cherson* kherson*
+place sumy: sumy
+place crimea: krim crimea*
+place odesa: odessa* odesa*
+place pokrovsk: pokrowsk* pokrovsk*
+place sudzha: sudscha* sudzha*
+place vladivostok: wladiwostok* vladivostok*
+place khabarovsk: chabarowsk* khabarovsk*
+place rason: rason rajin
+place wonsan: wonsan*
+place nampo: nampo
+place vostochny: wostotschny* vostochny*
+state southkorea: sudkorea* southkorea* seoul*
+state japan: japan* tokio tokyo
+state usa: usa amerika* amerikan* america* washington
+state china: china chines* peking beijing
+state germany: deutschland deutsch* german* berlin* bundesregierung
+state britain: britain british grossbritannien britisch* london
+state france: frankreich franzos* france french paris
+state eu: eu europaisch* european brussel* brussels
+state nato: nato
+state g7: g7
+state iran: iran*
+state belarus: belarus* weissrussland
+state poland: polen polnisch* poland polish
+"""
+
+
+def _table() -> tuple[dict[str, str], dict[str, str]]:
+    """Whole-word and prefix tables, from spelled words to their mark."""
+    whole: dict[str, str] = {}
+    prefixes: dict[str, str] = {}
+    for line in re.sub(r"\n\s+", " ", _MARK_LINES).strip().splitlines():
+        head, words = line.split(":")
+        kind, name = head.split()
+        for word in words.split():
+            target = prefixes if word.endswith("*") else whole
+            target[spell(fold(word.rstrip("*")))] = f"{kind}:{name}"
+    return whole, prefixes
+
+
+_WHOLE, _PREFIXES = _table()
+_PREFIX_LENGTHS = sorted({len(prefix) for prefix in _PREFIXES}, reverse=True)
+_WORD = re.compile(r"\w+")
+
+
+def marks(title: str) -> frozenset[str]:
+    """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
+    words = [spell(fold(word)) for word in _WORD.findall(title)]
+    found = set()
+    for i, word in enumerate(words):
+        mark = _mark(word)
+        if mark is None and i + 1 < len(words):
+            mark = _mark(word + words[i + 1])
+        if mark is not None:
+            found.add(mark)
+    return frozenset(found)
+
+
+def _mark(word: str) -> str | None:
+    mark = _WHOLE.get(word)
+    if mark is not None:
+        return mark
+    for length in _PREFIX_LENGTHS:
+        if len(word) >= length and (mark := _PREFIXES.get(word[:length])) is not None:
+            return mark
+    return None
+
+
+def clash(mine: Collection[str], theirs: Collection[str]) -> str:
+    """Say why two headlines cannot report one event ("different places (kursk, not
+    belgorod)": `mine` first), or "" when every kind both name has a mark in common."""
+    kinds_mine = _by_kind(mine)
+    kinds_theirs = _by_kind(theirs)
+    for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
+        if not kinds_mine[kind] & kinds_theirs[kind]:
+            one = ", ".join(sorted(kinds_mine[kind]))
+            other = ", ".join(sorted(kinds_theirs[kind]))
+            return f"different {_KIND_WORDS[kind]} ({one}, not {other})"
+    return ""
+
+
+_KIND_WORDS = {
+    "movement": "troop movements",
+    "fate": "fates",
+    "treaty": "treaty steps",
+    "outcome": "outcomes",
+    "sanctions": "sanction steps",
+    "resolution": "votes",
+    "arms": "arms",
+    "place": "places",
+    "state": "states",
+}
+
+
+def _by_kind(found: Collection[str]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for mark in found:
+        kind, _, name = mark.partition(":")
+        kinds.setdefault(kind, set()).add(name)
+    return kinds
