@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "bench" / "stories"
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 BURST = timedelta(hours=2)
+STREAMS = ("heldout", "adversarial", "tuning")
 
 
 @dataclass
@@ -76,12 +77,22 @@ def main() -> int:
         "--members", type=int, default=10_000, help="window size for the cost run (0: none)"
     )
     parser.add_argument("--show-errors", action="store_true", help="list every wrong decision")
+    parser.add_argument(
+        "--streams",
+        nargs="+",
+        default=list(STREAMS),
+        choices=STREAMS,
+        help="which streams to replay (held-out ones first by default)",
+    )
     args = parser.parse_args()
     background = _background()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"command: python bench/stories/run.py --members {args.members}")
+    print(
+        f"command: python bench/stories/run.py --members {args.members}"
+        f" --streams {' '.join(args.streams)}"
+    )
     print(f"background: {len(background)} items of real feeds counted as general news\n")
-    for half in ("heldout", "tuning"):
+    for half in args.streams:
         reports = yaml.safe_load((HERE / f"stream-{half}.yaml").read_text(encoding="utf-8"))
         for burst in (False, True):
             tally = replay(reports, background, burst, args.show_errors)
