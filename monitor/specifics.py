@@ -216,6 +216,7 @@ class Specifics:
     names: frozenset[str] = frozenset()  # lead terms only ever capitalised: names or nouns
     lang: str = ""  # "de", "en", or "" when too short to tell
     marks: frozenset[str] = frozenset()  # what the headline says happened, where (story_marks)
+    headline: frozenset[str] = frozenset()  # the terms of the title alone
 
 
 _CONCEPT_OF = _concepts()
@@ -244,10 +245,14 @@ def specifics(title: str, text: str) -> Specifics:
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
     found = _Found(set(), set(), set(), set())
     lead: frozenset[str] = frozenset()
+    title_words = sum(1 for _ in _TOKEN.finditer(title))
+    headline: frozenset[str] | None = None
     paired = False  # the word was the second of a two-word concept
     for i, word in enumerate(folded[:-1]):
         if i == LEAD_WORDS:
             lead = frozenset(found.terms)
+        if i == title_words:
+            headline = frozenset(found.terms)
         following = folded[i + 1]
         if f"{word} {following}" in _TWO_WORD:
             found.terms.add(f"={_TWO_WORD[f'{word} {following}']}")
@@ -273,6 +278,7 @@ def specifics(title: str, text: str) -> Specifics:
         frozenset(t for t in lead if t[0] not in "=#@" and t not in found.plain),
         _language(folded),
         marks(title),
+        frozenset(found.terms) if headline is None else headline,
     )
 
 
@@ -331,6 +337,8 @@ def _figure(word: str, following: str) -> int:
     if len(whole) > FIGURE_DIGITS:
         return 0
     scale = _SCALES.get(following, 1)
+    if not fraction and whole.isdigit() and 1990 <= int(whole) <= 2035:
+        scale = 1  # "seit 2023 Millionen Schuss": a year, then the figure's own words
     try:
         return int(float(f"{whole}.{fraction or 0}") * scale)
     except (ValueError, OverflowError):

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 SAME_STORY = 0.52
-SAME_ACROSS = 0.64
+SAME_ACROSS = 0.55
 # A near-duplicate is the same report only when the leads agree this much too: two reports can
 # share a long background paragraph and still tell two events.
 COPY_LEAD = 0.4
@@ -96,6 +96,7 @@ class _Member:
     weekdays: tuple[str, ...]
     names: tuple[str, ...]
     marks: tuple[str, ...]
+    headline: tuple[str, ...]
     lang: str
     at: datetime
     signature: LeanMinHash | None
@@ -146,12 +147,18 @@ class StoryIndex:
         hours = abs((at - member.at).total_seconds()) / 3600
         needed = SAME_ACROSS if across else SAME_STORY
         strong = score >= needed and bool(shared)
-        if not strong and score >= WIDE_SCORE:
+        if strong and not across and not self._agree(found, member):
+            strong, needed_reason = False, "their headlines share nothing specific"
+        else:
+            needed_reason = f"needs {needed:.2f}"
+        # Not when a paragraph is shared word for word (`copy` was judged background): its
+        # terms would count as a statement retold.
+        if not strong and score >= WIDE_SCORE and copy is None:
             strong = self._wide_shared(found, member) >= WIDE_SHARED
         if strong and not conflict and hours <= SAME_HOURS:
             return Assignment(member.story, "same", score, False, head, None, shared, "", across)
         if score >= RELATED and shared:
-            reason = conflict or (f"{hours:.0f} h later" if strong else f"needs {needed:.2f}")
+            reason = conflict or (f"{hours:.0f} h later" if strong else needed_reason)
             return Assignment(
                 key, "followup", score, False, head, member.story, shared, reason, across
             )
@@ -166,18 +173,27 @@ class StoryIndex:
         copy: str,
         at: datetime,
     ) -> Assignment | None:
-        """Place a near-duplicate of `copy`: the same report if their leads agree too and it
-        came within `SAME_HOURS`, a follow-up if their figures or dates contradict (an update),
-        else None: the shared text is background, and the leads decide."""
+        """Place a near-duplicate of `copy`: the same report if their leads and headlines agree
+        too and it came within `SAME_HOURS`, a follow-up if their figures or dates contradict
+        (an update), else None: the shared text is background, and the leads decide."""
         member = self._members[copy]
         story, head = member.story, self._heads.get(member.story, copy)
         score, shared, conflict = self._compare(found, self._side(found, member, sides), member)
         if conflict:
             return Assignment(key, "followup", score, True, head, story, shared, conflict)
         hours = abs((at - member.at).total_seconds()) / 3600
-        if hours <= SAME_HOURS and score >= COPY_LEAD and shared:
+        if hours <= SAME_HOURS and score >= COPY_LEAD and shared and self._agree(found, member):
             return Assignment(story, "same", score, True, head, None, shared)
         return None
+
+    def _agree(self, found: Specifics, member: _Member) -> bool:
+        """Whether two headlines in one language share a specific term (or one has none):
+        two short leads filled by one outlet's background paragraph agree, their headlines do
+        not. (Across languages no paragraph is shared word for word, and headlines share
+        little but names: they are not asked.)"""
+        if not found.headline or not member.headline:
+            return True
+        return any(self.words.specific(t) for t in found.headline.intersection(member.headline))
 
     def _side(
         self, found: Specifics, member: _Member, sides: dict[bool, tuple[frozenset[str], float]]
@@ -214,6 +230,7 @@ class StoryIndex:
             tuple(found.weekdays),
             tuple(found.names),
             tuple(found.marks),
+            tuple(found.headline),
             found.lang,
             at,
             lean,
