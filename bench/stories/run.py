@@ -97,7 +97,8 @@ def main() -> int:
         for burst in (False, True):
             tally = replay(reports, background, burst, args.show_errors)
             _print(
-                f"{half} ({len(reports)} reports, {'2-hour burst' if burst else '72 hours'})", tally
+                f"{half} ({len(reports)} reports, {'2-hour burst' if burst else 'own times'})",
+                tally,
             )
     if args.members:
         _cost(background, args.members)
