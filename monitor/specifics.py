@@ -198,8 +198,9 @@ _STOP_WORDS = """
     nach worden hatte wegen unter sowohl ob """
 _STOP = frozenset(_STOP_WORDS.split())
 # Words common in one language and (nearly) absent from the other: enough to tell the two apart.
-_GERMAN_WORDS = "der die das und ist nicht mit von den dem des sich auf eine einer im zu"
-_ENGLISH_WORDS = "the and is of to with from that by was were has have its on"
+_GERMAN_WORDS = """der die das und ist nicht mit von den dem des sich auf eine einer im zu nach
+    bei sind hat wurde wurden soll haben aus ein"""
+_ENGLISH_WORDS = "the and is of to with from that by was were has have its on says said after"
 _GERMAN = frozenset(_GERMAN_WORDS.split())
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 

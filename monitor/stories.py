@@ -34,7 +34,7 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from monitor.query import fold
 from monitor.specifics import Specifics, specifics
 from monitor.story_decision import Assignment
-from monitor.story_marks import clash
+from monitor.story_evidence import Evidence, Member, across_languages
 from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
@@ -87,33 +87,20 @@ def shingle_signature(text: str) -> MinHash:
 
 
 @dataclass(slots=True)
-class _Member:
-    story: str
-    terms: tuple[str, ...]  # a tuple is a quarter of a set's size; sets are built to compare
-    extra: tuple[str, ...]
-    figures: tuple[str, ...]
-    dates: tuple[str, ...]
-    weekdays: tuple[str, ...]
-    names: tuple[str, ...]
-    marks: tuple[str, ...]
-    headline: tuple[str, ...]
-    lang: str
-    at: datetime
-    signature: LeanMinHash | None
-    head: bool  # the story's first report: the only kind of member compared with
-
-
-@dataclass(slots=True)
 class StoryIndex:
     """The alerted articles of the last `window`, ready to tell which story a new one joins."""
 
     window: timedelta = WINDOW
-    _members: dict[str, _Member] = field(default_factory=dict)
+    _members: dict[str, Member] = field(default_factory=dict)
     _heads: dict[str, str] = field(default_factory=dict)  # story -> key of its first report
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
     words: WordWindow = field(default_factory=WordWindow)
     _lsh: MinHashLSH | None = None  # built with the first signature (see `_near`)
+    evidence: Evidence = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evidence = Evidence(self.words, self._postings, self._heads)
 
     def observe(self, found: Specifics, at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
@@ -143,18 +130,9 @@ class StoryIndex:
             return Assignment(key, "new", 0.0)
         score, head, shared, conflict = best
         member = self._members[head]
-        across = _across(found.lang, member.lang)
+        across = across_languages(found.lang, member.lang)
         hours = abs((at - member.at).total_seconds()) / 3600
-        needed = SAME_ACROSS if across else SAME_STORY
-        strong = score >= needed and bool(shared)
-        if strong and not across and not self._agree(found, member):
-            strong, needed_reason = False, "their headlines share nothing specific"
-        else:
-            needed_reason = f"needs {needed:.2f}"
-        # Not when a paragraph is shared word for word (`copy` was judged background): its
-        # terms would count as a statement retold.
-        if not strong and score >= WIDE_SCORE and copy is None:
-            strong = self._wide_shared(found, member) >= WIDE_SHARED
+        strong, needed_reason = self._strong(found, member, score, bool(shared), copy is None)
         if strong and not conflict and hours <= SAME_HOURS:
             return Assignment(member.story, "same", score, False, head, None, shared, "", across)
         if score >= RELATED and shared:
@@ -164,6 +142,23 @@ class StoryIndex:
             )
         reason = f"too little in common (needs {RELATED:.2f} and a specific term)"
         return Assignment(key, "new", score, False, head, None, shared, reason, across)
+
+    def _strong(
+        self, found: Specifics, member: Member, score: float, shared: bool, retold: bool
+    ) -> tuple[bool, str]:
+        """Whether the agreement is strong enough for "the same report", and if not, why.
+        `retold` is False when a paragraph is shared word for word (a near-duplicate judged
+        background): its terms must not count as a statement retold."""
+        across = across_languages(found.lang, member.lang)
+        needed = SAME_ACROSS if across else SAME_STORY
+        strong, reason = score >= needed and shared, f"needs {needed:.2f}"
+        if strong and not across and not self.evidence.agree(found, member):
+            strong, reason = False, "their headlines share nothing telling"
+        if strong and across and not self.evidence.across(found, member):
+            strong, reason = False, "no shared name, rare figure, date or headline mark"
+        if not strong and score >= WIDE_SCORE and retold:
+            strong = self.evidence.wide_shared(found, member) >= WIDE_SHARED
+        return strong, reason
 
     def _as_copy(
         self,
@@ -182,26 +177,22 @@ class StoryIndex:
         if conflict:
             return Assignment(key, "followup", score, True, head, story, shared, conflict)
         hours = abs((at - member.at).total_seconds()) / 3600
-        if hours <= SAME_HOURS and score >= COPY_LEAD and shared and self._agree(found, member):
+        if (
+            hours <= SAME_HOURS
+            and score >= COPY_LEAD
+            and shared
+            and self.evidence.agree(found, member)
+        ):
             return Assignment(story, "same", score, True, head, None, shared)
         return None
 
-    def _agree(self, found: Specifics, member: _Member) -> bool:
-        """Whether two headlines in one language share a specific term (or one has none):
-        two short leads filled by one outlet's background paragraph agree, their headlines do
-        not. (Across languages no paragraph is shared word for word, and headlines share
-        little but names: they are not asked.)"""
-        if not found.headline or not member.headline:
-            return True
-        return any(self.words.specific(t) for t in found.headline.intersection(member.headline))
-
     def _side(
-        self, found: Specifics, member: _Member, sides: dict[bool, tuple[frozenset[str], float]]
+        self, found: Specifics, member: Member, sides: dict[bool, tuple[frozenset[str], float]]
     ) -> tuple[frozenset[str], float]:
         """The article's terms to compare with `member`, and their weight (cached per language)."""
-        across = _across(found.lang, member.lang)
+        across = across_languages(found.lang, member.lang)
         if across not in sides:
-            terms = self._comparable(found.terms, found.names, across)
+            terms = self.evidence.comparable(found.terms, found.names, across)
             sides[across] = terms, sum(map(self.words.idf, terms))
         return sides[across]
 
@@ -221,7 +212,7 @@ class StoryIndex:
             self._titles[key] = title[:120]
         head = story not in self._heads
         lean = _lean(signature) if signature is not None else None
-        self._members[key] = _Member(
+        self._members[key] = Member(
             story,
             tuple(found.terms),
             tuple(found.extra),
@@ -284,7 +275,7 @@ class StoryIndex:
         return len(self._members)
 
     def _compare(
-        self, found: Specifics, side: tuple[frozenset[str], float], head: _Member
+        self, found: Specifics, side: tuple[frozenset[str], float], head: Member
     ) -> tuple[float, tuple[str, ...], str]:
         """Score an article against a story's first report: (score, shared specifics, conflict).
 
@@ -293,7 +284,9 @@ class StoryIndex:
         set's weight (a short agency report of an event is contained in a long one).
         """
         mine, mine_weight = side
-        theirs = self._comparable(head.terms, head.names, _across(found.lang, head.lang))
+        theirs = self.evidence.comparable(
+            head.terms, head.names, across_languages(found.lang, head.lang)
+        )
         both = mine & theirs
         if not both:
             return 0.0, (), ""
@@ -306,36 +299,9 @@ class StoryIndex:
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
         rare = self.words.rare_figures(found.figures) & frozenset(head.figures)
         score += FIGURE_BONUS * min(2, len(rare))
-        specific = (t for t in both if self.words.specific(t))
+        specific = (t for t in both if self.evidence.telling(t))
         shared = tuple(sorted(specific, key=lambda t: (self.words.count(t), t)))
-        return score, shared, self._conflict(found, head)
-
-    def _wide_shared(self, found: Specifics, head: _Member) -> int:
-        """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
-        theirs = frozenset(head.terms) | frozenset(head.extra)
-        return sum(1 for t in (found.terms | found.extra) & theirs if self.words.specific(t))
-
-    def _comparable(
-        self, terms: Collection[str], names: Collection[str], across: bool
-    ) -> frozenset[str]:
-        """The terms to compare: all of them, or across languages only the crossable ones."""
-        if not across:
-            return terms if isinstance(terms, frozenset) else frozenset(terms)
-        capitalised = frozenset(names)
-        return frozenset(t for t in terms if self.words.crossable(t, t in capitalised))
-
-    def _conflict(self, found: Specifics, head: _Member) -> str:
-        """Say why two reports cannot be one event: their rare figures, their dates, the
-        weekdays of their leads or what their headlines say happened disagree entirely."""
-        mine = self.words.rare_figures(found.figures)
-        theirs = self.words.rare_figures(head.figures)
-        if mine and theirs and not mine & theirs:
-            return "different figures"
-        if found.dates and head.dates and not found.dates & frozenset(head.dates):
-            return "different dates"
-        if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
-            return "different days"
-        return clash(found.marks, head.marks)
+        return score, shared, self.evidence.conflict(found, head)
 
     def _candidates(self, terms: Iterable[str]) -> list[str]:
         """Return the story heads sharing most of the article's rarest terms."""
@@ -375,11 +341,6 @@ def _lean(signature: MinHash) -> LeanMinHash:
     from datasketch import LeanMinHash
 
     return LeanMinHash(signature)
-
-
-def _across(mine: str, theirs: str) -> bool:
-    """Whether two reports are in two languages (one too short to tell is taken as the same)."""
-    return bool(mine and theirs and mine != theirs)
 
 
 def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> Assignment:

@@ -27,34 +27,45 @@ _MARK_LINES = """
 movement deployed: entsand* entsend* schickt schicken geschickt verlegt* stationier* deploy*
     dispatch* send sends sending sent stationed eingetroffen angekommen arriv* ankunft
     verstark* reinforc*
-movement withdrawn: abzug* abgezog* zuruckgezog* ruckzug* abzieh* withdra* pullout pulled
-    heimgekehrt* heimkehr* ruckkehr* zuruckgekehrt* return* heimgeholt
+movement withdrawn: abzug* abgezog* zuruckgezog* ruckzug* abzieh* withdra* pullout pull pulls
+    pulled pulling pullback leave leaves leaving verlassen verlasst abgeruckt heimgekehrt*
+    heimkehr* ruckkehr* zuruckgekehrt* return* heimgeholt
 fate killed: getotet* tot tote toten gefallen gefallene gefallenen killed kill kills dead
     death deaths todesopfer
-fate captured: gefangen* kriegsgefang* captur* prisoner* pow pows festgenommen
-treaty signed: unterzeichn* unterschrieb* unterschreib* sign signs signed signing
+fate wounded: verwundet* verletzt* wounded injured injuries
+fate captured: gefangen* kriegsgefang* captur* prisoner* pow pows festgenommen surrender*
+fate defected: ubergelauf* uberlauf* defect* desert*
+fate missing: vermisst* missing
+treaty signed: unterzeichn* unterschrieb* unterschreib* signed signing
 treaty ratified: ratifi*
-outcome failed: gescheitert fehlgeschlag* misslung* fail fails failed failure explodiert*
-    explod* explosion
+treaty inforce: inkraft intoforse
+outcome failed: gescheitert fehlgeschlag* misslung* missgluckt* fail fails failed failure
+    explodiert* explod* explosion
 outcome succeeded: erfolgreich* success*
 sanctions imposed: verhangt verhangen impose imposes imposed
+sanctions extended: verlangert* extend*
 sanctions lifted: aufgehoben lockert gelockert lift lifts lifted
 resolution adopted: angenommen verabschiedet* adopt adopts adopted
-resolution vetoed: veto vetos vetoes vetoed blockiert blockieren
+resolution rejected: veto vetos vetoes vetoed blockiert blockieren abgelehnt reject rejects
+    rejected
 arms missiles: raket* missil* ballist*
 arms shells: granat* shell shells
-place kursk: kursk*
+arms drones: drohne* drone*
+place kursk: kursk* sudscha* sudzha*
 place belgorod: belgorod*
+place bryansk: briansk* bryansk*
 place zaporizhzhia: saporischschja* zaporizhzhia* saporoschje* zaporozhye*
 place donetsk: donezk* donetsk* donbas*
 place luhansk: luhansk* lugansk*
 place kharkiv: charkiw* kharkiv* charkow* kharkov*
 place kherson: cherson* kherson*
+place mariupol: mariupol*
+place melitopol: melitopol*
+place kupiansk: kupiansk* kupjansk*
 place sumy: sumy
 place crimea: krim crimea*
 place odesa: odessa* odesa*
 place pokrovsk: pokrowsk* pokrovsk*
-place sudzha: sudscha* sudzha*
 place vladivostok: wladiwostok* vladivostok*
 place khabarovsk: chabarowsk* khabarovsk*
 place rason: rason rajin
@@ -74,6 +85,13 @@ state g7: g7
 state iran: iran*
 state belarus: belarus* weissrussland
 state poland: polen polnisch* poland polish
+state australia: australi*
+state turkey: turkei turkisch* turkey turkish ankara
+state canada: kanada* canada canadian* ottawa
+state netherlands: niederland* netherlands dutch
+state sweden: schweden schwedisch* sweden swedish
+state india: indien indisch* india indian*
+state italy: italien italienisch* italy italian*
 """
 
 
@@ -95,9 +113,51 @@ _PREFIX_LENGTHS = sorted({len(prefix) for prefix in _PREFIXES}, reverse=True)
 _WORD = re.compile(r"\w+")
 
 
+# German verbs whose particle ends the clause ("Nordkorea zieht Soldaten aus Kursk ab").
+_SEPARABLE_WORDS = {
+    ("zieht", "ab"): "movement:withdrawn", ("ziehen", "ab"): "movement:withdrawn",
+    ("zieht", "zuruck"): "movement:withdrawn", ("ziehen", "zuruck"): "movement:withdrawn",
+    ("kehrt", "zuruck"): "movement:withdrawn", ("kehren", "zuruck"): "movement:withdrawn",
+    ("holt", "zuruck"): "movement:withdrawn", ("holen", "zuruck"): "movement:withdrawn",
+    ("lauft", "uber"): "fate:defected", ("laufen", "uber"): "fate:defected",
+    ("lehnt", "ab"): "resolution:rejected", ("lehnen", "ab"): "resolution:rejected",
+    ("nimmt", "an"): "resolution:adopted", ("nehmen", "an"): "resolution:adopted",
+    ("trifft", "ein"): "movement:deployed", ("treffen", "ein"): "movement:deployed",
+}  # fmt: skip
+_SEPARABLE = {
+    (spell(fold(verb)), spell(fold(particle))): mark
+    for (verb, particle), mark in _SEPARABLE_WORDS.items()
+}
+# A headline that denies ("bestreitet Lieferungen", "no troops") names no happening, only
+# its places and states.
+_NEGATION_WORDS = """nicht kein keine keinen keiner no not denies denied deny bestreitet bestreiten
+    dementiert dementieren"""
+_NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
+_BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
+_CLAUSE = re.compile(r"[:;,–—|]| - ")
+
+
 def marks(title: str) -> frozenset[str]:
     """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
-    words = [spell(fold(word)) for word in _WORD.findall(title)]
+    found = set()
+    spelled = []
+    for clause in _CLAUSE.split(title):
+        raw = _WORD.findall(clause)
+        words = [spell(fold(word)) for word in raw]
+        found.update(_clause_marks(words))
+        if len(words) > 1:
+            found.update(_separable(words))
+        if "US" in raw:
+            found.add("state:usa")
+        spelled.extend(words)
+    if any(word in _NEGATIONS for word in spelled):
+        found = {mark for mark in found if mark.startswith(("place:", "state:"))}
+    if any(word.startswith(_BORDERS) for word in spelled):
+        found = {mark for mark in found if not mark.startswith("place:")}
+    return frozenset(found)
+
+
+def _clause_marks(words: list[str]) -> set[str]:
     found = set()
     for i, word in enumerate(words):
         mark = _mark(word)
@@ -105,7 +165,13 @@ def marks(title: str) -> frozenset[str]:
             mark = _mark(word + words[i + 1])
         if mark is not None:
             found.add(mark)
-    return frozenset(found)
+    return found
+
+
+def _separable(words: list[str]) -> set[str]:
+    """The mark of a separable verb whose particle ends the clause."""
+    particle = words[-1]
+    return {mark for (verb, part), mark in _SEPARABLE.items() if part == particle and verb in words}
 
 
 def _mark(word: str) -> str | None:
@@ -132,7 +198,7 @@ def clash(mine: Collection[str], theirs: Collection[str]) -> str:
 
 
 _KIND_WORDS = {
-    "movement": "troop movements",
+    "movement": "movements",
     "fate": "fates",
     "treaty": "treaty steps",
     "outcome": "outcomes",

@@ -499,7 +499,7 @@ STOCK = " Nordkorea soll Russland bereits mehr als 10.000 Soldaten geschickt hab
                 "Nordkorea hat am Dienstag Soldaten aus der russischen Region Kursk abgezogen, "
                 "teilte der südkoreanische Generalstab mit.",
             ),
-            "different troop movements (withdrawn, not deployed)",
+            "different movements (withdrawn, not deployed)",
         ),
         (
             (
@@ -572,3 +572,122 @@ def test_a_year_before_millions_is_a_year() -> None:
     """'seit 2023 Millionen Schuss': no figure of two billion that every background shares."""
     found = specifics("t", "Nordkorea hat seit 2023 Millionen Schuss und 1,5 Millionen Granaten.")
     assert found.figures == {"#1500000"}
+
+
+FILLERS = [
+    ("Kim Jong Un empfängt russische Delegation", "Kim Jong Un hat eine russische Delegation in Pjöngjang empfangen."),
+    ("Ukraine says North Korean shells make up half of Russia's ammunition", "Ukrainian intelligence said shells from North Korea now make up half of the ammunition Russia fires."),
+    ("Selenskyj: Nordkoreanische Soldaten kämpfen weiter in Kursk", "Nordkoreanische Soldaten kämpfen nach Angaben Selenskyjs weiter in der Region Kursk."),
+    ("Pentagon: North Korean troops suffered heavy losses", "The Pentagon said North Korean troops in Russia's Kursk region had suffered heavy losses."),
+    ("Nordkorea feuert ballistische Rakete ins Japanische Meer", "Nordkorea hat nach Angaben des südkoreanischen Generalstabs eine Rakete abgefeuert."),
+    ("North Korean soldiers shown in Russian state TV footage", "Russian state television aired footage of North Korean soldiers training in the Kursk region."),
+]  # fmt: skip
+STOCK_EN = " North Korea is believed to have sent more than 10,000 troops to Russia."
+
+
+def _topic_window(at: datetime) -> StoryIndex:
+    """A quiet day's window: general news, and a few stories on the topic, each ending in the
+    stock sentence, so the topic's words are rare among all news but open many stories."""
+    index = _window(at)
+    for number, (title, text) in enumerate(FILLERS):
+        stock = STOCK_EN if title.isascii() else STOCK
+        place(index, f"filler{number}", title, text + stock, at - timedelta(hours=20 - number))
+    return index
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            (
+                "Nordkoreanische Soldaten kehren aus Russland zurück",
+                "Die ersten Soldaten sind nach Nordkorea zurückgekehrt, meldet KCNA.",
+            ),
+            (
+                "North Korea sends second contingent to Russia",
+                "North Korea has sent a second contingent, South Korea's military said.",
+            ),
+        ),
+        (
+            (
+                "Lawrow trifft Kim Jong Un in Pjöngjang",
+                "Der russische Außenminister Sergej Lawrow ist in Pjöngjang mit Kim Jong Un zusammengetroffen.",
+            ),
+            (
+                "Schoigu trifft Kim Jong Un in Pjöngjang",
+                "Der russische Sicherheitsratssekretär Sergej Schoigu ist in Pjöngjang mit Kim Jong Un zusammengetroffen.",
+            ),
+        ),
+        (
+            (
+                "Lawrow trifft Kim Jong Un in Pjöngjang",
+                "Der russische Außenminister Sergej Lawrow ist in Pjöngjang mit Kim Jong Un zusammengetroffen.",
+            ),
+            (
+                "Shoigu meets Kim Jong Un in Pyongyang",
+                "Russian Security Council secretary Sergei Shoigu met Kim Jong Un in Pyongyang.",
+            ),
+        ),
+    ],
+    ids=["only-the-topic-in-common", "another-actor", "another-actor-across-languages"],
+)
+def test_on_a_quiet_day_the_topics_own_words_are_no_evidence(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    """Words that open several of the window's stories (Nordkorea, Kursk, the stock figure)
+    say nothing about the event, however rare they are among all news; a headline naming
+    another actor is another event."""
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    index = _topic_window(at)
+    stock = [STOCK if title.isascii() is False else STOCK_EN for title, _ in (first, second)]
+    place(index, "one", first[0], first[1] + stock[0], at)
+    two = place(index, "two", second[0], second[1] + stock[1], at + timedelta(hours=1))
+    assert two.kind != "same", two.describe(index.titles())
+
+
+def test_one_event_on_a_quiet_day_in_two_languages_is_still_one_message() -> None:
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    index = _topic_window(at)
+    english = place(
+        index,
+        "en",
+        "North Korea withdraws 2,000 troops from Kursk",
+        "North Korea has pulled 2,000 soldiers out of Russia's Kursk region, Ukraine's military "
+        "intelligence said on Tuesday." + STOCK_EN,
+        at,
+    )
+    german = place(
+        index,
+        "de",
+        "Nordkorea zieht 2.000 Soldaten aus Kursk ab",
+        "Nordkorea hat nach Angaben des ukrainischen Militärgeheimdienstes am Dienstag 2.000 "
+        "Soldaten aus der russischen Region Kursk abgezogen." + STOCK,
+        at + timedelta(hours=1),
+    )
+    assert (english.kind, german.kind, german.story) == ("new", "same", "en")
+
+
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [
+        ("Nordkorea zieht Soldaten aus Kursk ab", {"movement:withdrawn", "place:kursk"}),
+        ("UN-Vollversammlung lehnt Resolution zu Nordkorea ab", {"resolution:rejected"}),
+        ("Militärpakt mit Nordkorea tritt in Kraft", {"treaty:inforce"}),
+        ("Pjöngjang bestreitet Lieferung von Raketen an Moskau", set()),
+        ("Neue Einheiten an der Grenze zu Sumy", set()),
+        ("No sign of a treaty yet", set()),
+        ("US sanctions North Korean generals", {"state:usa"}),
+    ],
+)
+def test_headline_marks_read_german_verbs_denials_and_borders(
+    headline: str, expected: set[str]
+) -> None:
+    assert marks(headline) == expected
+
+
+def test_a_short_german_lead_is_german() -> None:
+    found = specifics(
+        "Nordkorea schickt weitere Soldaten",
+        "Nordkorea hat weitere 3.000 Soldaten nach Russland geschickt.",
+    )
+    assert found.lang == "de"

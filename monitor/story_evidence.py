@@ -1,0 +1,138 @@
+"""What counts as evidence that two reports tell one event, and what says they cannot.
+
+Every report on a topic shares its words (Nordkorea, Soldaten, Kursk, the stock "more than
+10,000 soldiers"), so sharing them says nothing about the event. Rarity among all news of the
+window cannot tell them apart: on a quiet day the topic's words are rare there too. A term that
+opens several of the window's stories is the topic's (`Evidence.topic_wide`) and is never
+telling. The story rule (stories.py) asks this module:
+
+- in one language, do the two headlines share a telling term, and does neither headline name
+  someone or somewhere telling that the other report never mentions (Shoigu, not Lavrov)?
+- across languages, do the two share a headline mark, a rare figure, a date or a telling name?
+  Their few comparable terms are otherwise mostly the topic's, and any two reports on it score
+  alike;
+- do their rare figures, dates, lead weekdays or headline marks contradict each other?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from monitor.specifics import Specifics
+from monitor.story_marks import clash
+from monitor.story_words import WordWindow
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+# A term found in this many of the window's story heads (and this share of them) is the topic's,
+# not an event's: it never counts as a shared telling term.
+TOPIC_HEADS = 2
+TOPIC_SHARE = 0.05
+
+
+@dataclass(slots=True)
+class Member:
+    """An alerted article in the story index: what the story rule compares it by."""
+
+    story: str
+    terms: tuple[str, ...]  # a tuple is a quarter of a set's size; sets are built to compare
+    extra: tuple[str, ...]
+    figures: tuple[str, ...]
+    dates: tuple[str, ...]
+    weekdays: tuple[str, ...]
+    names: tuple[str, ...]
+    marks: tuple[str, ...]
+    headline: tuple[str, ...]
+    lang: str
+    at: datetime
+    signature: LeanMinHash | None
+    head: bool  # the story's first report: the only kind of member compared with
+
+
+def across_languages(mine: str, theirs: str) -> bool:
+    """Whether two reports are in two languages (one too short to tell is taken as the same)."""
+    return bool(mine and theirs and mine != theirs)
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Judges evidence against the story index's window: its word counts and its stories."""
+
+    words: WordWindow
+    postings: dict[str, list[str]]  # term -> keys of the story heads holding it
+    heads: dict[str, str]  # story -> key of its first report
+
+    def topic_wide(self, term: str) -> bool:
+        """Whether a term opens `TOPIC_HEADS` or more of the window's stories (and
+        `TOPIC_SHARE` of them): a word of the topic, shared whatever the events."""
+        posting = self.postings.get(term)
+        return posting is not None and len(posting) >= max(
+            TOPIC_HEADS, TOPIC_SHARE * len(self.heads)
+        )
+
+    def telling(self, term: str) -> bool:
+        """Whether a shared term says something about the event: rare, and not the topic's."""
+        return self.words.specific(term) and not self.topic_wide(term)
+
+    def agree(self, found: Specifics, member: Member) -> bool:
+        """Whether two headlines in one language agree: they share a telling term (two short
+        leads filled by one outlet's background paragraph agree, their headlines do not), and
+        neither names someone or somewhere telling the other report never mentions. A report
+        without a headline is not asked."""
+        if not found.headline or not member.headline:
+            return True
+        shared = found.headline.intersection(member.headline)
+        if not any(self.telling(t) for t in shared):
+            return False
+        return not self._new_name(found.headline, found.names, member.terms) and not (
+            self._new_name(frozenset(member.headline), member.names, found.terms)
+        )
+
+    def _new_name(
+        self, headline: frozenset[str], names: Collection[str], other: Collection[str]
+    ) -> bool:
+        """Whether a headline names someone or somewhere telling that the other lead never
+        mentions (Shoigu, not Lavrov; Melitopol, not Mariupol): another actor, another event."""
+        return any(t in names and self.telling(t) and t not in other for t in headline)
+
+    def across(self, found: Specifics, member: Member) -> bool:
+        """Whether a German and an English report share something about the event itself: a
+        headline mark, a date, a rare figure, or a telling name."""
+        if found.marks.intersection(member.marks) or found.dates.intersection(member.dates):
+            return True
+        if self.words.rare_figures(found.figures).intersection(member.figures):
+            return True
+        mine = self.comparable(found.terms, found.names, True)
+        theirs = self.comparable(member.terms, member.names, True)
+        return any(t[0] not in "=#@" and self.telling(t) for t in mine & theirs)
+
+    def wide_shared(self, found: Specifics, head: Member) -> int:
+        """Count the specific terms two reports share over their first `WIDE_WORDS` words."""
+        theirs = frozenset(head.terms) | frozenset(head.extra)
+        return sum(1 for t in (found.terms | found.extra) & theirs if self.telling(t))
+
+    def comparable(
+        self, terms: Collection[str], names: Collection[str], across: bool
+    ) -> frozenset[str]:
+        """The terms to compare: all of them, or across languages only the crossable ones."""
+        if not across:
+            return terms if isinstance(terms, frozenset) else frozenset(terms)
+        capitalised = frozenset(names)
+        return frozenset(t for t in terms if self.words.crossable(t, t in capitalised))
+
+    def conflict(self, found: Specifics, head: Member) -> str:
+        """Say why two reports cannot be one event: their rare figures, their dates, the
+        weekdays of their leads or what their headlines say happened disagree entirely."""
+        mine = self.words.rare_figures(found.figures)
+        theirs = self.words.rare_figures(head.figures)
+        if mine and theirs and not mine & theirs:
+            return "different figures"
+        if found.dates and head.dates and not found.dates & frozenset(head.dates):
+            return "different dates"
+        if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
+            return "different days"
+        return clash(found.marks, head.marks)
