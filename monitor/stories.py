@@ -132,7 +132,8 @@ class StoryIndex:
         member = self._members[head]
         across = across_languages(found.lang, member.lang)
         hours = abs((at - member.at).total_seconds()) / 3600
-        strong, needed_reason = self._strong(found, member, score, bool(shared), copy is None)
+        telling = any(map(self.evidence.telling, shared))
+        strong, needed_reason = self._strong(found, member, score, telling, copy is None)
         if strong and not conflict and hours <= SAME_HOURS:
             return Assignment(member.story, "same", score, False, head, None, shared, "", across)
         if score >= RELATED and shared:
@@ -144,14 +145,16 @@ class StoryIndex:
         return Assignment(key, "new", score, False, head, None, shared, reason, across)
 
     def _strong(
-        self, found: Specifics, member: Member, score: float, shared: bool, retold: bool
+        self, found: Specifics, member: Member, score: float, telling: bool, retold: bool
     ) -> tuple[bool, str]:
         """Whether the agreement is strong enough for "the same report", and if not, why.
         `retold` is False when a paragraph is shared word for word (a near-duplicate judged
         background): its terms must not count as a statement retold."""
         across = across_languages(found.lang, member.lang)
         needed = SAME_ACROSS if across else SAME_STORY
-        strong, reason = score >= needed and shared, f"needs {needed:.2f}"
+        strong, reason = score >= needed and telling, f"needs {needed:.2f}"
+        if score >= needed and not telling:
+            reason = "they share only the topic's words"
         if strong and not across and not self.evidence.agree(found, member):
             strong, reason = False, "their headlines share nothing telling"
         if strong and across and not self.evidence.across(found, member):
@@ -180,7 +183,7 @@ class StoryIndex:
         if (
             hours <= SAME_HOURS
             and score >= COPY_LEAD
-            and shared
+            and any(map(self.evidence.telling, shared))
             and self.evidence.agree(found, member)
         ):
             return Assignment(story, "same", score, True, head, None, shared)
@@ -299,7 +302,7 @@ class StoryIndex:
         score = 0.5 * overlap / smaller + 0.5 * overlap / union
         rare = self.words.rare_figures(found.figures) & frozenset(head.figures)
         score += FIGURE_BONUS * min(2, len(rare))
-        specific = (t for t in both if self.evidence.telling(t))
+        specific = (t for t in both if self.words.specific(t))
         shared = tuple(sorted(specific, key=lambda t: (self.words.count(t), t)))
         return score, shared, self.evidence.conflict(found, head)
 
