@@ -20,10 +20,13 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
    contain would count against the pair; but a new name (Minsk) still counts, or "Choe leaves
    Moscow for Minsk" would look contained in "Lavrov hosts Choe in Moscow".
 3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
-   languages) with a shared specific term, or, for two long reports, `WIDE_SHARED` specific
-   terms in common; no contradicting figures, dates or weekdays; published within `SAME_HOURS`
-   of the story's first report. Only figures rare in the window can contradict: the stock
-   background figure every report repeats ("more than 10,000 soldiers") says nothing.
+   languages) with a shared telling term (rare, and not one of the topic's own words; see
+   `story_evidence.py`, which also asks the headlines to agree in one language and the two
+   reports to share a name, date, figure or headline mark across languages), or, for two long
+   reports, `WIDE_SHARED` telling terms in common; no contradicting figures, dates, weekdays or
+   headline marks (`story_marks.py`: sent vs withdrawn, Belgorod vs Zaporizhzhia); published
+   within `SAME_HOURS` of the story's first report. Only figures rare in the window can
+   contradict: the stock background figure every report repeats says nothing.
 4. A follow-up: weaker agreement (`RELATED`) with at least one shared specific term. It opens a
    story of its own (later reports of it edit its message) and replies to the story it
    continues. When unsure between the two, the rule notifies: a needless reply costs a glance,
