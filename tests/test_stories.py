@@ -639,7 +639,7 @@ def test_on_a_quiet_day_the_topics_own_words_are_no_evidence(
     another actor is another event."""
     at = datetime(2026, 3, 3, 8, tzinfo=UTC)
     index = _topic_window(at)
-    stock = [STOCK if title.isascii() is False else STOCK_EN for title, _ in (first, second)]
+    stock = [STOCK_EN if title.isascii() else STOCK for title, _ in (first, second)]
     place(index, "one", first[0], first[1] + stock[0], at)
     two = place(index, "two", second[0], second[1] + stock[1], at + timedelta(hours=1))
     assert two.kind != "same", two.describe(index.titles())
