@@ -49,14 +49,16 @@ resolution adopted: angenommen verabschiedet* adopt adopts adopted
 resolution rejected: veto vetos vetoes vetoed blockiert blockieren abgelehnt reject rejects
     rejected
 arms missiles: raket* missil* ballist*
-arms shells: granat* shell shells
+arms shells: granat* artilleriegranat* artilleriemunition* shell shells
 arms drones: drohne* drone*
+arms airdefence: flugabwehr* luftabwehr*
 place kursk: kursk* sudscha* sudzha*
 place belgorod: belgorod*
 place bryansk: briansk* bryansk*
 place zaporizhzhia: saporischschja* zaporizhzhia* saporoschje* zaporozhye*
 place donetsk: donezk* donetsk* donbas*
 place luhansk: luhansk* lugansk*
+place kyiv: kiew* kyiv* kiev*
 place kharkiv: charkiw* kharkiv* charkow* kharkov*
 place kherson: cherson* kherson*
 place mariupol: mariupol*

@@ -677,6 +677,9 @@ def test_one_event_on_a_quiet_day_in_two_languages_is_still_one_message() -> Non
         ("Neue Einheiten an der Grenze zu Sumy", set()),
         ("No sign of a treaty yet", set()),
         ("US sanctions North Korean generals", {"state:usa"}),
+        ("Nordkorea liefert Artilleriegranaten an Russland", {"arms:shells"}),
+        ("Russland liefert Flugabwehrsysteme an Nordkorea", {"arms:airdefence"}),
+        ("Kiew: Rakete traf Charkiw", {"arms:missiles", "place:kyiv", "place:kharkiv"}),
     ],
 )
 def test_headline_marks_read_german_verbs_denials_and_borders(
