@@ -189,6 +189,8 @@ def _mark(word: str) -> str | None:
 def clash(mine: Collection[str], theirs: Collection[str]) -> str:
     """Say why two headlines cannot report one event ("different places (kursk, not
     belgorod)": `mine` first), or "" when every kind both name has a mark in common."""
+    if not mine or not theirs:
+        return ""
     kinds_mine = _by_kind(mine)
     kinds_theirs = _by_kind(theirs)
     for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
