@@ -271,6 +271,10 @@ class App:
         """Reload soon, from a signal handler (SIGHUP)."""
         self.service.spawn(self.reload(reason))
 
+    def request_poll_now(self, reason: str) -> None:
+        """Poll every feed now, from a signal handler (SIGUSR1)."""
+        self.service.poll_all_now(reason)
+
     def _apply(self, config: Config) -> list[str]:
         """Switch to `config`: topics, chats and feed jobs; name the feeds that changed."""
         self.config = config

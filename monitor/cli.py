@@ -338,6 +338,7 @@ async def _run(settings: Settings, config: Config) -> int:
     async with App(settings, config) as app:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGHUP, app.request_reload, "SIGHUP")
+            loop.add_signal_handler(signal.SIGUSR1, app.request_poll_now, "SIGUSR1")
         await app.serve(stop)
     logger.info("stopped")
     return EXIT_OK

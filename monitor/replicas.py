@@ -58,10 +58,11 @@ class Replica:
                 "released the leases of %s, an earlier run on this host that is gone", owner
             )
 
-    def claim(self, feed: FeedConfig, now: datetime) -> FeedState | None:
-        """Claim the poll of `feed` when it is due; return its state then, None when it is not
-        due or another replica holds it (the claim is also the due check)."""
-        return self.store.feeds.claim(feed.name, feed.url, self.me, now, now + self._claim)
+    def claim(self, feed: FeedConfig, now: datetime, force: bool = False) -> FeedState | None:
+        """Claim the poll of `feed` when it is due (or, with `force`, at once); return its state
+        then, None when it is not due or another replica holds it (the claim is also the due
+        check)."""
+        return self.store.feeds.claim(feed.name, feed.url, self.me, now, now + self._claim, force)
 
     def claimed_elsewhere_until(self, feed: FeedConfig) -> datetime | None:
         """When another replica's claim on `feed` ends, if one holds it (or died holding it)."""

@@ -39,6 +39,7 @@ class Service:
         self.bot = BotSeat(app)
         self.stopping = False
         self._retries: dict[str, asyncio.TimerHandle] = {}  # feeds to look at again
+        self._polling: set[str] = set()  # feeds polled here now (or waiting for a free slot)
         self._polls = asyncio.Semaphore(POLLS_IN_FLIGHT)
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -116,19 +117,40 @@ class Service:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def poll_if_due(self, feed: FeedConfig) -> None:
+    def poll_all_now(self, reason: str) -> None:
+        """Poll every enabled feed now, due or not: an operator's "refresh all" (SIGUSR1), say
+        after fixing the network, instead of waiting out intervals and back-offs.
+
+        A feed polled here already, or held by another replica, is left to that poll; the
+        polls queue for POLLS_IN_FLIGHT slots like scheduled ones.
+        """
+        if self.stopping:
+            return
+        feeds = [feed for feed in self.app.config.feeds if feed.enabled]
+        logger.info("polling every feed now (%s): %d feeds", reason, len(feeds))
+        for feed in feeds:
+            self.spawn(self._tracked_poll(feed, force=True))
+
+    async def poll_if_due(self, feed: FeedConfig, force: bool = False) -> None:
         """Poll one feed unless it is backing off, waiting out Retry-After, or gone, or
-        another replica has just polled it or is polling it now.
+        another replica has just polled it or is polling it now (with `force`: unless it is
+        polled now, here or by another replica).
 
         At most POLLS_IN_FLIGHT polls run at once; the rest wait before claiming, so an
         overloaded replica leaves feeds to the others instead of timing out on all of them.
         """
-        async with self._polls:
-            await self._poll_if_due(feed)
+        if feed.name in self._polling:
+            return  # polled now: never twice at once from here
+        self._polling.add(feed.name)
+        try:
+            async with self._polls:
+                await self._poll_if_due(feed, force)
+        finally:
+            self._polling.discard(feed.name)
 
-    async def _poll_if_due(self, feed: FeedConfig) -> None:
+    async def _poll_if_due(self, feed: FeedConfig, force: bool) -> None:
         now = datetime.now(UTC)
-        claimed = self.app.replica.claim(feed, now)  # also the due check
+        claimed = self.app.replica.claim(feed, now, force)  # also the due check
         if claimed is not None:
             await poll_feed(feed, self.app.deps, now, {feed.name: claimed})
             return
@@ -148,8 +170,8 @@ class Service:
 
         self._retries[feed.name] = asyncio.get_running_loop().call_later(max(seconds, 0.1), fire)
 
-    async def _tracked_poll(self, feed: FeedConfig) -> None:
-        await self._track(self.poll_if_due(feed), "poll")
+    async def _tracked_poll(self, feed: FeedConfig, force: bool = False) -> None:
+        await self._track(self.poll_if_due(feed, force), "poll")
         self._deliver_soon()
 
     async def _heartbeat(self) -> None:

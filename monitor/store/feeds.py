@@ -166,10 +166,11 @@ class Feeds:
             upsert(conn, name, values, now)
 
     def claim(
-        self, name: str, url: str, owner: str, now: datetime, until: datetime
+        self, name: str, url: str, owner: str, now: datetime, until: datetime, force: bool = False
     ) -> FeedState | None:
         """Claim the next poll of feed `name` for `owner` until `until`; return the feed's
         state when the poll is ours, None when it is not (not due, or claimed by another).
+        `force` claims it due or not (an operator asked to poll now), never from another.
 
         A compare-and-set: the row is updated only while the feed is due and nobody else holds
         an unexpired claim, so of several replicas exactly one wins (PostgreSQL re-checks the
@@ -191,7 +192,7 @@ class Feeds:
                 .on_conflict_do_update(
                     index_elements=[feeds.c.name],
                     set_={"lease_owner": owner, "lease_until": until},
-                    where=sa.and_(free, due),
+                    where=free if force else sa.and_(free, due),
                 )
                 .returning(*feeds.c)
             )
