@@ -73,6 +73,9 @@ SHINGLE_WORDS = 3000
 LOOKUP_TERMS = 24
 # Of the stories sharing those terms, only the ones sharing most are scored.
 MAX_CANDIDATES = 40
+# Of a term's stories, only the newest are looked up: a term in thousands of stories would
+# cost more to count than all the rest, and the newest are the ones a report can be the same as.
+RECENT_HEADS = 256
 WINDOW = timedelta(hours=72)
 
 _WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘’–—/"})
@@ -317,7 +320,7 @@ class StoryIndex:
             posting = self._postings.get(term)
             if not posting:
                 continue
-            shared.update(posting)
+            shared.update(posting[-RECENT_HEADS:])
             used += 1
             if used == LOOKUP_TERMS:
                 break
