@@ -6,6 +6,7 @@ Imported only when a token is set, so commands that never talk to Telegram start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import html
 import itertools
@@ -13,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -86,23 +87,34 @@ class Pacer:
         """Return how many messages to `chat_id` wait for their turn (the one sending included)."""
         return len(self._queues.get(chat_id, ()))
 
-    async def wait(self, chat_id: str, priority: int = ALERT) -> None:
-        """Sleep until a message to `chat_id` keeps within both limits, and book its slot."""
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: str, priority: int = ALERT) -> AsyncIterator[None]:
+        """Wait until a message to `chat_id` keeps within both limits, then let it be sent.
+
+        The chat's interval counts from when the message has been sent, and only then does
+        the next one take its turn: Telegram counts from when a message arrives, and a slow
+        request must not let the next, faster one arrive too soon after it.
+        """
         queue = self._queues.setdefault(chat_id, [])
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (priority, next(self._tickets), turn)
         heapq.heappush(queue, entry)
         if queue[0] is entry:
             turn.set_result(None)
+        sending = False
         try:
             await turn
             now = time.monotonic()
             start = max(now, self._next_in_chat.get(chat_id, 0.0), self._next_global)
-            self._next_in_chat[chat_id] = start + self.interval(chat_id)
             self._next_global = start + GLOBAL_INTERVAL
             if start > now:
                 await asyncio.sleep(start - now)
-        finally:  # done or cancelled: the next in line takes its turn
+            sending = True
+            yield
+        finally:  # sent, failed or cancelled: the next in line takes its turn
+            if sending:
+                after = time.monotonic() + self.interval(chat_id)
+                self._next_in_chat[chat_id] = max(self._next_in_chat.get(chat_id, 0.0), after)
             queue.remove(entry)
             heapq.heapify(queue)
             if queue:
@@ -281,11 +293,12 @@ class TelegramSink:
     ) -> Message | bool | None:
         """Make one paced request, waiting out `RetryAfter` a few times; map PTB's errors."""
         for _ in range(3):
-            await self.pacer.wait(chat_id, priority)
             try:
-                return await request()
-            except RetryAfter as exc:  # the chat's next turn, whoever has it, waits it out
-                self.pacer.hold(chat_id, _wait_out(exc.retry_after))
+                async with self.pacer.turn(chat_id, priority):
+                    try:
+                        return await request()
+                    except RetryAfter as exc:  # the chat's next turn, whoever has it, waits
+                        self.pacer.hold(chat_id, _wait_out(exc.retry_after))
             except Forbidden as exc:
                 raise ChatBlocked(f"bot cannot post to chat {chat!r}: {exc.message}") from None
             except ChatMigrated as exc:

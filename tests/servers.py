@@ -193,6 +193,9 @@ class FakeTelegram:
         self.usernames: dict[str, int] = {}  # public chats getChat knows: @name -> id
         self.bad_gateway = False  # answer every call but getMe 502 with a proxy's HTML page
         self.delay = 0.0  # seconds each sendMessage takes (a crash test kills the client meanwhile)
+        # seconds the next sendMessages spend on the way before they count as arrived (a slow
+        # network path for one request lets a later, faster one arrive too soon after it)
+        self.lags: list[float] = []
         self.rate_violations = 0
         self.retry_afters = 0  # 429s answered because `retry_after` was set
         self.edits: list[dict[str, str]] = []
@@ -282,6 +285,8 @@ class FakeTelegram:
 
     def _message(self, method: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         chat_id = form.get("chat_id", "")
+        if method == "sendMessage" and self.lags:
+            time.sleep(self.lags.pop(0))
         refused = self._refuse(chat_id)
         if refused is not None:
             return refused

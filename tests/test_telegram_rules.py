@@ -89,6 +89,23 @@ def test_pacing_keeps_within_the_per_chat_limit(
     assert len(bot.messages) == 4 and bot.rate_violations == 0
 
 
+def test_a_slow_request_does_not_let_the_next_arrive_too_soon(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    bot: FakeTelegram,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Telegram counts from when a message arrives: the first one is 0.6 s on the way, so a
+    # second one sent 0.3 s after the first began would arrive before it.
+    serve(content, write_config, 2)
+    bot.chat_interval = 0.2
+    bot.lags = [0.6]
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0.3")
+    assert main(["once"]) == 0
+    assert len(bot.messages) == 2 and bot.rate_violations == 0
+
+
 def test_too_fast_is_answered_with_429_and_waited_out(
     env: dict[str, str], write_config: WriteConfig, content: ContentServer, bot: FakeTelegram
 ) -> None:
@@ -112,8 +129,8 @@ def test_an_alert_goes_before_replies_waiting_in_its_chat() -> None:
     order: list[str] = []
 
     async def send(what: str, priority: int) -> None:
-        await pacer.wait("-100123", priority)
-        order.append(what)
+        async with pacer.turn("-100123", priority):
+            order.append(what)
 
     async def scenario() -> None:
         replies = [asyncio.create_task(send(f"reply {n}", Pacer.REPLY)) for n in range(6)]
