@@ -97,7 +97,8 @@ class App:
     def _make_sink(self) -> Sink:
         if self.settings.telegram_token:
             # Imported here: python-telegram-bot is only needed with a token.
-            from monitor.telegram_sink import Pacer, TelegramSink
+            from monitor.pacer import Pacer
+            from monitor.telegram_sink import TelegramSink
 
             pacer = Pacer(self.settings.private_interval, self.settings.group_interval)
             # The buttons need the bot to receive their taps: only with commands on.

@@ -16,8 +16,9 @@ from monitor.dedup import entry_keys
 from monitor.deliver import deliver_pending
 from monitor.digest import Burst, ChatRules
 from monitor.models import Alert, Article, Entry
+from monitor.pacer import Pacer
 from monitor.store import NewEntry, Store
-from monitor.telegram_sink import Pacer, TelegramSink
+from monitor.telegram_sink import TelegramSink
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig
 from tests.servers import FakeTelegram
 

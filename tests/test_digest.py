@@ -12,8 +12,9 @@ from monitor.config import load_config
 from monitor.deliver import deliver_pending
 from monitor.digest import ChatRules, digest_interval, plan, quiet_end, slot_end
 from monitor.models import Alert, Span
+from monitor.pacer import Pacer
 from monitor.render import MAX_MESSAGE_UNITS, DigestItem, digest_parts, utf16_len
-from monitor.telegram_sink import Pacer, TelegramSink
+from monitor.telegram_sink import TelegramSink
 from tests.conftest import (
     GROUP_CHAT,
     TOKEN,

@@ -17,8 +17,9 @@ import pytest
 from monitor.cli import main
 from monitor.deliver import deliver_pending
 from monitor.models import Alert
+from monitor.pacer import Pacer
 from monitor.store import Store
-from monitor.telegram_sink import Pacer, TelegramSink, without_page
+from monitor.telegram_sink import TelegramSink, without_page
 from tests.conftest import GROUP_CHAT, TOKEN, WriteConfig, article_page, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 
