@@ -75,36 +75,34 @@ def serve(content: ContentServer, write_config: WriteConfig, count: int, **chats
     )
 
 
+@pytest.mark.parametrize(
+    ("count", "lags", "interval"),
+    [
+        # Unpaced sends arrive milliseconds apart; the 0.15 s margin absorbs a busy machine's
+        # jitter.
+        (4, [], "0.35"),
+        # Telegram counts from when a message arrives: the first one is 0.6 s on the way, so
+        # a second one sent 0.3 s after the first began would arrive before it.
+        (2, [0.6], "0.3"),
+    ],
+    ids=["paced", "a-slow-request-first"],
+)
 def test_pacing_keeps_within_the_per_chat_limit(
     env: dict[str, str],
     write_config: WriteConfig,
     content: ContentServer,
     bot: FakeTelegram,
     monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    lags: list[float],
+    interval: str,
 ) -> None:
-    serve(content, write_config, 4)
-    # Unpaced sends arrive milliseconds apart; the 0.15 s margin absorbs a busy machine's jitter.
+    serve(content, write_config, count)
     bot.chat_interval = 0.2
-    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0.35")
+    bot.lags = list(lags)
+    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", interval)
     assert main(["once"]) == 0
-    assert len(bot.messages) == 4 and bot.rate_violations == 0
-
-
-def test_a_slow_request_does_not_let_the_next_arrive_too_soon(
-    env: dict[str, str],
-    write_config: WriteConfig,
-    content: ContentServer,
-    bot: FakeTelegram,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Telegram counts from when a message arrives: the first one is 0.6 s on the way, so a
-    # second one sent 0.3 s after the first began would arrive before it.
-    serve(content, write_config, 2)
-    bot.chat_interval = 0.2
-    bot.lags = [0.6]
-    monkeypatch.setenv("MONITOR_TELEGRAM_GROUP_INTERVAL", "0.3")
-    assert main(["once"]) == 0
-    assert len(bot.messages) == 2 and bot.rate_violations == 0
+    assert len(bot.messages) == count and bot.rate_violations == 0
 
 
 def test_too_fast_is_answered_with_429_and_waited_out(
