@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # not an event's: it never counts as a shared telling term.
 TOPIC_HEADS = 2
 TOPIC_SHARE = 0.05
+# With fewer stories in the window (a fresh start) no word is known to be the topic's yet.
+TOPIC_STORIES = 5
 
 
 @dataclass(slots=True)
@@ -70,9 +72,9 @@ class Evidence:
         """Whether a term opens `TOPIC_HEADS` or more of the window's stories (and
         `TOPIC_SHARE` of them): a word of the topic, shared whatever the events."""
         posting = self.postings.get(term)
-        return posting is not None and len(posting) >= max(
-            TOPIC_HEADS, TOPIC_SHARE * len(self.heads)
-        )
+        if posting is None or len(self.heads) < TOPIC_STORIES:
+            return False
+        return len(posting) >= max(TOPIC_HEADS, TOPIC_SHARE * len(self.heads))
 
     def telling(self, term: str) -> bool:
         """Whether a shared term says something about the event: rare, and not the topic's."""
@@ -86,11 +88,16 @@ class Evidence:
         if not found.headline or not member.headline:
             return True
         shared = found.headline.intersection(member.headline)
-        if not any(self.telling(t) for t in shared):
+        if not any(self.telling(t) or self._concept(t) for t in shared):
             return False
         return not self._new_name(found.headline, found.names, member.terms) and not (
             self._new_name(frozenset(member.headline), member.names, found.terms)
         )
+
+    def _concept(self, term: str) -> bool:
+        """Whether a term is an event word (foreign ministers, a treaty) in a window too fresh
+        to tell which words are rare: among its few articles every shared word is common."""
+        return term[0] == "=" and len(self.heads) < TOPIC_STORIES
 
     def _new_name(
         self, headline: frozenset[str], names: Collection[str], other: Collection[str]
