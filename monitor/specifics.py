@@ -20,6 +20,7 @@ module reduces an article's lead to such terms:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import sys
 from dataclasses import dataclass
@@ -246,7 +247,7 @@ def specifics(title: str, text: str) -> Specifics:
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
     found = _Found(set(), set(), set(), set())
     lead: frozenset[str] = frozenset()
-    title_words = sum(1 for _ in _TOKEN.finditer(title))
+    title_words = sum(1 for _ in itertools.islice(_TOKEN.finditer(title), WIDE_WORDS))
     headline: frozenset[str] | None = None
     paired = False  # the word was the second of a two-word concept
     for i, word in enumerate(folded[:-1]):

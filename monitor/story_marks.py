@@ -113,6 +113,8 @@ def _table() -> tuple[dict[str, str], dict[str, str]]:
 _WHOLE, _PREFIXES = _table()
 _PREFIX_LENGTHS = sorted({len(prefix) for prefix in _PREFIXES}, reverse=True)
 _WORD = re.compile(r"\w+")
+# A headline is read this far: a feed can put a whole article (or a megabyte) in its title.
+HEADLINE_CHARS = 300
 
 
 # German verbs whose particle ends the clause ("Nordkorea zieht Soldaten aus Kursk ab").
@@ -143,7 +145,7 @@ def marks(title: str) -> frozenset[str]:
     """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
     found = set()
     spelled = []
-    for clause in _CLAUSE.split(title):
+    for clause in _CLAUSE.split(title[:HEADLINE_CHARS]):
         raw = _WORD.findall(clause)
         words = [spell(fold(word)) for word in raw]
         found.update(_clause_marks(words))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -717,3 +718,28 @@ def test_in_a_fresh_window_one_statement_is_one_story_in_any_order() -> None:
         }
         later = max((0, 1), key=order.index)
         assert placed[later].kind == "same", (order, placed[later].describe(index.titles()))
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "",
+        ":",
+        " - : ; ",
+        "x" * 1_000_000,
+        "Kursk " * 200_000,
+        "zieht " * 50 + "ab",
+        "Kursk\u200b\u0000",
+    ],
+    ids=["empty", "colon", "separators", "megabyte-word", "megabyte-words", "verbs", "control"],
+)
+def test_hostile_headlines_are_placed_quickly(title: str) -> None:
+    """A feed's title is hostile input: only its start is read for marks and headline terms."""
+    at = datetime(2026, 3, 4, 8, tzinfo=UTC)
+    index = _topic_window(at)
+    started = time.monotonic()
+    assert place(index, "hostile", title, "Nordkorea schickt Soldaten." + STOCK, at).kind
+    assert len(marks(title)) <= 2
+    assert time.monotonic() - started < 10
+    # Only a headline's length is read: a megabyte title cost 2 s under the story lock.
+    assert marks("Kursk " * 100 + "Belgorod") == {"place:kursk"}
