@@ -325,6 +325,8 @@ class _Found:
         elif word in _NUMBER_WORDS:
             self.terms.add(f"#{_NUMBER_WORDS[word]}")
         elif len(word) >= 2 and word not in _STOP:
+            if not lower and 4 <= len(word) <= STEM_CHARS and word[-1] == "s":
+                word = word[:-1]  # a short name's genitive ("Putins"): the name's own term
             term = _term(word)
             self.terms.add(term)
             if lower:

@@ -3,7 +3,7 @@
 "The same report" only edits an earlier message, and Telegram does not notify edits, so it needs
 evidence about the *event*, not the topic (every report on a topic shares its vocabulary):
 
-1. Near-duplicates: MinHash over word 3-shingles of the text (its first `SHINGLE_WORDS`),
+1. Near-duplicates (`story_copies.py`): MinHash over word 3-shingles of the text,
    looked up in a MinHash LSH index (datasketch) at Jaccard 0.5: agency copy republished under
    a new headline, the same report when the leads also share a specific term and it came within
    `SAME_HOURS`. When its figures or dates contradict the copy (see 3) it is a follow-up: an
@@ -20,13 +20,15 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
    contain would count against the pair; but a new name (Minsk) still counts, or "Choe leaves
    Moscow for Minsk" would look contained in "Lavrov hosts Choe in Moscow".
 3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
-   languages) with a shared telling term (rare, and not one of the topic's own words; see
-   `story_evidence.py`, which also asks the headlines to agree in one language and the two
-   reports to share a name, date, figure or headline mark across languages), or, for two long
-   reports, `WIDE_SHARED` telling terms in common; no contradicting figures, dates, weekdays or
-   headline marks (`story_marks.py`: sent vs withdrawn, Belgorod vs Zaporizhzhia); published
-   within `SAME_HOURS` of the story's first report. Only figures rare in the window can
-   contradict: the stock background figure every report repeats says nothing.
+   languages, `SAME_ACROSS_HEADLINES` when the two headlines share a telling name or event
+   word and name no one the other report never mentions) with a shared telling term (rare,
+   and not one of the topic's own words; see `story_evidence.py`, which also asks the
+   headlines to agree in one language and the two reports to share a name, date, figure or
+   headline mark across languages), or, for two long reports, `WIDE_SHARED` telling terms in
+   common; no contradicting figures, dates, weekdays or headline marks (`story_marks.py`: sent
+   vs withdrawn, Belgorod vs Zaporizhzhia, Putin vs Lavrov); published within `SAME_HOURS` of
+   the story's first report. Only figures rare in the window can contradict: the stock
+   background figure every report repeats says nothing.
 4. A follow-up: weaker agreement (`RELATED`) with at least one shared specific term. It opens a
    story of its own (later reports of it edit its message) and replies to the story it
    continues. When unsure between the two, the rule notifies: a needless reply costs a glance,
@@ -42,17 +44,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.query import fold
 from monitor.specifics import Specifics, specifics
+from monitor.story_copies import Copies, shingle_signature
 from monitor.story_decision import Assignment
 from monitor.story_evidence import Evidence, Member, across_languages
 from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+    from datasketch import MinHash
 
 SAME_STORY = 0.52
 SAME_ACROSS = 0.55
+# Across languages, a lower overlap suffices when the two headlines share a telling name or
+# event word (Duma, veto, a reactor), not a figure: the headlines then name one happening.
+SAME_ACROSS_HEADLINES = 0.45
 # A near-duplicate is the same report only when the leads agree this much too: two reports can
 # share a long background paragraph and still tell two events.
 COPY_LEAD = 0.4
@@ -65,10 +70,6 @@ WIDE_SCORE = 0.2
 # score, twice at most: the stock figure every report repeats adds nothing.
 FIGURE_BONUS = 0.2
 SAME_HOURS = 12.0
-NEAR_DUPLICATE = 0.5
-NUM_PERM = 64
-# Only the first words are shingled: a copy shows in them, and a huge page costs no more.
-SHINGLE_WORDS = 3000
 # Only the article's rarest terms are looked up; common ones would make every story a candidate.
 LOOKUP_TERMS = 24
 # Of the stories sharing those terms, only the ones sharing most are scored.
@@ -77,19 +78,6 @@ MAX_CANDIDATES = 40
 # cost more to count than all the rest, and the newest are the ones a report can be the same as.
 RECENT_HEADS = 256
 WINDOW = timedelta(hours=72)
-
-_WORD_CHARS = str.maketrans({c: " " for c in ".,;:!?\"'()[]«»„“”‚‘’–—/"})
-
-
-def shingle_signature(text: str) -> MinHash:
-    """Return the MinHash of the text's word 3-shingles (folded words)."""
-    words = [fold(word) for word in text.translate(_WORD_CHARS).split()[:SHINGLE_WORDS]]
-    shingles = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
-    from datasketch import MinHash  # imported when first needed: it brings SciPy (0.3 s)
-
-    signature = MinHash(num_perm=NUM_PERM)
-    signature.update_batch(list(shingles))
-    return signature
 
 
 @dataclass(slots=True)
@@ -101,12 +89,13 @@ class StoryIndex:
     _heads: dict[str, str] = field(default_factory=dict)  # story -> key of its first report
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
+    _threads: dict[str, str] = field(default_factory=dict)  # head key -> story its thread began
     words: WordWindow = field(default_factory=WordWindow)
-    _lsh: MinHashLSH | None = None  # built with the first signature (see `_near`)
+    copies: Copies = field(default_factory=Copies)
     evidence: Evidence = field(init=False)
 
     def __post_init__(self) -> None:
-        self.evidence = Evidence(self.words, self._postings, self._heads)
+        self.evidence = Evidence(self.words, self._postings, self._heads, self._threads)
 
     def observe(self, found: Specifics, at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
@@ -121,7 +110,7 @@ class StoryIndex:
     ) -> Assignment:
         """Decide which story the article joins (without adding it; see `add`)."""
         sides: dict[bool, tuple[frozenset[str], float]] = {}  # the article's side, per language
-        copy = self._near_duplicate(signature)
+        copy = self.copies.nearest(signature)
         if copy is not None:
             placed = self._as_copy(key, found, sides, copy, at)
             if placed is not None:
@@ -158,6 +147,8 @@ class StoryIndex:
         background): its terms must not count as a statement retold."""
         across = across_languages(found.lang, member.lang)
         needed = SAME_ACROSS if across else SAME_STORY
+        if across and self.evidence.headlines_share(found, member):
+            needed = SAME_ACROSS_HEADLINES
         strong, reason = score >= needed and telling, f"needs {needed:.2f}"
         if score >= needed and not telling:
             reason = "they share only the topic's words"
@@ -213,14 +204,15 @@ class StoryIndex:
         signature: MinHash | None,
         at: datetime,
         title: str = "",
+        continues: str | None = None,
     ) -> None:
-        """Make an alerted article a member of `story`, findable by later articles."""
+        """Make an alerted article a member of `story`, findable by later articles;
+        `continues` is the story a follow-up replies to."""
         if key in self._members:
             return
         if story not in self._heads:
             self._titles[key] = title[:120]
         head = story not in self._heads
-        lean = _lean(signature) if signature is not None else None
         self._members[key] = Member(
             story,
             tuple(found.terms),
@@ -233,15 +225,15 @@ class StoryIndex:
             tuple(found.headline),
             found.lang,
             at,
-            lean,
             head,
         )
         if head:
             self._heads[story] = key
+            self._threads[key] = self._thread(continues) if continues else story
             for term in found.terms:
                 self._postings.setdefault(term, []).append(key)
-        if lean is not None:
-            self._near().insert(key, lean)
+        if signature is not None:
+            self.copies.add(key, signature)
 
     def expire(self, now: datetime) -> int:
         """Forget members and term counts older than the window; return members dropped."""
@@ -263,6 +255,7 @@ class StoryIndex:
             if self._heads.get(member.story) == key:
                 del self._heads[member.story]
             self._titles.pop(key, None)
+            self._threads.pop(key, None)
             for term in member.terms:
                 posting = self._postings.get(term)
                 if posting is None:
@@ -273,8 +266,12 @@ class StoryIndex:
                 del posting[:keep]
                 if not posting:
                     del self._postings[term]
-        if member.signature is not None:
-            self._near().remove(key)
+        self.copies.remove(key)
+
+    def _thread(self, story: str) -> str:
+        """The story whose thread `story` continues (itself when it began one)."""
+        head = self._heads.get(story)
+        return self._threads.get(head, story) if head is not None else story
 
     def titles(self) -> dict[str, str]:
         """The titles of the stories' first reports, by key (to explain decisions)."""
@@ -326,31 +323,6 @@ class StoryIndex:
                 break
         return [key for key, _ in shared.most_common(MAX_CANDIDATES)]
 
-    def _near(self) -> MinHashLSH:
-        """The near-duplicate index, built on first use (datasketch is slow to import)."""
-        if self._lsh is None:
-            from datasketch import MinHashLSH
-
-            self._lsh = MinHashLSH(threshold=NEAR_DUPLICATE, num_perm=NUM_PERM)
-        return self._lsh
-
-    def _near_duplicate(self, signature: MinHash | None) -> str | None:
-        if signature is None or not self._members:
-            return None
-        best_id, best = None, NEAR_DUPLICATE
-        for key in self._near().query(signature):
-            other = self._members[key].signature
-            if other is not None and (score := signature.jaccard(other)) >= best:
-                best_id, best = key, score
-        return best_id
-
-
-def _lean(signature: MinHash) -> LeanMinHash:
-    """The signature without its permutations, a fraction of the memory."""
-    from datasketch import LeanMinHash
-
-    return LeanMinHash(signature)
-
 
 def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> Assignment:
     """Count an alerted article towards the window and place it in a story (the service's path)."""
@@ -358,5 +330,5 @@ def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> A
     index.observe(found, at)
     signature = shingle_signature(f"{title}\n{text}")
     placed = index.assign(key, found, signature, at)
-    index.add(key, placed.story, found, signature, at, title)
+    index.add(key, placed.story, found, signature, at, title, placed.continues)
     return placed

@@ -3,12 +3,13 @@
 Every report on a topic shares its words (Nordkorea, Soldaten, Kursk, the stock "more than
 10,000 soldiers"), so sharing them says nothing about the event. Rarity among all news of the
 window cannot tell them apart: on a quiet day the topic's words are rare there too. A term that
-opens several of the window's stories is the topic's (`Evidence.topic_wide`) and is never
-telling. The story rule (stories.py) asks this module:
+opens stories of several threads is the topic's (`Evidence.topic_wide`; a story and its
+follow-ups are one thread) and is never telling. The story rule (stories.py) asks this module:
 
 - in one language, do the two headlines share a telling term, and does neither headline name
   someone or somewhere telling that the other report never mentions (Shoigu, not Lavrov)?
-- across languages, do the two share a headline mark, a rare figure, a date or a telling name?
+- across languages, do the two share a headline mark, a rare figure, a date or a telling name,
+  and do their headlines share a telling name or event word (then a lower overlap suffices)?
   Their few comparable terms are otherwise mostly the topic's, and any two reports on it score
   alike;
 - do their rare figures, dates, lead weekdays or headline marks contradict each other?
@@ -19,14 +20,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from monitor.specifics import Specifics
 from monitor.story_marks import clash
 from monitor.story_words import WordWindow
-
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash
 
 # A term found in this many of the window's story heads (and this share of them) is the topic's,
 # not an event's: it never counts as a shared telling term.
@@ -51,7 +48,6 @@ class Member:
     headline: tuple[str, ...]
     lang: str
     at: datetime
-    signature: LeanMinHash | None
     head: bool  # the story's first report: the only kind of member compared with
 
 
@@ -67,14 +63,24 @@ class Evidence:
     words: WordWindow
     postings: dict[str, list[str]]  # term -> keys of the story heads holding it
     heads: dict[str, str]  # story -> key of its first report
+    threads: dict[str, str]  # key of a story's first report -> the story its thread began
 
     def topic_wide(self, term: str) -> bool:
-        """Whether a term opens `TOPIC_HEADS` or more of the window's stories (and
-        `TOPIC_SHARE` of them): a word of the topic, shared whatever the events."""
+        """Whether a term opens stories of `TOPIC_HEADS` or more threads (and as many as
+        `TOPIC_SHARE` of the window's stories): a word of the topic, shared whatever the
+        events. A visit's follow-ups repeat its names (Choe, Lavrov): one thread, still telling."""
         posting = self.postings.get(term)
         if posting is None or len(self.heads) < TOPIC_STORIES:
             return False
-        return len(posting) >= max(TOPIC_HEADS, TOPIC_SHARE * len(self.heads))
+        needed = max(TOPIC_HEADS, TOPIC_SHARE * len(self.heads))
+        if len(posting) < needed:
+            return False
+        threads = set()
+        for key in reversed(posting):
+            threads.add(self.threads.get(key, key))
+            if len(threads) >= needed:
+                return True
+        return False
 
     def telling(self, term: str) -> bool:
         """Whether a shared term says something about the event: rare, and not the topic's."""
@@ -94,6 +100,20 @@ class Evidence:
             self._new_name(frozenset(member.headline), member.names, found.terms)
         )
 
+    def headlines_share(self, found: Specifics, member: Member) -> bool:
+        """Whether two headlines share a telling name or event word (a figure is not enough:
+        6,000 more soldiers and 6,000 casualties share one), and neither names someone or
+        somewhere telling the other report never mentions (Minsk, after Moscow)."""
+        shared = found.headline.intersection(member.headline)
+        if not any(t[0] != "#" and self.telling(t) for t in shared):
+            return False
+        # Only names the other language could contain: a German noun (Studie) is no new actor.
+        mine = self.comparable(found.headline, found.names, True)
+        theirs = self.comparable(member.headline, member.names, True)
+        return not self._new_name(mine, found.names, member.terms) and not (
+            self._new_name(theirs, member.names, found.terms)
+        )
+
     def _concept(self, term: str) -> bool:
         """Whether a term is an event word (foreign ministers, a treaty) in a window too fresh
         to tell which words are rare: among its few articles every shared word is common."""
@@ -109,7 +129,11 @@ class Evidence:
     def across(self, found: Specifics, member: Member) -> bool:
         """Whether a German and an English report share something about the event itself: a
         headline mark, a date, a rare figure, or a telling name."""
-        if found.marks.intersection(member.marks) or found.dates.intersection(member.dates):
+        # A shared person says little: Putin and Kim head half the topic's reports. A telling
+        # name below still counts.
+        if any(not m.startswith("person:") for m in found.marks.intersection(member.marks)):
+            return True
+        if found.dates.intersection(member.dates):
             return True
         if self.words.rare_figures(found.figures).intersection(member.figures):
             return True

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.specifics import specifics
 from monitor.store import Store, StoredArticle
-from monitor.stories import StoryIndex, shingle_signature
+from monitor.stories import StoryIndex
+from monitor.story_copies import shingle_signature
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
     if stored.story is not None:  # the first stored member of a story is its first report
         signature = shingle_signature(f"{stored.title}\n{stored.text}")
         key = f"entry:{stored.id}"
-        stories.add(key, stored.story, found, signature, stored.seen_at, stored.title)
+        stories.add(
+            key, stored.story, found, signature, stored.seen_at, stored.title, stored.thread
+        )
 
 
 def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:

@@ -1,12 +1,14 @@
-"""What a headline says happened, where, and which other state acted: the marks that tell two
-events apart when everything else about them agrees.
+"""What a headline says happened, where, which other state acted and who: the marks that tell
+two events apart when everything else about them agrees.
 
 In a stream on one topic, two events can share every name, place and figure: North Korea
 *sends* troops to Kursk one day and *withdraws* them the next; soldiers are *killed* or
-*captured*; a treaty is *signed*, then *ratified*; Japan summons an envoy, then Germany does.
+*captured*; a treaty is *signed*, then *ratified*; Japan summons an envoy, then Germany does;
+Lavrov receives a visiting minister one day, Putin the next.
 The overlap score cannot tell them apart, so a headline's marks can veto "the same report":
 when two headlines both name something of one kind (a troop movement, a fate, a treaty step, a
-place of the war, a third state) and share nothing of that kind, they report two events.
+place of the war, a third state, a person of the cooperation) and share nothing of that kind,
+they report two events.
 
 Only the headline is read: a lead's background ("units withdrawn earlier") would veto reports
 of one event. A mark is missed rather than guessed: a headline that names no kind vetoes nothing.
@@ -94,6 +96,31 @@ state netherlands: niederland* netherlands dutch
 state sweden: schweden schwedisch* sweden swedish
 state india: indien indisch* india indian*
 state italy: italien italienisch* italy italian*
+person putin: putin*
+person kimjongun: kim
+person kimyojong: kimyo
+person lavrov: lavrov* lawrow*
+person choe: choe
+person shoigu: schoigu* shoigu*
+person belousov: belousov* beloussow*
+person gerasimov: gerasimov* gerassimow*
+person peskov: peskov* peskow*
+person zelensky: zelensk* selenskyj* selenski*
+person sybiha: sybiha* sybyha*
+person lee: lee
+person trump: trump*
+person xi: xi
+person lukashenko: lukashenko* lukaschenko*
+person medvedev: medvedev* medwedew*
+person volodin: volodin* wolodin*
+person nebenzia: nebenzia* nebensja*
+person takaichi: takaichi*
+person guterres: guterres*
+person rubio: rubio*
+person pistorius: pistorius*
+person wadephul: wadephul*
+person kallas: kallas*
+person rutte: rutte*
 """
 
 
@@ -155,7 +182,7 @@ def marks(title: str) -> frozenset[str]:
             found.add("state:usa")
         spelled.extend(words)
     if any(word in _NEGATIONS for word in spelled):
-        found = {mark for mark in found if mark.startswith(("place:", "state:"))}
+        found = {mark for mark in found if mark.startswith(("place:", "state:", "person:"))}
     if any(word.startswith(_BORDERS) for word in spelled):
         found = {mark for mark in found if not mark.startswith("place:")}
     return frozenset(found)
@@ -164,9 +191,10 @@ def marks(title: str) -> frozenset[str]:
 def _clause_marks(words: list[str]) -> set[str]:
     found = set()
     for i, word in enumerate(words):
-        mark = _mark(word)
-        if mark is None and i + 1 < len(words):
-            mark = _mark(word + words[i + 1])
+        # The longer name wins: "Kim Yo Jong" is not "Kim" (Jong Un).
+        mark = _mark(word + words[i + 1]) if i + 1 < len(words) else None
+        if mark is None or not mark.startswith("person:"):
+            mark = _mark(word) or mark
         if mark is not None:
             found.add(mark)
     return found
@@ -213,6 +241,7 @@ _KIND_WORDS = {
     "arms": "arms",
     "place": "places",
     "state": "states",
+    "person": "people",
 }
 
 

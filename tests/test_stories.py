@@ -12,7 +12,8 @@ import yaml
 
 from monitor.cli import main
 from monitor.specifics import specifics
-from monitor.stories import StoryIndex, place
+from monitor.stories import SAME_ACROSS, StoryIndex, place
+from monitor.story_loading import story_index
 from monitor.story_marks import clash, marks
 from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
@@ -120,6 +121,18 @@ def test_a_follow_up_with_new_facts_is_a_reply_not_an_edit(
     root, follow_up = bot.messages
     assert follow_up["reply_to"] == root["message_id"]
     assert FOLLOW_UP_TITLE in follow_up["visible"]
+
+    # A restart (or another replica) rebuilds the index with the same threads, so a term of one
+    # thread counts as the topic's exactly when it did in the live process.
+    store = open_store(env)
+    try:
+        stored = {a.title: a for a in store.articles.stored(datetime.now(UTC) - timedelta(days=1))}
+        rebuilt = story_index(store, timedelta(hours=72), datetime.now(UTC))
+    finally:
+        store.close()
+    root_story = stored[first[0]].story
+    assert root_story is not None and stored[FOLLOW_UP_TITLE].thread == root_story
+    assert sorted(rebuilt.evidence.threads.values()) == [root_story, root_story]
 
 
 def test_a_chat_that_has_not_seen_the_story_gets_its_own_message(
@@ -543,8 +556,21 @@ STOCK = " Nordkorea soll Russland bereits mehr als 10.000 Soldaten geschickt hab
             ),
             "different places (zaporizhzhia, not belgorod)",
         ),
+        (
+            (
+                "Lawrow empfängt Nordkoreas Außenministerin in Moskau",
+                "Außenminister Sergej Lawrow hat am Dienstag die nordkoreanische Außenministerin "
+                "Choe Son Hui in Moskau empfangen, teilte das Außenministerium mit.",
+            ),
+            (
+                "Putin empfängt Nordkoreas Außenministerin in Moskau",
+                "Präsident Wladimir Putin hat am Dienstag die nordkoreanische Außenministerin "
+                "Choe Son Hui in Moskau empfangen, teilte der Kreml mit.",
+            ),
+            "different people (putin, not lavrov)",
+        ),
     ],
-    ids=["sent-withdrawn", "killed-captured", "two-states-summon", "two-places"],
+    ids=["sent-withdrawn", "killed-captured", "two-states-summon", "two-places", "two-people"],
 )
 def test_headlines_that_name_another_happening_are_two_events(
     first: tuple[str, str], second: tuple[str, str], why: str
@@ -683,6 +709,9 @@ def test_one_event_on_a_quiet_day_in_two_languages_is_still_one_message() -> Non
         ("Nordkorea liefert Artilleriegranaten an Russland", {"arms:shells"}),
         ("Russland liefert Flugabwehrsysteme an Nordkorea", {"arms:airdefence"}),
         ("Kiew: Rakete traf Charkiw", {"arms:missiles", "place:kyiv", "place:kharkiv"}),
+        ("Kim Yo Jong nennt G7 einen Club von Kriegstreibern", {"person:kimyojong", "state:g7"}),
+        ("Kim Jong-un meets Russia's Shoigu", {"person:kimjongun", "person:shoigu"}),
+        ("Putins Sprecher: Lawrow reist nach Pjöngjang", {"person:putin", "person:lavrov"}),
     ],
 )
 def test_headline_marks_read_german_verbs_denials_and_borders(
@@ -743,3 +772,73 @@ def test_hostile_headlines_are_placed_quickly(title: str) -> None:
     assert time.monotonic() - started < 10
     # Only a headline's length is read: a megabyte title cost 2 s under the story lock.
     assert marks("Kursk " * 100 + "Belgorod") == {"place:kursk"}
+
+
+def test_one_vote_in_two_languages_merges_on_its_headlines() -> None:
+    """Across languages two reports of one event share few terms. When their headlines share a
+    telling event word (the veto) and neither names someone the other never mentions, a lower
+    overlap than `SAME_ACROSS` makes them one message."""
+    at = datetime(2026, 3, 5, 8, tzinfo=UTC)
+    index = _topic_window(at)
+    place(
+        index,
+        "en",
+        "Russia vetoes U.N. resolution on North Korean troops; China abstains",
+        "Russia on Thursday vetoed a U.N. Security Council resolution demanding that North Korea "
+        "withdraw its troops from Russia. China abstained; the 13 other members voted in favour, "
+        "diplomats in New York said. The British ambassador called the vote a dark day for the "
+        "council." + STOCK_EN,
+        at,
+    )
+    german = place(
+        index,
+        "de",
+        "Russland blockiert UN-Resolution zu Nordkorea mit Veto",
+        "Russland hat am Donnerstag mit seinem Veto eine Resolution des UN-Sicherheitsrats "
+        "verhindert, die den Abzug nordkoreanischer Soldaten verlangte. China enthielt sich, "
+        "berichteten Diplomaten. Moskaus Botschafter Wassili Nebensja sprach von einer politisch "
+        "motivierten Kampagne westlicher Staaten." + STOCK,
+        at + timedelta(hours=1),
+    )
+    assert german.kind == "same", german.describe(index.titles())
+    assert german.score < SAME_ACROSS
+
+
+def test_the_names_of_one_thread_stay_telling() -> None:
+    """Follow-ups of one story repeat its people (Choe, Lavrov). A term is the topic's only
+    when it opens stories of several threads: otherwise every report of a visit would share
+    nothing but "the topic's words" with the next report of the same meeting."""
+    at = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    index = _topic_window(at)
+    visit = (
+        "Außenminister Sergej Lawrow hat die nordkoreanische Außenministerin Choe Son Hui in "
+        "Moskau empfangen."
+    )
+    place(index, "visit", "Lawrow empfängt Choe Son Hui in Moskau", visit, at)
+    talks = place(
+        index,
+        "talks",
+        "Choe Son Hui trifft Putin im Kreml",
+        "Nach ihren Gesprächen mit Sergej Lawrow hat Präsident Putin die Außenministerin Choe "
+        "Son Hui im Kreml empfangen.",
+        at + timedelta(hours=20),
+    )
+    leaves = place(
+        index,
+        "leaves",
+        "Choe Son Hui reist aus Moskau nach Minsk weiter",
+        "Die Außenministerin Choe Son Hui hat Moskau nach Gesprächen mit Sergej Lawrow und "
+        "Präsident Putin verlassen und ist nach Minsk gereist.",
+        at + timedelta(hours=30),
+    )
+    assert (talks.kind, leaves.kind) == ("followup", "followup")
+    choe = next(iter(specifics("Choe", "").headline))
+    soldiers = next(iter(specifics("Soldaten", "").headline))
+    assert not index.evidence.topic_wide(choe)  # three stories, one thread
+    assert index.evidence.topic_wide(soldiers)  # the stock sentence: every thread
+
+
+def test_a_short_names_genitive_is_the_name() -> None:
+    """'Putins Krieg' names Putin: the genitive must not make a new, rare name of him."""
+    assert specifics("Putins Krieg", "").headline & specifics("Putin warnt", "").headline
+    assert specifics("Kims Männer", "").headline & specifics("Kim reist", "").headline
