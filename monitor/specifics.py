@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from monitor.query import fold
 from monitor.spelling import spell
-from monitor.story_marks import marks
+from monitor.story_marks import marks, people
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -219,6 +219,7 @@ class Specifics:
     lang: str = ""  # "de", "en", or "" when too short to tell
     marks: frozenset[str] = frozenset()  # what the headline says happened, where (story_marks)
     headline: frozenset[str] = frozenset()  # the terms of the title alone
+    people: frozenset[str] = frozenset()  # the people (story_marks) named in title and lead
 
 
 _CONCEPT_OF = _concepts()
@@ -263,12 +264,9 @@ def specifics(title: str, text: str) -> Specifics:
         if paired:
             paired = False
             continue
-        if word[0].isdigit():
-            found.number(word, following)
-        elif word in _MONTHS and following.isdigit() and len(following) <= 2:
-            found.date(_MONTHS[word], int(following))
-        if not word[0].isdigit():
-            found.word(word, words[i][0].islower())
+        if found.figure_or_date(word, following):
+            continue
+        found.word(word, words[i][0].islower())
     if len(words) <= LEAD_WORDS:
         lead = frozenset(found.terms)
     return Specifics(
@@ -281,6 +279,7 @@ def specifics(title: str, text: str) -> Specifics:
         _language(folded),
         marks(title),
         frozenset(found.terms) if headline is None else headline,
+        people(words),
     )
 
 
@@ -305,6 +304,15 @@ class _Found:
     figures: set[str]
     dates: set[str]
     plain: set[str]  # terms of words written in lower case somewhere: a language's words
+
+    def figure_or_date(self, word: str, following: str) -> bool:
+        """Count a figure or a date's month; True when the word is a figure and no word."""
+        if word[0].isdigit():
+            self.number(word, following)
+            return True
+        if word in _MONTHS and following.isdigit() and len(following) <= 2:
+            self.date(_MONTHS[word], int(following))
+        return False
 
     def number(self, word: str, following: str) -> None:
         value = _figure(word, following)

@@ -89,13 +89,12 @@ class StoryIndex:
     _heads: dict[str, str] = field(default_factory=dict)  # story -> key of its first report
     _postings: dict[str, list[str]] = field(default_factory=dict)  # term -> head keys
     _titles: dict[str, str] = field(default_factory=dict)  # head key -> title, for people
-    _threads: dict[str, str] = field(default_factory=dict)  # head key -> story its thread began
     words: WordWindow = field(default_factory=WordWindow)
     copies: Copies = field(default_factory=Copies)
     evidence: Evidence = field(init=False)
 
     def __post_init__(self) -> None:
-        self.evidence = Evidence(self.words, self._postings, self._heads, self._threads)
+        self.evidence = Evidence(self.words, self._postings, self._heads)
 
     def observe(self, found: Specifics, at: datetime) -> None:
         """Count an article's terms towards the window's document frequencies."""
@@ -204,10 +203,8 @@ class StoryIndex:
         signature: MinHash | None,
         at: datetime,
         title: str = "",
-        continues: str | None = None,
     ) -> None:
-        """Make an alerted article a member of `story`, findable by later articles;
-        `continues` is the story a follow-up replies to."""
+        """Make an alerted article a member of `story`, findable by later articles."""
         if key in self._members:
             return
         if story not in self._heads:
@@ -223,13 +220,13 @@ class StoryIndex:
             tuple(found.names),
             tuple(found.marks),
             tuple(found.headline),
+            tuple(found.people),
             found.lang,
             at,
             head,
         )
         if head:
             self._heads[story] = key
-            self._threads[key] = self._thread(continues) if continues else story
             for term in found.terms:
                 self._postings.setdefault(term, []).append(key)
         if signature is not None:
@@ -255,7 +252,6 @@ class StoryIndex:
             if self._heads.get(member.story) == key:
                 del self._heads[member.story]
             self._titles.pop(key, None)
-            self._threads.pop(key, None)
             for term in member.terms:
                 posting = self._postings.get(term)
                 if posting is None:
@@ -267,11 +263,6 @@ class StoryIndex:
                 if not posting:
                     del self._postings[term]
         self.copies.remove(key)
-
-    def _thread(self, story: str) -> str:
-        """The story whose thread `story` continues (itself when it began one)."""
-        head = self._heads.get(story)
-        return self._threads.get(head, story) if head is not None else story
 
     def titles(self) -> dict[str, str]:
         """The titles of the stories' first reports, by key (to explain decisions)."""
@@ -330,5 +321,5 @@ def place(index: StoryIndex, key: str, title: str, text: str, at: datetime) -> A
     index.observe(found, at)
     signature = shingle_signature(f"{title}\n{text}")
     placed = index.assign(key, found, signature, at)
-    index.add(key, placed.story, found, signature, at, title, placed.continues)
+    index.add(key, placed.story, found, signature, at, title)
     return placed

@@ -3,8 +3,8 @@
 Every report on a topic shares its words (Nordkorea, Soldaten, Kursk, the stock "more than
 10,000 soldiers"), so sharing them says nothing about the event. Rarity among all news of the
 window cannot tell them apart: on a quiet day the topic's words are rare there too. A term that
-opens stories of several threads is the topic's (`Evidence.topic_wide`; a story and its
-follow-ups are one thread) and is never telling. The story rule (stories.py) asks this module:
+opens several of the window's stories is the topic's (`Evidence.topic_wide`) and is never
+telling. The story rule (stories.py) asks this module:
 
 - in one language, do the two headlines share a telling term, and does neither headline name
   someone or somewhere telling that the other report never mentions (Shoigu, not Lavrov)?
@@ -46,6 +46,7 @@ class Member:
     names: tuple[str, ...]
     marks: tuple[str, ...]
     headline: tuple[str, ...]
+    people: tuple[str, ...]
     lang: str
     at: datetime
     head: bool  # the story's first report: the only kind of member compared with
@@ -63,24 +64,14 @@ class Evidence:
     words: WordWindow
     postings: dict[str, list[str]]  # term -> keys of the story heads holding it
     heads: dict[str, str]  # story -> key of its first report
-    threads: dict[str, str]  # key of a story's first report -> the story its thread began
 
     def topic_wide(self, term: str) -> bool:
-        """Whether a term opens stories of `TOPIC_HEADS` or more threads (and as many as
-        `TOPIC_SHARE` of the window's stories): a word of the topic, shared whatever the
-        events. A visit's follow-ups repeat its names (Choe, Lavrov): one thread, still telling."""
+        """Whether a term opens `TOPIC_HEADS` or more of the window's stories (and
+        `TOPIC_SHARE` of them): a word of the topic, shared whatever the events."""
         posting = self.postings.get(term)
         if posting is None or len(self.heads) < TOPIC_STORIES:
             return False
-        needed = max(TOPIC_HEADS, TOPIC_SHARE * len(self.heads))
-        if len(posting) < needed:
-            return False
-        threads = set()
-        for key in reversed(posting):
-            threads.add(self.threads.get(key, key))
-            if len(threads) >= needed:
-                return True
-        return False
+        return len(posting) >= max(TOPIC_HEADS, TOPIC_SHARE * len(self.heads))
 
     def telling(self, term: str) -> bool:
         """Whether a shared term says something about the event: rare, and not the topic's."""
@@ -107,6 +98,8 @@ class Evidence:
         shared = found.headline.intersection(member.headline)
         if not any(t[0] != "#" and self.telling(t) for t in shared):
             return False
+        if _new_figure(found.headline, member.terms) or _new_figure(member.headline, found.terms):
+            return False  # "10,000 in Kursk", then "first combat in Kursk": a new fact
         # Only names the other language could contain: a German noun (Studie) is no new actor.
         mine = self.comparable(found.headline, found.names, True)
         theirs = self.comparable(member.headline, member.names, True)
@@ -166,4 +159,19 @@ class Evidence:
             return "different dates"
         if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
             return "different days"
-        return clash(found.marks, head.marks)
+        clashing = clash(found.marks, head.marks)
+        if clashing:
+            return clashing
+        absent = _absent(found.marks, head.people) or _absent(head.marks, found.people)
+        return f"{absent} in one headline, not in the other report" if absent else ""
+
+
+def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:
+    """Whether a headline gives a figure the other report never mentions."""
+    return any(t[0] == "#" and t not in other for t in headline)
+
+
+def _absent(marks: Collection[str], people: Collection[str]) -> str:
+    """A person a headline names (`marks`) that the other report never names, or ""."""
+    absent = (m for m in marks if m.startswith("person:") and m not in people)
+    return next(absent, "").partition(":")[2]

@@ -55,9 +55,7 @@ def index_stored(stories: StoryIndex, stored: StoredArticle) -> None:
     if stored.story is not None:  # the first stored member of a story is its first report
         signature = shingle_signature(f"{stored.title}\n{stored.text}")
         key = f"entry:{stored.id}"
-        stories.add(
-            key, stored.story, found, signature, stored.seen_at, stored.title, stored.thread
-        )
+        stories.add(key, stored.story, found, signature, stored.seen_at, stored.title)
 
 
 def story_index(store: Store, window: timedelta, now: datetime) -> StoryIndex:

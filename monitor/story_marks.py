@@ -16,8 +16,9 @@ of one event. A mark is missed rather than guessed: a headline that names no kin
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from monitor.query import fold
 from monitor.spelling import spell
@@ -48,6 +49,7 @@ sanctions imposed: verhangt verhangen impose imposes imposed
 sanctions extended: verlangert* extend*
 sanctions lifted: aufgehoben lockert gelockert lift lifts lifted
 resolution adopted: angenommen verabschiedet* adopt adopts adopted
+resolution agreed: einigen einigt geeinigt einigung* agree agrees agreed vereinbar*
 resolution rejected: veto vetos vetoes vetoed blockiert blockieren abgelehnt reject rejects
     rejected
 arms missiles: raket* missil* ballist*
@@ -121,6 +123,7 @@ person pistorius: pistorius*
 person wadephul: wadephul*
 person kallas: kallas*
 person rutte: rutte*
+person nokwangchol: nokwang
 """
 
 
@@ -139,6 +142,8 @@ def _table() -> tuple[dict[str, str], dict[str, str]]:
 
 _WHOLE, _PREFIXES = _table()
 _PREFIX_LENGTHS = sorted({len(prefix) for prefix in _PREFIXES}, reverse=True)
+_PEOPLE = {word: mark for word, mark in _WHOLE.items() if mark.startswith("person:")}
+_PEOPLE_PREFIXES = tuple((p, m) for p, m in _PREFIXES.items() if m.startswith("person:"))
 _WORD = re.compile(r"\w+")
 # A headline is read this far: a feed can put a whole article (or a megabyte) in its title.
 HEADLINE_CHARS = 300
@@ -164,6 +169,14 @@ _SEPARABLE = {
 _NEGATION_WORDS = """nicht kein keine keinen keiner no not denies denied deny bestreitet bestreiten
     dementiert dementieren"""
 _NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
+# The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
+# as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
+_CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
+    ("moskau", "moscow"), ("moscow", "moscow"), ("pjongjang", "pyongyang"),
+    ("pyongyang", "pyongyang"))}  # fmt: skip
+_TO_A_PLACE_WORDS = """in im nach to into at visits visit visiting visited besucht besuchen besuch
+    reist reisen"""
+_TO_A_PLACE = frozenset(spell(fold(word)) for word in _TO_A_PLACE_WORDS.split())
 _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
 
@@ -188,6 +201,30 @@ def marks(title: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def people(words: Sequence[str]) -> frozenset[str]:
+    """The people (`person:` marks) among a text's words, as written: a person one headline
+    names and the other report never does is another event. Only capitalised words are read."""
+    found = set()
+    for i, word in enumerate(words):
+        if not word[:1].isupper():
+            continue
+        spelled = _spelled(word)
+        following = _spelled(words[i + 1]) if i + 1 < len(words) else ""
+        mark = _PEOPLE.get(spelled + following) or _PEOPLE.get(spelled)
+        if mark is None and spelled[-1:] == "s":  # "Kims Soldaten"
+            mark = _PEOPLE.get(spelled[:-1])
+        if mark is None:
+            mark = next((m for p, m in _PEOPLE_PREFIXES if spelled.startswith(p)), None)
+        if mark is not None:
+            found.add(mark)
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=65536)
+def _spelled(word: str) -> str:
+    return spell(fold(word))
+
+
 def _clause_marks(words: list[str]) -> set[str]:
     found = set()
     for i, word in enumerate(words):
@@ -195,6 +232,8 @@ def _clause_marks(words: list[str]) -> set[str]:
         mark = _mark(word + words[i + 1]) if i + 1 < len(words) else None
         if mark is None or not mark.startswith("person:"):
             mark = _mark(word) or mark
+        if mark is None and i and words[i - 1] in _TO_A_PLACE:
+            mark = _CAPITALS.get(word)
         if mark is not None:
             found.add(mark)
     return found
@@ -228,7 +267,25 @@ def clash(mine: Collection[str], theirs: Collection[str]) -> str:
             one = ", ".join(sorted(kinds_mine[kind]))
             other = ", ".join(sorted(kinds_theirs[kind]))
             return f"different {_KIND_WORDS[kind]} ({one}, not {other})"
+    acts_mine = {_ACTIONS[kind] for kind in kinds_mine.keys() & _ACTIONS.keys()}
+    acts_theirs = {_ACTIONS[kind] for kind in kinds_theirs.keys() & _ACTIONS.keys()}
+    if acts_mine and acts_theirs and not acts_mine & acts_theirs:
+        one = ", ".join(
+            sorted(f"{k}:{n}" for k in kinds_mine if k in _ACTIONS for n in kinds_mine[k])
+        )
+        other = ", ".join(
+            sorted(f"{k}:{n}" for k in kinds_theirs if k in _ACTIONS for n in kinds_theirs[k])
+        )
+        return f"different happenings ({one}, not {other})"
     return ""
+
+
+# Kinds that say what happened, by family: two headlines that each name one, and none of a
+# family in common, report two happenings ("arrives in Pyongyang" and "agree closer
+# coordination"). A decision can be told as sanctions, a vote or a treaty step ("adopts
+# sanctions", "verhängt Einreiseverbote"): one family.
+_ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treaty": "decision",
+            "sanctions": "decision", "resolution": "decision"}  # fmt: skip
 
 
 _KIND_WORDS = {

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from monitor.models import Article, Entry
 from monitor.store.engine import Database, utc
-from monitor.store.schema import alerts, entries
+from monitor.store.schema import entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,6 @@ class StoredArticle:
     text: str
     seen_at: datetime
     story: str | None
-    thread: str | None = None  # a follow-up: the story it continues
 
 
 class Articles:
@@ -36,20 +35,9 @@ class Articles:
         """Yield entries seen since `since` (and numbered after `after_id`) with their story,
         oldest first, in batches: those read as articles, not the backlog items, whether the
         pre-scan or feedparser read them (the running service never counts those either)."""
-        # Every alert of one entry continues the same story (or none): any one tells.
-        thread = (
-            sa.select(sa.func.max(alerts.c.thread))
-            .where(alerts.c.entry_id == entries.c.id)
-            .scalar_subquery()
-        )
         query = (
             sa.select(
-                entries.c.id,
-                entries.c.title,
-                entries.c.text,
-                entries.c.seen_at,
-                entries.c.story,
-                thread.label("thread"),
+                entries.c.id, entries.c.title, entries.c.text, entries.c.seen_at, entries.c.story
             )
             .where(
                 entries.c.seen_at >= since,
@@ -61,12 +49,7 @@ class Articles:
         with self.db.read() as conn:
             for row in conn.execution_options(yield_per=1000).execute(query):
                 yield StoredArticle(
-                    row.id,
-                    row.title,
-                    row.text or "",
-                    utc(row.seen_at) or since,
-                    row.story,
-                    row.thread,
+                    row.id, row.title, row.text or "", utc(row.seen_at) or since, row.story
                 )
 
     def count(self, since: datetime | None = None) -> int:
