@@ -121,7 +121,7 @@ def test_the_shipped_topics_define_each_alias_list_once() -> None:
         assert alias not in queries, f"{alias} belongs in a term list, not in a topic"
         defining = [name for name, text in shipped["terms"].items() if alias in text.split()]
         assert len(defining) == 1, f"{alias} is in {defining}"
-    everything = queries + " ".join(shipped["terms"].values())
+    everything = " ".join([queries, *shipped["terms"].values()])
     assert set(re.findall(r"@([a-z_]+)", everything)) == set(shipped["terms"]), "an unused list"
     load_topics(REPO / "config" / "topics.yaml", ["default"])
 
