@@ -210,11 +210,7 @@ def people(words: Sequence[str]) -> frozenset[str]:
             continue
         spelled = _spelled(word)
         following = _spelled(words[i + 1]) if i + 1 < len(words) else ""
-        mark = _PEOPLE.get(spelled + following) or _PEOPLE.get(spelled)
-        if mark is None and spelled[-1:] == "s":  # "Kims Soldaten"
-            mark = _PEOPLE.get(spelled[:-1])
-        if mark is None:
-            mark = next((m for p, m in _PEOPLE_PREFIXES if spelled.startswith(p)), None)
+        mark = _PEOPLE.get(spelled + following) or _person(spelled)
         if mark is not None:
             found.add(mark)
     return frozenset(found)
@@ -223,6 +219,15 @@ def people(words: Sequence[str]) -> frozenset[str]:
 @functools.lru_cache(maxsize=65536)
 def _spelled(word: str) -> str:
     return spell(fold(word))
+
+
+@functools.lru_cache(maxsize=65536)
+def _person(spelled: str) -> str | None:
+    """The person a spelled word names, its genitive too ("Kims"); words repeat: cached."""
+    mark = _PEOPLE.get(spelled)
+    if mark is None and spelled[-1:] == "s":
+        mark = _PEOPLE.get(spelled[:-1])
+    return mark or next((m for p, m in _PEOPLE_PREFIXES if spelled.startswith(p)), None)
 
 
 def _clause_marks(words: list[str]) -> set[str]:
