@@ -53,9 +53,10 @@ class Deps:
     topics: Sequence[Topic]
     matcher: Matcher
     chats: Mapping[str, str]
-    stories: StoryIndex
+    # The story index, read from the store when first asked for (by a poll with new items)
+    stories: Callable[[], StoryIndex]
     metrics: Metrics = field(default_factory=Metrics)
-    # Load other replicas' articles into `stories` (under the store's story lock)
+    # Load other replicas' articles into the story index (under the store's story lock)
     sync_stories: Callable[[], None] = field(default=lambda: None)
     # ids of the entries with an article this process wrote (the story index counts them)
     recorded: set[int] = field(default_factory=set)
@@ -190,11 +191,12 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
     validators = (fetched.validators.etag, fetched.validators.last_modified)
     polled = Polled(feed.url, validators, now, now + wait, fetched.moved_to, digest)
+    stories = deps.stories() if new_items else None
     # One transaction; the database decides stories when replicas race (the story lock).
     with deps.store.recording(feed.name, polled) as recording:
         if recording.others_wrote or len(deps.recorded) >= SYNC_AT_LEAST_EVERY:
             deps.sync_stories()
-        storied = [placed_in_story(item, deps.stories, now) for item in new_items]
+        storied = [placed_in_story(item, stories, now) for item in new_items if stories is not None]
         recording.entries.record(
             feed.name,
             [*known_old, *old_items, *storied],
