@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from monitor.alerting import alerts_for, per_chat, placed_in_story
@@ -20,12 +20,16 @@ from monitor.metrics import Metrics
 from monitor.models import Article, Entry
 from monitor.outages import Outages
 from monitor.page import read_article
-from monitor.parse import ParsedFeed, Scan, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Polled, Store, Unchanged
 from monitor.stories import StoryIndex
 from monitor.unchanged import UnchangedPolls
 from monitor.workers import WorkerPool
+
+# The parsers (feedparser, lxml) are imported with the first body to read: a round of 304s
+# never needs them.
+if TYPE_CHECKING:
+    from monitor.parse import ParsedFeed, Scan
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +250,8 @@ async def _read(
     outside the backlog window are recorded from the scan, and feedparser reads the rest
     (the whole feed when the pre-scan cannot read it, or when every item is new).
     """
+    from monitor.parse import ParsedFeed, parse_feed, parse_items
+
     scan = await _prescan(feed, fetched, deps)
     if scan is None:
         parsed = await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers)
@@ -281,6 +287,8 @@ async def _read(
 async def _prescan(feed: FeedConfig, fetched: Fetched, deps: Deps) -> Scan | None:
     """Pre-scan the body: in a thread, or in a worker when it is large; None leaves the feed
     to feedparser (a scan that fails is logged: a bug in it must cost speed, not the feed)."""
+    from monitor.parse import scan_feed
+
     try:
         if len(fetched.body) <= SCAN_IN_THREAD_BYTES:
             return await asyncio.to_thread(scan_feed, fetched.body, fetched.headers)
