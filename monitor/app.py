@@ -62,13 +62,12 @@ class App:
         self.store = Store.open(settings.database_url)
         self.sink: Sink = self._make_sink()
         self.pool = WorkerPool(WORKERS, TASKS_PER_WORKER, preload=WORKER_MODULES)
-        self.stories = StoryIndex(window=timedelta(hours=settings.story_hours))
         self.metrics = Metrics(outbox=self.store.outbox.counts)
         self.probes: ProbeServer | None = None
         self.replica = Replica(self.store, settings)
         self.heartbeat = Heartbeat(self.store, self.metrics, settings.health_max_age)
-        recorded: set[int] = set()  # entries this process stored: already in the story index
-        self.story_loader = StoryLoader(self.store, self.stories, recorded)
+        self._stories: StoryIndex | None = None  # read from the store when first needed
+        self._story_loader: StoryLoader | None = None
         self.deps = Deps(
             http=make_client(settings.user_agent, settings.http_timeout),
             gate=HostGate(settings.host_connections, settings.host_delay),
@@ -78,10 +77,10 @@ class App:
             topics=config.topics,
             matcher=Matcher(config.topics),
             chats=config.chats,
-            stories=self.stories,
+            stories=self._story_index,
             metrics=self.metrics,
-            sync_stories=self.story_loader.sync,
-            recorded=recorded,
+            sync_stories=self._sync_stories,
+            recorded=set(),  # entries this process stored: already in the story index
             unchanged=UnchangedPolls(self.store.feeds, self._unchanged_refused),
         )
         # Two overlapping rounds would read the same pending alerts and send them twice.
@@ -108,6 +107,21 @@ class App:
             )
         return ConsoleSink(self.settings.state_dir / "alerts.jsonl")
 
+    def _story_index(self) -> StoryIndex:
+        """The story index, filled from the stored window when a poll first brings a new item
+        to place in it: a round that brings nothing new, as most do, never reads the window."""
+        if self._stories is None:
+            stories = StoryIndex(window=timedelta(hours=self.settings.story_hours))
+            loader = StoryLoader(self.store, stories, self.deps.recorded)
+            loader.load(datetime.now(UTC))
+            # Kept only once loaded whole: after a failure half-way the next poll starts afresh.
+            self._stories, self._story_loader = stories, loader
+        return self._stories
+
+    def _sync_stories(self) -> None:
+        if self._story_loader is not None:  # else nothing to update: loading reads it all
+            self._story_loader.sync()
+
     def _unchanged_refused(self, exc: StoreUnavailable) -> None:
         # Those feeds keep their old schedule and are polled again: nothing is lost.
         self.heartbeat.database.failed(exc.reason, deferred="recording unchanged polls")
@@ -129,7 +143,6 @@ class App:
     async def __aenter__(self) -> App:
         self.replica.take_over_from_dead_predecessor(self.settings.state_dir)
         await self.sink.start()
-        self.story_loader.load(datetime.now(UTC))
         return self
 
     async def __aexit__(
@@ -148,7 +161,8 @@ class App:
         if self._maintained_at is not None and now - self._maintained_at < MAINTAIN_EVERY:
             return
         self._maintained_at = now
-        self.stories.expire(now)
+        if self._stories is not None:
+            self._stories.expire(now)
         forgotten = self.store.entries.forget_keys(now - timedelta(days=self.settings.seen_days))
         if forgotten:
             logger.info(

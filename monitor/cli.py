@@ -27,13 +27,12 @@ from monitor.config import (
     telegram_problems,
 )
 from monitor.errors import ConfigError, MonitorError, OpmlError
-from monitor.opml import plan_import, read_opml
 from monitor.status import graded_lines, heartbeat_health, pending_text, status_report
 from monitor.store import Store, migrate_state
 
 # The commands that run the pipeline import it when they run (as cli_tools.py does): `monitor
 # health`, the container's HEALTHCHECK every 15 s, then loads the store only (0.3 s instead of
-# 1 s of CPU per check).
+# 1 s of CPU per check). So does `import-opml` its OPML reader.
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +165,8 @@ def _configure(settings: Settings) -> Config:
 
 
 def _import_opml(feeds_file: Path, source: Path, interval: int, dry_run: bool) -> int:
+    from monitor.opml import plan_import, read_opml
+
     try:
         data = source.read_bytes()
     except OSError as exc:

@@ -42,6 +42,7 @@ from monitor.snippet import best_snippet
 
 _KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
 if TYPE_CHECKING:
+    import ahocorasick
     import numpy
     import numpy.typing
 
@@ -135,25 +136,28 @@ class _Prefilter:
         return sorted(chosen + self._always)
 
 
-class Matcher:
-    """All topics compiled together; `match` returns matches, `explain` says why for each."""
+class _Compiler:
+    """Compiles topics together: interns equal terms, numbers every word pattern, and builds
+    the automaton, the prefilter and the keys each topic looks at."""
 
-    def __init__(self, topics: Sequence[Topic]) -> None:
+    def __init__(self) -> None:
         self._word_ids: dict[Word, int] = {}
         self._infos: dict[int, TermInfo] = {}
         self._interned: dict[Term, Term] = {}
-        self._compiled = [self._compile(topic) for topic in topics]
-        self.topics = tuple(c.topic for c in self._compiled)
-        self._automaton, self._keys = build_automaton(self._word_ids)
-        self._prefilter = _Prefilter([c.required for c in self._compiled], self._keys)
+
+    def compile(self, topics: Sequence[Topic]) -> _Index:
+        compiled = tuple(self._compile(topic) for topic in topics)
+        automaton, keys = build_automaton(self._word_ids)
+        prefilter = _Prefilter([c.required for c in compiled], keys)
         # The keys whose hits evaluating a topic looks at: every word of every term in it.
-        key_of = {word_id: key for key, k in enumerate(self._keys) for word_id in k.word_ids}
-        self._topic_keys = [
+        key_of = {word_id: key for key, k in enumerate(keys) for word_id in k.word_ids}
+        topic_keys = tuple(
             frozenset(
                 key_of[word_id] for term in _all_terms(c.topic) for word_id in self._ids(term)
             )
-            for c in self._compiled
-        ]
+            for c in compiled
+        )
+        return _Index(compiled, self._infos, automaton, keys, prefilter, topic_keys)
 
     def _compile(self, topic: Topic) -> _Compiled:
         query = self._intern(topic.query)
@@ -209,23 +213,59 @@ class Matcher:
             groups.append(group)
         return groups
 
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Topics compiled together (`_Compiler`), ready to match."""
+
+    compiled: tuple[_Compiled, ...]
+    infos: dict[int, TermInfo]  # by the id of each interned term
+    automaton: ahocorasick.Automaton
+    keys: Sequence[Key]
+    prefilter: _Prefilter
+    topic_keys: tuple[frozenset[int], ...]
+
+
+class Matcher:
+    """All topics compiled together; `match` returns matches, `explain` says why for each.
+
+    The topics are compiled when first needed (20 ms for the shipped ones): a poll round that
+    brings nothing new, as most do, never needs them.
+    """
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self._topics = tuple(topics)
+        self._built: _Index | None = None
+
+    def _index(self) -> _Index:
+        # Built whole, then assigned once: a thread that builds it too just builds it again.
+        if self._built is None:
+            self._built = _Compiler().compile(self._topics)
+        return self._built
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        """The topics, as compiled (equal terms are one object)."""
+        return tuple(c.topic for c in self._index().compiled)
+
     def match(self, article: Article, budget: Budget | None = None) -> list[Match]:
         """Return one `Match` per topic the article matches, in topic order.
 
         With a `budget`, evaluation raises `OverBudget` once it is spent (a query that is
         costly on this article, the time is up, or the work is to stop).
         """
+        index = self._index()
         doc = Document(article)
         found = self._scan(doc)
-        chosen = self._prefilter.topics({key for _, key in found})
+        chosen = index.prefilter.topics({key for _, key in found})
         if not chosen:
             return []
-        wanted = frozenset().union(*(self._topic_keys[i] for i in chosen))
+        wanted = frozenset().union(*(index.topic_keys[i] for i in chosen))
         relevant = itertools.compress(found, map(wanted.__contains__, map(_KEY_OF_HIT, found)))
-        ctx = Context(doc, Hits(doc, relevant, self._keys), self._infos, budget)
+        ctx = Context(doc, Hits(doc, relevant, index.keys), index.infos, budget)
         matches = []
-        for index in chosen:
-            compiled = self._compiled[index]
+        for number in chosen:
+            compiled = index.compiled[number]
             if not holds(compiled.topic.query, ctx):
                 continue  # most candidates: found without positions, with a shortcut
             verdict = self._judge(compiled, doc, ctx, explain=False)
@@ -236,17 +276,18 @@ class Matcher:
     def explain(self, article: Article, names: Iterable[str] | None = None) -> list[Verdict]:
         """Return a verdict with its reason for every topic (or only the named ones)."""
         wanted = set(names) if names is not None else None
+        index = self._index()
         doc = Document(article)
-        ctx = Context(doc, Hits(doc, self._scan(doc), self._keys), self._infos)
+        ctx = Context(doc, Hits(doc, self._scan(doc), index.keys), index.infos)
         return [
             self._judge(compiled, doc, ctx, explain=True)
-            for compiled in self._compiled
+            for compiled in index.compiled
             if wanted is None or compiled.topic.name in wanted
         ]
 
     def _scan(self, doc: Document) -> list[tuple[int, int]]:
         """Return every (end, key) the automaton finds in the document, in text order."""
-        return list(self._automaton.iter(doc.joined))
+        return list(self._index().automaton.iter(doc.joined))
 
     def _judge(self, compiled: _Compiled, doc: Document, ctx: Context, *, explain: bool) -> Verdict:
         topic = compiled.topic

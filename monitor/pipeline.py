@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from monitor.alerting import alerts_for, per_chat, placed_in_story
@@ -20,12 +20,16 @@ from monitor.metrics import Metrics
 from monitor.models import Article, Entry
 from monitor.outages import Outages
 from monitor.page import read_article
-from monitor.parse import ParsedFeed, Scan, parse_feed, parse_items, scan_feed
 from monitor.schedule import jitter
 from monitor.store import FeedState, NewEntry, Polled, Store, Unchanged
 from monitor.stories import StoryIndex
 from monitor.unchanged import UnchangedPolls
 from monitor.workers import WorkerPool
+
+# The parsers (feedparser, lxml) are imported with the first body to read: a round of 304s
+# never needs them.
+if TYPE_CHECKING:
+    from monitor.parse import ParsedFeed, Scan
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +57,10 @@ class Deps:
     topics: Sequence[Topic]
     matcher: Matcher
     chats: Mapping[str, str]
-    stories: StoryIndex
+    # The story index, read from the store when first asked for (by a poll with new items)
+    stories: Callable[[], StoryIndex]
     metrics: Metrics = field(default_factory=Metrics)
-    # Load other replicas' articles into `stories` (under the store's story lock)
+    # Load other replicas' articles into the story index (under the store's story lock)
     sync_stories: Callable[[], None] = field(default=lambda: None)
     # ids of the entries with an article this process wrote (the story index counts them)
     recorded: set[int] = field(default_factory=set)
@@ -190,11 +195,12 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
     validators = (fetched.validators.etag, fetched.validators.last_modified)
     polled = Polled(feed.url, validators, now, now + wait, fetched.moved_to, digest)
+    stories = deps.stories() if new_items else None
     # One transaction; the database decides stories when replicas race (the story lock).
     with deps.store.recording(feed.name, polled) as recording:
         if recording.others_wrote or len(deps.recorded) >= SYNC_AT_LEAST_EVERY:
             deps.sync_stories()
-        storied = [placed_in_story(item, deps.stories, now) for item in new_items]
+        storied = [placed_in_story(item, stories, now) for item in new_items if stories is not None]
         recording.entries.record(
             feed.name,
             [*known_old, *old_items, *storied],
@@ -244,6 +250,8 @@ async def _read(
     outside the backlog window are recorded from the scan, and feedparser reads the rest
     (the whole feed when the pre-scan cannot read it, or when every item is new).
     """
+    from monitor.parse import ParsedFeed, parse_feed, parse_items
+
     scan = await _prescan(feed, fetched, deps)
     if scan is None:
         parsed = await _in_pool(deps, parse_feed, feed.name, fetched.body, fetched.headers)
@@ -279,6 +287,8 @@ async def _read(
 async def _prescan(feed: FeedConfig, fetched: Fetched, deps: Deps) -> Scan | None:
     """Pre-scan the body: in a thread, or in a worker when it is large; None leaves the feed
     to feedparser (a scan that fails is logged: a bug in it must cost speed, not the feed)."""
+    from monitor.parse import scan_feed
+
     try:
         if len(fetched.body) <= SCAN_IN_THREAD_BYTES:
             return await asyncio.to_thread(scan_feed, fetched.body, fetched.headers)

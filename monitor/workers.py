@@ -8,14 +8,16 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+# multiprocessing and the process pool are imported with the first task: a poll that parses
+# nothing never needs them.
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,9 @@ class WorkerPool:
         self._free = asyncio.Semaphore(2 * workers)
 
     def _make(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -56,6 +61,8 @@ class WorkerPool:
 
         Every caller waits for the same warm-up; it runs once per pool.
         """
+        from concurrent.futures.process import BrokenProcessPool
+
         if self._pool is None:
             self._pool = self._make()
         if self._warm_pool is not self._pool or self._warming is None:
@@ -73,6 +80,8 @@ class WorkerPool:
         A task that overruns takes its pool down with it; a task that was running beside it
         is run once more in the new pool.
         """
+        from concurrent.futures.process import BrokenProcessPool
+
         async with self._free:
             for attempt in range(2):
                 await self._warm_up()

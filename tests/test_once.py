@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
 
 from monitor.cli import main
-from tests.conftest import GROUP_CHAT, WriteConfig, open_store
+from tests.conftest import GROUP_CHAT, WriteConfig, open_store, rss
 from tests.servers import ContentServer, FakeTelegram
 from tests.test_telegram_rules import distinct_reports, serve
 
@@ -77,3 +79,40 @@ def test_deliver_for_must_be_a_duration(
     with pytest.raises(SystemExit):
         main(["once", "--deliver-for", "soon"])
     assert "'soon' is not a duration" in capsys.readouterr().err
+
+
+# What a round of unchanged feeds must not load: the feed parsers, the worker processes, the
+# page extractor, NumPy (the matcher's prefilter), the OPML reader, the Telegram client.
+NOT_FOR_UNCHANGED_FEEDS = (
+    "monitor.parse",
+    "feedparser",
+    "lxml.etree",
+    "multiprocessing",
+    "concurrent.futures.process",
+    "trafilatura",
+    "numpy",
+    "monitor.opml",
+    "telegram",
+)
+
+
+def test_a_round_of_unchanged_feeds_imports_no_parser_worker_or_extractor(
+    env: dict[str, str], write_config: WriteConfig, content: ContentServer
+) -> None:
+    feed = rss([{"title": "Soldaten aus Nordkorea in Kursk", "link": content.url("/a")}])
+    write_config([{"name": "Feed", "url": content.add("/feed.xml", feed, etag='"v1"')}])
+    assert main(["once"]) == 0  # the first poll reads the feed
+
+    # The second, in a fresh interpreter as `monitor once` runs: the server answers 304.
+    script = (
+        "import sys; from monitor.cli import main; code = main(['once']); "
+        "print(code, *sorted(sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    code, *modules = done.stdout.split()
+    assert code == "0", done.stderr
+    assert content.requests[-1][1].get("If-None-Match") == '"v1"'  # answered 304
+    assert "polled 1 feeds (0 failed): 0 new items" in done.stderr
+    assert [name for name in NOT_FOR_UNCHANGED_FEEDS if name in modules] == []

@@ -83,19 +83,54 @@ if _CLoader is not None:
 
     class _FastLoader(_CLoader):  # type: ignore[misc,valid-type]
         """libyaml's parser with our constructors: a feed list of 1,000 entries in 0.016 s
-        instead of 0.12 s. It cannot refuse aliases, so it only reads text without a `*`."""
+        instead of 0.12 s, the shipped topics.yaml in 2 ms instead of 12. It cannot refuse
+        aliases while it reads; `_load` refuses them before anything is constructed."""
 
     _FastLoader.add_constructor("tag:yaml.org,2002:int", _decimal_int)
 
 
 def _load(raw: bytes) -> Any:
     """Parse one YAML document; an alias (`*name`) is refused with where it stands."""
-    if _CLoader is not None and b"*" not in raw:  # no `*`, no alias: libyaml may read it
+    if _CLoader is not None:
         try:
-            return yaml.load(raw, Loader=_FastLoader)
+            loaded = _load_fast(raw)
         except yaml.YAMLError:
-            pass  # the pure-Python parser below says what is wrong, and where, as always
+            loaded = None  # the pure-Python parser below says what is wrong, and where, as always
+        if loaded is not None:
+            return loaded[0]
     return yaml.load(raw, Loader=_NoAliasLoader)
+
+
+def _load_fast(raw: bytes) -> tuple[Any] | None:
+    """Parse with libyaml; None when the document uses an alias (the caller refuses it)."""
+    loader = _FastLoader(raw)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return (None,)
+        if _has_alias(node):
+            return None
+        return (loader.construct_document(node),)
+    finally:
+        loader.dispose()
+
+
+def _has_alias(root: yaml.Node) -> bool:
+    """Whether a composed document uses an alias: libyaml gives the anchored node itself
+    for each alias, so the document is a tree exactly when no node is reached twice."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack += node.value
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+    return False
 
 
 def _yaml_where(exc: yaml.YAMLError) -> str:
