@@ -10,6 +10,7 @@ warning lines per minute of fault.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import json
@@ -36,11 +37,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from monitor.app import App
 from monitor.cli import main
+from monitor.config import Settings, load_config
+from monitor.errors import StoreUnavailable
 from monitor.outages import Outage
 from monitor.store import FeedState, Store
-from tests.conftest import TOKEN, WriteConfig, rss, wait_until
+from tests.conftest import TOKEN, WriteConfig, needs_shared, rss, wait_until
 from tests.servers import ContentServer, FakeTelegram
+from tests.test_stories import publish, seed, two_outlets
 
 FEEDS = 12
 INTERVAL = 30  # the shortest feed interval config allows; feeds start spread over it
@@ -659,3 +664,38 @@ def test_an_unreachable_feed_host_is_one_warning_not_one_per_feed(
     failed = [line.split()[1] for line in lines if ": feed Down " in line]
     # every feed's failure is still logged, but only the first one as a warning
     assert sorted(failed) == ["INFO"] * 3 + ["WARNING"]
+
+
+@pytest.mark.timeout(120)
+def test_a_story_window_read_the_database_broke_off_is_read_whole_next_time(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    write_config: WriteConfig,
+    content: ContentServer,
+    bot: FakeTelegram,
+) -> None:
+    """The service reads the stored story window only when a poll first brings a new item. A
+    read the database breaks off is not kept half-done (the next report would be compared with
+    part of the window, and a second outlet's copy of a stored report would notify again): the
+    next poll reads the window whole."""
+    first = seed(needs_shared("seeds/000_34166f1e3ee4ca51.txt"))
+    cluster = Cluster()
+    try:
+        cluster.start()
+        monkeypatch.setenv("MONITOR_DATABASE_URL", cluster.url)
+        two_outlets(content, write_config)
+        publish(content, "/zeit.xml", [("/zeit/g7", *first)])
+        assert main(["once"]) == 0 and len(bot.messages) == 1
+        config = load_config(Path(env["MONITOR_CONFIG_DIR"]))
+
+        async def read_twice() -> int:
+            async with App(Settings.from_env(os.environ), config) as app:
+                cluster.stop()
+                with pytest.raises(StoreUnavailable):
+                    app.deps.stories()
+                cluster.start()
+                return len(app.deps.stories())
+
+        assert asyncio.run(read_twice()) == 1, "the stored report, read whole"
+    finally:
+        cluster.remove()
