@@ -87,9 +87,7 @@ class Evidence:
         shared = found.headline.intersection(member.headline)
         if not any(self.telling(t) or self._concept(t) for t in shared):
             return False
-        return not self._new_name(found.headline, found.names, member.terms) and not (
-            self._new_name(frozenset(member.headline), member.names, found.terms)
-        )
+        return not self._a_new_name(found, member, found.headline, frozenset(member.headline))
 
     def headlines_share(self, found: Specifics, member: Member) -> bool:
         """Whether two headlines share a telling name or event word (a figure is not enough:
@@ -103,8 +101,15 @@ class Evidence:
         # Only names the other language could contain: a German noun (Studie) is no new actor.
         mine = self.comparable(found.headline, found.names, True)
         theirs = self.comparable(member.headline, member.names, True)
-        return not self._new_name(mine, found.names, member.terms) and not (
-            self._new_name(theirs, member.names, found.terms)
+        return not self._a_new_name(found, member, mine, theirs)
+
+    def _a_new_name(
+        self, found: Specifics, member: Member, mine: frozenset[str], theirs: frozenset[str]
+    ) -> bool:
+        """Whether either headline (`mine`, `theirs`: their terms to read) names someone or
+        somewhere telling the other report never mentions."""
+        return self._new_name(mine, found.names, member.terms) or self._new_name(
+            theirs, member.names, found.terms
         )
 
     def _concept(self, term: str) -> bool:

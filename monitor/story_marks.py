@@ -272,17 +272,17 @@ def clash(mine: Collection[str], theirs: Collection[str]) -> str:
             one = ", ".join(sorted(kinds_mine[kind]))
             other = ", ".join(sorted(kinds_theirs[kind]))
             return f"different {_KIND_WORDS[kind]} ({one}, not {other})"
-    acts_mine = {_ACTIONS[kind] for kind in kinds_mine.keys() & _ACTIONS.keys()}
-    acts_theirs = {_ACTIONS[kind] for kind in kinds_theirs.keys() & _ACTIONS.keys()}
-    if acts_mine and acts_theirs and not acts_mine & acts_theirs:
-        one = ", ".join(
-            sorted(f"{k}:{n}" for k in kinds_mine if k in _ACTIONS for n in kinds_mine[k])
-        )
-        other = ", ".join(
-            sorted(f"{k}:{n}" for k in kinds_theirs if k in _ACTIONS for n in kinds_theirs[k])
-        )
+    families_mine, one = _happenings(kinds_mine)
+    families_theirs, other = _happenings(kinds_theirs)
+    if families_mine and families_theirs and not families_mine & families_theirs:
         return f"different happenings ({one}, not {other})"
     return ""
+
+
+def _happenings(kinds: dict[str, set[str]]) -> tuple[set[str], str]:
+    """The families of what a headline says happened, and those marks in words."""
+    named = sorted(f"{kind}:{name}" for kind in kinds.keys() & _ACTIONS for name in kinds[kind])
+    return {_ACTIONS[kind] for kind in kinds.keys() & _ACTIONS}, ", ".join(named)
 
 
 # Kinds that say what happened, by family: two headlines that each name one, and none of a

@@ -31,8 +31,9 @@ HOURS_BEFORE = (18, 15.5, 13, 11, 8.5, 6, 3.5, 1.5)
 
 def placements(
     pair: dict[str, Any], window: list[dict[str, str]], background: list[tuple[str, str]]
-) -> list[tuple[str, bool, str, str]]:
-    """Place the pair every way asked; per way: (what went wrong or "", first swallowed, ...)."""
+) -> list[tuple[str, bool, str]]:
+    """Place the pair every way asked; per way: its label, whether the first report was
+    swallowed, and what went wrong with the second ("" when nothing)."""
     results = []
     gaps = (1, 20) if pair["label"] == "followup" else (1,)
     for first, second in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
@@ -50,7 +51,7 @@ def placements(
             merged = two.kind == "same" and two.story == one.story
             wrong = (not merged) if pair["label"] == "same" else two.kind == "same"
             why = f"{pair['id']} +{gap}h {second['title']!r}: {two.describe(index.titles())}"
-            results.append((pair["label"], one.kind == "same", why if wrong else "", str(gap)))
+            results.append((pair["label"], one.kind == "same", why if wrong else ""))
     return results
 
 
@@ -69,7 +70,7 @@ def main() -> int:
     print(f"  first reports swallowed              {sum(r[1] for r in rows)}/{len(rows)}")
     print(f"  one event merged                     {sum(not r[2] for r in same)}/{len(same)}")
     if args.show_errors:
-        for label, _, why, _ in rows:
+        for label, _, why in rows:
             if why:
                 print(f"  [{label}] {why}")
     return 0
