@@ -27,6 +27,12 @@ TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 GROUP_CHAT = "-1001234567890"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the slow tests first: each spends tens of seconds waiting out a fault, and run
+    last on a busy worker one of them alone decides when a parallel run ends."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def rss(items: list[dict[str, Any]], title: str = "Test feed") -> str:
     """Build an RSS 2.0 document; each item has title, link and optional guid, description, date."""
     parts = []

@@ -272,6 +272,7 @@ def test_the_running_bot_never_logs_the_token_even_at_debug(
     assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
 
 
+@pytest.mark.slow
 def test_a_command_flood_is_answered_at_the_chat_pace_and_through_a_429(
     desk: Path, bot: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:

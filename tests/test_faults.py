@@ -314,6 +314,7 @@ def test_status_shows_failing_gone_and_moved_feeds(
     assert "leader:" not in out  # `once` released the delivery lease when it was done
 
 
+@pytest.mark.slow
 def test_the_service_keeps_running_through_the_faults(
     env: dict[str, str], faulty: list[Fault]
 ) -> None:

@@ -338,6 +338,7 @@ def small_disk(env: dict[str, str]) -> Iterator[SmallDisk]:
     disk.remove()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_sqlite_state_full_then_free_again(
     env: dict[str, str], stream: Stream, telegram: FakeTelegram, small_disk: SmallDisk
@@ -438,6 +439,7 @@ def test_a_connection_opened_while_the_state_was_read_only_is_not_kept(tmp_path:
     assert json.loads(result.stdout) == ["ok", "ok", readonly, readonly, "ok", "ok"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("fault", ["hang", "502"])
 def test_telegram_away_then_back(
@@ -528,6 +530,7 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_postgresql_stopped_then_started(
     env: dict[str, str], stream: Stream, telegram: FakeTelegram

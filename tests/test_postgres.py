@@ -85,6 +85,7 @@ def test_once_on_postgresql_alerts_and_remembers(
     assert "alerts: 0 pending, 6 sent" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_three_replicas_share_the_work_and_survive_a_kill(
     env: dict[str, str],
     write_config: WriteConfig,

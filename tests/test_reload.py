@@ -38,6 +38,7 @@ TOPICS = [
 ]
 
 
+@pytest.mark.slow
 def test_feeds_and_topics_reload_while_running_and_a_broken_edit_is_kept_out(
     env: dict[str, str], write_config: WriteConfig, content: ContentServer
 ) -> None:

@@ -266,6 +266,7 @@ def test_alert_undeliverable_too_long_is_kept_as_dead(
     assert "1 dead" in out and "dead alert" in out
 
 
+@pytest.mark.slow
 def test_crash_at_random_points_loses_nothing_and_duplicates_at_most_once_per_kill(
     env: dict[str, str], write_config: WriteConfig, content: ContentServer, telegram: FakeTelegram
 ) -> None:
