@@ -1,10 +1,12 @@
-"""The shipped topics on words with a second meaning: a price that has fallen is no soldier
-killed, a shell company no artillery shell, troops that seize a village no sanctions seizure.
+"""The shipped topics on reports written to catch them out: words with a second meaning (a
+price that has fallen is no soldier killed, a shell company no artillery shell, troops that
+seize a village no sanctions seizure), inflections and spellings (Elitesoldaten, Zelenskiy,
+Raketentechnologie), and background lines (a missile test whose last sentence recalls the pact).
 
-Each case was written from an operator's review of `config/topics.yaml` that listed the words
-(BENCHMARKS.md, eighth round); before the fix all but the last alerted the wrong topic or
-none. The last guards a reading the review feared and the rules already avoid: a missile that
-"traf" (hit) a house is no meeting ("traf" also means "met").
+`CASES` come from an operator's review of `config/topics.yaml`, `PROBED` from a white-box probe
+by a helper that read the file and the brief (BENCHMARKS.md, after the eighth round). Before the
+fixes, 7 of the first 8 and most of the rest alerted the wrong topic or none; the others guard
+readings the rules already got right ("traf", hit, is no meeting).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ TROOPS = "North Korean troops in Russia"
 WEAPONS = "North Korean missiles and shells for Russia"
 UN = "UN Security Council resolutions and sanctions"
 CONTEXT = "Civil ties between Russia and North Korea (context)"
+TECH = "Russian military technology for North Korea"
+SUMMIT = "Summits, partnership treaty and international reactions"
 
 CASES = [
     (
@@ -81,12 +85,178 @@ CASES = [
 ]
 
 
+# From a white-box probe of the topics (a helper that read topics.yaml and the brief and wrote
+# reports to catch them out); each is right now, most were wrong before the fixes.
+PROBED = [
+    (
+        "Satellite images show surge in rail freight from North Korea to Russia",
+        "WASHINGTON, Oct 3 (Reuters) - Satellite images captured on Sept. 28 show about 70 "
+        "freight wagons at North Korea's Tumangang rail station on the border with Russia, "
+        "a U.S. think tank said. The wagons are believed to carry munitions bound for "
+        "Russian forces.",
+        {WEAPONS},
+    ),
+    (
+        "Five killed in Kyiv strike by North Korean-made missile",
+        "KYIV, Jan 2 (Reuters) - Five people were killed when a North Korean-made KN-23 "
+        "ballistic missile struck a residential building in Kyiv overnight, Ukrainian "
+        "officials said on Thursday. Russia has fired dozens of the missiles supplied by "
+        "Pyongyang since last year.",
+        {WEAPONS},
+    ),
+    (
+        "Zwei Menschen bei Angriff mit nordkoreanischer Rakete in Kiew getötet",
+        "Kiew (dpa) - Bei einem russischen Angriff mit einer nordkoreanischen Rakete vom "
+        "Typ KN-23 sind in Kiew zwei Menschen getötet worden. Das teilte die ukrainische "
+        "Militärverwaltung am Montag mit.",
+        {WEAPONS},
+    ),
+    (
+        "Nordkorea schickt weitere Elitesoldaten nach Russland",
+        "Seoul (dpa) - Nordkorea hat nach Angaben des südkoreanischen Geheimdienstes "
+        "weitere Elitesoldaten nach Russland verlegt. Die rund 3000 Männer sollen in der "
+        "russischen Grenzregion Kursk eingesetzt werden, teilte der Geheimdienst NIS am "
+        "Donnerstag mit.",
+        {TROOPS},
+    ),
+    (
+        "North Korea sends more elite forces to Russia, Seoul says",
+        "SEOUL, Feb 27 (Reuters) - North Korea has sent about 3,000 more members of its "
+        "elite Storm Corps to Russia, South Korea's spy agency said on Thursday. The forces "
+        "are expected to join Russian assaults in the Kursk region.",
+        {TROOPS},
+    ),
+    (
+        "Nordkoreanischer General bei Angriff in Kursk verletzt",
+        "Kiew (dpa) - Bei einem ukrainischen Raketenangriff in der russischen Region Kursk "
+        "ist nach Medienberichten ein ranghoher nordkoreanischer General verletzt worden. "
+        "Es handle sich um den Vizechef des Generalstabs der nordkoreanischen Armee, "
+        "berichtete das Portal Wall Street Journal.",
+        {TROOPS},
+    ),
+    (
+        "Seoul: Nordkorea plant Stationierung weiterer Kräfte in Russland",
+        "Seoul (dpa) - Nordkorea bereitet nach Erkenntnissen des südkoreanischen "
+        "Geheimdienstes die Stationierung weiterer Kräfte in Russland vor. Es handle sich "
+        "um rund 3000 Mann, die im Frühjahr in der Region Kursk zum Einsatz kommen sollen.",
+        {TROOPS},
+    ),
+    (
+        "Japan denounces North Korean arms shipments to Russia",
+        "TOKYO, Oct 15 (Reuters) - Japan on Tuesday denounced North Korea's shipments of "
+        "artillery shells and ballistic missiles to Russia, Chief Cabinet Secretary "
+        "Yoshimasa Hayashi told reporters. Tokyo will work with Washington and Seoul to "
+        "respond, he said.",
+        {SUMMIT},
+    ),
+    (
+        "Japan kritisiert Waffenlieferungen Nordkoreas an Russland",
+        "Tokio (dpa) - Japan hat die Lieferung nordkoreanischer Artilleriegranaten und "
+        "Raketen an Russland scharf kritisiert. Regierungssprecher Yoshimasa Hayashi sagte "
+        "am Dienstag, Tokio werde sich eng mit Washington und Seoul abstimmen.",
+        {SUMMIT},
+    ),
+    (
+        "North Korea fires ballistic missile into sea, Seoul says",
+        "SEOUL, May 8 (Reuters) - North Korea fired a short-range ballistic missile off its "
+        "east coast on Thursday, South Korea's military said. The missile flew about 300 km "
+        "before landing in the sea. Pyongyang has deepened military ties with Russia since "
+        "Kim Jong Un and Vladimir Putin signed a mutual defence pact last year.",
+        set(),
+    ),
+    (
+        "Russland liefert Nordkorea offenbar Raketentechnologie",
+        "Seoul (dpa) - Russland hat Nordkorea nach Einschätzung des südkoreanischen "
+        "Geheimdienstes Raketentechnologie übergeben. Das berichtete der Geheimdienst NIS "
+        "am Mittwoch vor Abgeordneten in Seoul.",
+        {TECH},
+    ),
+    (
+        "Seoul: Moskau gibt Pjöngjang Militärtechnologie",
+        "Seoul (dpa) - Russland stellt Nordkorea nach Erkenntnissen Südkoreas moderne "
+        "Militärtechnologie zur Verfügung. Dazu gehöre Weltraumtechnologie für den Start "
+        "von Aufklärungssatelliten, sagte ein Sprecher des Verteidigungsministeriums in "
+        "Seoul.",
+        {TECH},
+    ),
+    (
+        "Seoul: Moskau gibt Pjöngjang Militärtechnologie",
+        "Seoul (dpa) - Russland stellt Nordkorea nach Erkenntnissen Südkoreas moderne "
+        "Militärtechnologie zur Verfügung. Das sagte ein Sprecher des "
+        "Verteidigungsministeriums am Mittwoch in Seoul.",
+        {TECH},
+    ),
+    (
+        "Kim Jong Un visits fighter jet factory in Russia",
+        "KOMSOMOLSK-ON-AMUR, Russia, Sept 15 (Reuters) - North Korean leader Kim Jong Un "
+        "visited a factory making Russia's most advanced fighter jets on Friday, the sixth "
+        "day of his trip to Russia. Deputy Prime Minister Denis Manturov showed him around "
+        "the Sukhoi plant.",
+        {SUMMIT, TECH},
+    ),
+    (
+        "Russisches Staatsfernsehen zeigt erstmals Nordkoreaner im Kampf um Kursk",
+        "Moskau (dpa) - Das russische Staatsfernsehen hat erstmals Aufnahmen "
+        "nordkoreanischer Soldaten gezeigt, die an der Seite russischer Truppen in der "
+        "Region Kursk kämpfen. Der Beitrag des Senders Rossija 1 zeigt die Männer beim "
+        "Training und bei der Räumung von Minen.",
+        {TROOPS},
+    ),
+    (
+        "Lavrov, North Korea's Choe discuss Ukraine by telephone",
+        "MOSCOW, Jan 21 (Reuters) - Russian Foreign Minister Sergei Lavrov and his North "
+        "Korean counterpart Choe Son Hui spoke by telephone on Tuesday about the situation "
+        "around Ukraine, the Russian foreign ministry said.",
+        {SUMMIT},
+    ),
+    (
+        "Ukraine says 40 North Koreans injured in Kursk strike",
+        "KYIV, Dec 20 (Reuters) - At least 40 North Koreans were injured in a Ukrainian "
+        "drone strike on their positions in Russia's Kursk region, Ukraine's special "
+        "operations forces said on Friday.",
+        {TROOPS},
+    ),
+    (
+        "Kremlin confirms North Korean servicemen took part in Kursk operation",
+        "MOSCOW, April 28 (Reuters) - The Kremlin on Monday confirmed for the first time "
+        "that North Korean servicemen took part in driving Ukrainian forces out of Russia's "
+        "Kursk region. Spokesman Dmitry Peskov called their role heroic.",
+        {TROOPS},
+    ),
+    (
+        "North Korea shipped 9 million shells to Russia, 11-nation monitoring group says",
+        "SEOUL, May 29 (Reuters) - North Korea has shipped at least 9 million rounds of "
+        "artillery and rocket ammunition to Russia since late 2023, the Multilateral "
+        "Sanctions Monitoring Team (MSMT) said in its first report on Thursday. The group "
+        "was set up by 11 countries after Russia vetoed the renewal of a U.N. panel of "
+        "experts last year.",
+        {UN, WEAPONS},
+    ),
+    (
+        "Zelenskiy urges allies to act over North Korean troops in Russia",
+        "KYIV, Nov 5 (Reuters) - Ukrainian President Volodymyr Zelenskiy on Tuesday urged "
+        "Western allies to act before North Korean troops deployed in Russia's Kursk region "
+        "join the fighting, saying their inaction was encouraging Moscow and Pyongyang.",
+        {SUMMIT, TROOPS},
+    ),
+    (
+        "Zelensky urges allies to act over North Korean troops in Russia",
+        "KYIV, Nov 5 (Reuters) - Ukrainian President Volodymyr Zelensky on Tuesday urged "
+        "Western allies to act before North Korean troops deployed in Russia's Kursk region "
+        "join the fighting, saying their inaction was encouraging Moscow and Pyongyang.",
+        {SUMMIT, TROOPS},
+    ),
+]
+
+
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
     return Matcher(load_topics(REPO / "config" / "topics.yaml", ["default"]))
 
 
-@pytest.mark.parametrize(("title", "text", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+@pytest.mark.parametrize(
+    ("title", "text", "expected"), CASES + PROBED, ids=[c[0][:40] for c in CASES + PROBED]
+)
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
 ) -> None:
