@@ -246,6 +246,26 @@ PROBED = [
         "join the fighting, saying their inaction was encouraging Moscow and Pyongyang.",
         {SUMMIT, TROOPS},
     ),
+    (
+        "Shoigu arrives in Pyongyang on Putin's instructions",
+        "MOSCOW, June 4 (Reuters) - Russian Security Council Secretary Sergei Shoigu arrived in Pyongyang on Wednesday on the instructions of President Vladimir Putin, his office said. It was his second trip to North Korea in two weeks.",
+        {SUMMIT},
+    ),
+    (
+        "Putin receives North Korean foreign minister in Kremlin",
+        "MOSCOW, Nov 4 (Reuters) - Russian President Vladimir Putin received North Korean Foreign Minister Choe Son Hui in the Kremlin on Monday, the Kremlin said. They discussed the implementation of agreements reached by Putin and Kim Jong Un in Pyongyang in June.",
+        {SUMMIT},
+    ),
+    (
+        "Russia received millions of shells from Kim, Seoul says",
+        "SEOUL, March 3 (Reuters) - Russia has received more than 12 million artillery shells from North Korea since 2023, South Korea's spy agency said on Monday. Kim Jong Un's factories are running at full capacity to meet Moscow's orders, it said.",
+        {WEAPONS},
+    ),
+    (
+        "New intake from Pyongyang arrives in Kursk",
+        "SEOUL (Reuters) - A new intake of about 2,000 North Korean soldiers has arrived in Russia's Kursk region, South Korea's spy agency said on Thursday.",
+        {TROOPS},
+    ),
 ]
 
 
