@@ -266,6 +266,16 @@ PROBED = [
         "SEOUL (Reuters) - A new intake of about 2,000 North Korean soldiers has arrived in Russia's Kursk region, South Korea's spy agency said on Thursday.",
         {TROOPS},
     ),
+    (
+        "Russia may supply MiG-29 fighters to North Korea, Seoul says",
+        "SEOUL, Nov 22 (Reuters) - Russia may supply North Korea with MiG-29 and Su-27 fighters in return for its support in the war, South Korea's defence minister said on Sunday. Pyongyang's air force relies on ageing Soviet-era jets.",
+        {TECH},
+    ),
+    (
+        "North Korean fighters cross into Sumy region, Kyiv says",
+        "KYIV, March 2 (Reuters) - North Korean fighters have crossed from Russia's Kursk region into Ukraine's Sumy region, Ukraine's border guard said on Sunday. About 200 of them were seen near the village of Oleshnia.",
+        {TROOPS},
+    ),
 ]
 
 
