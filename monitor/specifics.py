@@ -65,6 +65,11 @@ _NUMBER_WORDS = {
     "zwanzig": 20, "twenty": 20, "dreissig": 30, "thirty": 30, "hundert": 100,
     "hundred": 100, "tausend": 1000, "thousand": 1000, "dutzend": 12, "dozen": 12,
 }  # fmt: skip
+# The words arrive folded ("Tuesday" becomes "tusday", as "ue" is read as "ü"), so the tables
+# are looked up in folded spelling too.
+_MONTHS = {fold(word): month for word, month in _MONTHS.items()}
+_WEEKDAYS = {fold(word): day for word, day in _WEEKDAYS.items()}
+_NUMBER_WORDS = {fold(word): value for word, value in _NUMBER_WORDS.items()}
 _SCALES = {"millionen": 10**6, "million": 10**6, "millions": 10**6, "mio": 10**6,
            "tausend": 10**3, "thousand": 10**3, "milliarden": 10**9, "billion": 10**9}  # fmt: skip
 

@@ -129,7 +129,8 @@ class Evidence:
         headline mark, a date, a rare figure, or a telling name."""
         # A shared person says little: Putin and Kim head half the topic's reports. A telling
         # name below still counts.
-        if any(not m.startswith("person:") for m in found.marks.intersection(member.marks)):
+        shared = found.marks.intersection(member.marks)
+        if any(not m.startswith(("person:", "note:")) for m in shared):
             return True
         if found.dates.intersection(member.dates):
             return True
@@ -167,6 +168,8 @@ class Evidence:
         clashing = clash(found.marks, head.marks)
         if clashing:
             return clashing
+        if _new_figure(found.headline, head.terms) or _new_figure(head.headline, found.terms):
+            return "a figure in one headline, not in the other report"  # a toll raised to 350
         absent = _absent(found.marks, head.people) or _absent(head.marks, found.people)
         return f"{absent} in one headline, not in the other report" if absent else ""
 

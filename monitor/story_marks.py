@@ -39,6 +39,7 @@ fate wounded: verwundet* verletzt* wounded injured injuries
 fate captured: gefangen* kriegsgefang* captur* prisoner* pow pows festgenommen surrender*
 fate defected: ubergelauf* uberlauf* defect* desert*
 fate missing: vermisst* missing
+fate losses: verlust* losses casualt* verloren
 treaty signed: unterzeichn* unterschrieb* unterschreib* signed signing
 treaty ratified: ratifi*
 treaty inforce: inkraft intoforse
@@ -56,6 +57,10 @@ arms missiles: raket* missil* ballist*
 arms shells: granat* artilleriegranat* artilleriemunition* shell shells
 arms drones: drohne* drone*
 arms airdefence: flugabwehr* luftabwehr*
+tech submarine: uboot* submarin*
+tech satellite: satellit* satellite*
+tech nuclear: nuklear* nuclear atom*
+tech aircraft: kampfjet* kampfflugzeug* fighter* mig
 place kursk: kursk* sudscha* sudzha*
 place belgorod: belgorod*
 place bryansk: briansk* bryansk*
@@ -98,6 +103,17 @@ state netherlands: niederland* netherlands dutch
 state sweden: schweden schwedisch* sweden swedish
 state india: indien indisch* india indian*
 state italy: italien italienisch* italy italian*
+state lithuania: litauen* lithuania*
+state latvia: lettland* lettisch* latvia*
+state estonia: estland* estnisch* estonia*
+state austria: osterreich* austria*
+state switzerland: schweiz* switzerland swiss
+state finland: finnland* finnisch* finland finnish
+state norway: norweg* norway
+state denmark: danemark* danisch* denmark danish
+state czechia: tschechi* czech*
+state spain: spanien* spanisch* spain spanish
+state newzealand: neuseeland* newzealand
 person putin: putin*
 person kimjongun: kim
 person kimyojong: kimyo
@@ -169,6 +185,19 @@ _SEPARABLE = {
 _NEGATION_WORDS = """nicht kein keine keinen keiner no not denies denied deny bestreitet bestreiten
     dementiert dementieren"""
 _NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
+# A headline that denies or corrects a report, or says something happened again or that another
+# state followed, tells a new fact even when everything else agrees with an earlier one: its
+# note (`note:denial`, `note:again`) against a headline without it vetoes "the same report".
+_DENIAL_WORDS = """korrigiert korrigieren korrektur correction corrects corrected falsch false
+    fake fabrication fabricated erfunden zuruckgewiesen"""
+_DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.split())
+_AGAIN_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
+    dritte dritter drittes dritten third vierte vierter fourth another auch also ebenfalls
+    follows folgt folgen"""
+# ("Auch", "also" anywhere: "Auch die Schweiz bestellt ... ein" is another state following,
+# "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt", among
+# them, is a reply instead of an edit, the safe side.)
+_AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -194,11 +223,26 @@ def marks(title: str) -> frozenset[str]:
         if "US" in raw:
             found.add("state:usa")
         spelled.extend(words)
-    if any(word in _NEGATIONS for word in spelled):
+    negations = _negations(spelled)
+    if negations & _NEGATIONS:
         found = {mark for mark in found if mark.startswith(("place:", "state:", "person:"))}
     if any(word.startswith(_BORDERS) for word in spelled):
         found = {mark for mark in found if not mark.startswith("place:")}
+    if negations:
+        found.add("note:denial")
+    if any(word in _AGAIN for word in spelled):
+        found.add("note:again")
     return frozenset(found)
+
+
+def _negations(spelled: Sequence[str]) -> set[str]:
+    """The denying words of a headline; "No" opening a name (No Kwang Chol) is none."""
+    found = set()
+    for i, word in enumerate(spelled):
+        name = _mark(word + spelled[i + 1]) if i + 1 < len(spelled) else None
+        if word in _DENIALS and not (name or "").startswith("person:"):
+            found.add(word)
+    return found
 
 
 def people(words: Sequence[str]) -> frozenset[str]:
@@ -263,6 +307,9 @@ def _mark(word: str) -> str | None:
 def clash(mine: Collection[str], theirs: Collection[str]) -> str:
     """Say why two headlines cannot report one event ("different places (kursk, not
     belgorod)": `mine` first), or "" when every kind both name has a mark in common."""
+    for note, says in _NOTES.items():
+        if (note in mine) != (note in theirs):
+            return f"one headline {says}"
     if not mine or not theirs:
         return ""
     kinds_mine = _by_kind(mine)
@@ -293,6 +340,8 @@ _ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treat
             "sanctions": "decision", "resolution": "decision"}  # fmt: skip
 
 
+_NOTES = {"note:denial": "denies or corrects", "note:again": "says again, another or also"}
+
 _KIND_WORDS = {
     "movement": "movements",
     "fate": "fates",
@@ -301,6 +350,8 @@ _KIND_WORDS = {
     "sanctions": "sanction steps",
     "resolution": "votes",
     "arms": "arms",
+    "tech": "technologies",
+    "note": "notes",
     "place": "places",
     "state": "states",
     "person": "people",

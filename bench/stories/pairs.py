@@ -1,7 +1,7 @@
 """Story identity on a quiet day: pairs of reports in a window of general news.
 
 Usage (from the repository root, inside .venv):
-    python bench/stories/pairs.py [--show-errors]
+    python bench/stories/pairs.py [--pairs bench/stories/pairs-probe.yaml] [--show-errors]
 
 Each pair of `pairs-quiet-day.yaml` (labelled distinct, followup or same) is placed in both
 orders into a fresh story index holding the real feeds' items in ../shared/data as general news
@@ -58,8 +58,11 @@ def placements(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-errors", action="store_true", help="list every wrong placement")
+    parser.add_argument(
+        "--pairs", type=Path, default=HERE / "pairs-quiet-day.yaml", help="the pairs to place"
+    )
     args = parser.parse_args()
-    data = yaml.safe_load((HERE / "pairs-quiet-day.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(args.pairs.read_text(encoding="utf-8"))
     background = _background()
     rows = [row for pair in data["pairs"] for row in placements(pair, data["window"], background)]
     hidden = [r for r in rows if r[0] != "same" and r[2]]
