@@ -3,10 +3,10 @@ price that has fallen is no soldier killed, a shell company no artillery shell, 
 seize a village no sanctions seizure), inflections and spellings (Elitesoldaten, Zelenskiy,
 Raketentechnologie), and background lines (a missile test whose last sentence recalls the pact).
 
-`CASES` come from an operator's review of `config/topics.yaml`, `PROBED` from a white-box probe
-by a helper that read the file and the brief (BENCHMARKS.md, after the eighth round). Before the
-fixes, 7 of the first 8 and most of the rest alerted the wrong topic or none; the others guard
-readings the rules already got right ("traf", hit, is no meeting).
+`CASES` come from an operator's review of `config/topics.yaml`, `PROBED` from two white-box
+probes by helpers that read the file and the brief (BENCHMARKS.md, after the eighth round).
+Before the fixes, 7 of the first 8 and most of the rest alerted the wrong topic or none; the
+others guard readings the rules already got right ("traf", hit, is no meeting).
 """
 
 from __future__ import annotations
@@ -275,6 +275,46 @@ PROBED = [
         "North Korean fighters cross into Sumy region, Kyiv says",
         "KYIV, March 2 (Reuters) - North Korean fighters have crossed from Russia's Kursk region into Ukraine's Sumy region, Ukraine's border guard said on Sunday. About 200 of them were seen near the village of Oleshnia.",
         {TROOPS},
+    ),
+    (
+        "North Korea shows off nuclear-powered submarine under construction",
+        "SEOUL (AP) - North Korea released photos of what it called a nuclear-powered submarine under construction, as leader Kim Jong Un toured a shipyard and vowed to expand his navy's nuclear capabilities. Experts say the vessel could take years to complete. Pyongyang has grown closer to Moscow since Kim's summit with Russian President Vladimir Putin in 2024.",
+        set(),
+    ),
+    (
+        "EU verhängt Einreiseverbote gegen nordkoreanische Generäle wegen Kursk-Einsatz",
+        "Brüssel (dpa) - Die EU hat wegen der Entsendung nordkoreanischer Soldaten in die russische Region Kursk restriktive Maßnahmen gegen sechs ranghohe Militärs aus Nordkorea verhängt. Die Generäle dürfen nicht mehr in die EU einreisen, zudem dürfen ihnen keine Gelder mehr zur Verfügung gestellt werden, teilte der Rat in Brüssel mit. Auch ein russischer Vizeverteidigungsminister steht auf der Liste.",
+        {UN},
+    ),
+    (
+        "EU adopts restrictive measures over North Korean troops in Russia",
+        "BRUSSELS (Reuters) - The European Union on Tuesday adopted restrictive measures against six North Korean generals and a Russian deputy defence minister over the deployment of North Korean troops to Russia's Kursk region. Those listed are banned from travelling to the bloc, and EU citizens may no longer make funds available to them, the Council said.",
+        {UN},
+    ),
+    (
+        "U.N. Security Council meets on North Korea-Russia arms transfers",
+        "SEOUL, June 30 (Yonhap) -- The U.N. Security Council met Monday at the request of the United States, South Korea and Japan to discuss North Korea's arms transfers to Russia, which the three countries say breach council resolutions. Russia's envoy dismissed the accusations.",
+        {UN},
+    ),
+    (
+        "Russland blockiert Erklärung des Sicherheitsrats zu Nordkoreas Raketenstarts",
+        "New York (dpa) - Russland hat eine gemeinsame Erklärung des Sicherheitsrats zu den jüngsten Raketenstarts Nordkoreas verhindert. Moskau habe dem von den USA vorgelegten Text nicht zugestimmt, hieß es aus Diplomatenkreisen. Seit Russland und Nordkorea einen Beistandspakt geschlossen haben, stellt sich Moskau in dem Gremium schützend vor Pjöngjang.",
+        {UN},
+    ),
+    (
+        "N. Korea received far more Russian oil than UNSC resolutions allow: ministry",
+        "SEOUL, March 5 (Yonhap) -- North Korea received far more refined petroleum products from Russia last year than UNSC resolutions allow, South Korea's unification ministry said Wednesday. Tankers loaded at Russia's Vostochny port made dozens of trips to the North's Rajin port, the ministry said in a report to lawmakers.",
+        {UN},
+    ),
+    (
+        "S. Korea designates Russian ships, firms involved in N. Korea arms trade",
+        "SEOUL, Dec 12 (Yonhap) -- South Korea on Thursday designated four Russian vessels and two Russian shipping firms for unilateral sanctions for their involvement in arms trade between North Korea and Russia, the foreign ministry said. The move is the first of its kind against Russian entities.",
+        {UN},
+    ),
+    (
+        "U.N. Security Council holds meeting on N. Korea's troop dispatch to Russia",
+        "NEW YORK, Nov 4 (Yonhap) -- The U.N. Security Council held a meeting Monday on North Korea's troop dispatch to Russia at the request of South Korea, the United States and Japan. South Korea's ambassador told the meeting that the deployment was a violation of council resolutions.",
+        {UN},
     ),
 ]
 
