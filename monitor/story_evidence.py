@@ -168,7 +168,9 @@ class Evidence:
         clashing = clash(found.marks, head.marks)
         if clashing:
             return clashing
-        if _new_figure(found.headline, head.terms) or _new_figure(head.headline, found.terms):
+        if _new_count(found.headline, found.figures, head.terms) or _new_count(
+            head.headline, head.figures, found.terms
+        ):
             return "a figure in one headline, not in the other report"  # a toll raised to 350
         absent = _absent(found.marks, head.people) or _absent(head.marks, found.people)
         return f"{absent} in one headline, not in the other report" if absent else ""
@@ -177,6 +179,12 @@ class Evidence:
 def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:
     """Whether a headline gives a figure the other report never mentions."""
     return any(t[0] == "#" and t not in other for t in headline)
+
+
+def _new_count(headline: Collection[str], figures: Collection[str], other: Collection[str]) -> bool:
+    """Whether a headline gives a figure of 100 or more (not a year) the other report never
+    mentions; small numbers ("Vier Tote", "(2)") are left to the other vetoes."""
+    return any(t in figures and t not in other for t in headline)
 
 
 def _absent(marks: Collection[str], people: Collection[str]) -> str:
