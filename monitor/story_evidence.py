@@ -184,7 +184,7 @@ def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:
 def _new_count(headline: Collection[str], figures: Collection[str], other: Collection[str]) -> bool:
     """Whether a headline gives a figure of 100 or more (not a year) the other report never
     mentions; small numbers ("Vier Tote", "(2)") are left to the other vetoes."""
-    return any(t in figures and t not in other for t in headline)
+    return _new_figure([t for t in headline if t in figures], other)
 
 
 def _absent(marks: Collection[str], people: Collection[str]) -> str:

@@ -239,8 +239,10 @@ def _negations(spelled: Sequence[str]) -> set[str]:
     """The denying words of a headline; "No" opening a name (No Kwang Chol) is none."""
     found = set()
     for i, word in enumerate(spelled):
+        if word not in _DENIALS:
+            continue
         name = _mark(word + spelled[i + 1]) if i + 1 < len(spelled) else None
-        if word in _DENIALS and not (name or "").startswith("person:"):
+        if not (name or "").startswith("person:"):
             found.add(word)
     return found
 
@@ -314,6 +316,8 @@ def clash(mine: Collection[str], theirs: Collection[str]) -> str:
         return ""
     kinds_mine = _by_kind(mine)
     kinds_theirs = _by_kind(theirs)
+    kinds_mine.pop("note", None)  # compared above, one against the other
+    kinds_theirs.pop("note", None)
     for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
         if not kinds_mine[kind] & kinds_theirs[kind]:
             one = ", ".join(sorted(kinds_mine[kind]))
@@ -351,7 +355,6 @@ _KIND_WORDS = {
     "resolution": "votes",
     "arms": "arms",
     "tech": "technologies",
-    "note": "notes",
     "place": "places",
     "state": "states",
     "person": "people",
