@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from monitor.query import fold
 from monitor.spelling import spell
-from monitor.story_marks import marks, people
+from monitor.story_marks import marks, people, repeats
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -71,7 +71,8 @@ _MONTHS = {fold(word): month for word, month in _MONTHS.items()}
 _WEEKDAYS = {fold(word): day for word, day in _WEEKDAYS.items()}
 _NUMBER_WORDS = {fold(word): value for word, value in _NUMBER_WORDS.items()}
 _SCALES = {"millionen": 10**6, "million": 10**6, "millions": 10**6, "mio": 10**6,
-           "tausend": 10**3, "thousand": 10**3, "milliarden": 10**9, "billion": 10**9}  # fmt: skip
+           "tausend": 10**3, "thousand": 10**3, "milliarden": 10**9, "milliarde": 10**9,
+           "mrd": 10**9, "billion": 10**9, "billions": 10**9, "bn": 10**9}  # fmt: skip
 
 # One concept per line: its name, then the stems (after folding and transliteration) of the
 # German and English words for it. A stem matches words that start with it.
@@ -225,6 +226,7 @@ class Specifics:
     marks: frozenset[str] = frozenset()  # what the headline says happened, where (story_marks)
     headline: frozenset[str] = frozenset()  # the terms of the title alone
     people: frozenset[str] = frozenset()  # the people (story_marks) named in title and lead
+    repeats: bool = False  # the title or lead says the event happened before (story_marks)
 
 
 _CONCEPT_OF = _concepts()
@@ -285,6 +287,7 @@ def specifics(title: str, text: str) -> Specifics:
         marks(title),
         frozenset(found.terms) if headline is None else headline,
         people(words),
+        repeats(folded),
     )
 
 
@@ -317,6 +320,10 @@ class _Found:
             return True
         if word in _MONTHS and following.isdigit() and len(following) <= 2:
             self.date(_MONTHS[word], int(following))
+        elif word in _NUMBER_WORDS and following in _SCALES:
+            # "elf Millionen" is "11 million": a term (so a headline's 11 million is not new
+            # to it), not a figure (the stock 12 million shells would become a rare figure).
+            self.terms.add(f"#{_NUMBER_WORDS[word] * _SCALES[following]}")
         return False
 
     def number(self, word: str, following: str) -> None:

@@ -221,6 +221,7 @@ class StoryIndex:
             tuple(found.marks),
             tuple(found.headline),
             tuple(found.people),
+            found.repeats,
             found.lang,
             at,
             head,

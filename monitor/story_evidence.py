@@ -47,6 +47,7 @@ class Member:
     marks: tuple[str, ...]
     headline: tuple[str, ...]
     people: tuple[str, ...]
+    repeats: bool
     lang: str
     at: datetime
     head: bool  # the story's first report: the only kind of member compared with
@@ -165,11 +166,11 @@ class Evidence:
             return "different dates"
         if found.weekdays and head.weekdays and not found.weekdays & frozenset(head.weekdays):
             return "different days"
-        clashing = clash(found.marks, head.marks)
+        clashing = clash(found.marks, head.marks, (found.repeats, head.repeats))
         if clashing:
             return clashing
-        if _new_count(found.headline, found.figures, head.terms) or _new_count(
-            head.headline, head.figures, found.terms
+        if _new_count(found.headline, found.figures, head.terms, head.extra) or _new_count(
+            head.headline, head.figures, found.terms, found.extra
         ):
             return "a figure in one headline, not in the other report"  # a toll raised to 350
         absent = _absent(found.marks, head.people) or _absent(head.marks, found.people)
@@ -181,10 +182,16 @@ def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:
     return any(t[0] == "#" and t not in other for t in headline)
 
 
-def _new_count(headline: Collection[str], figures: Collection[str], other: Collection[str]) -> bool:
+def _new_count(
+    headline: Collection[str],
+    figures: Collection[str],
+    lead: Collection[str],
+    wider: Collection[str],
+) -> bool:
     """Whether a headline gives a figure of 100 or more (not a year) the other report never
-    mentions; small numbers ("Vier Tote", "(2)") are left to the other vetoes."""
-    return _new_figure([t for t in headline if t in figures], other)
+    mentions in its lead or `wider` words; small numbers ("Vier Tote", "(2)") are left to the
+    other vetoes."""
+    return any(t in figures and t not in lead and t not in wider for t in headline if t[0] == "#")
 
 
 def _absent(marks: Collection[str], people: Collection[str]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from monitor.query import fold
 from monitor.spelling import spell
@@ -175,6 +175,7 @@ _SEPARABLE_WORDS = {
     ("lehnt", "ab"): "resolution:rejected", ("lehnen", "ab"): "resolution:rejected",
     ("nimmt", "an"): "resolution:adopted", ("nehmen", "an"): "resolution:adopted",
     ("trifft", "ein"): "movement:deployed", ("treffen", "ein"): "movement:deployed",
+    ("weist", "zuruck"): "note:denial", ("weisen", "zuruck"): "note:denial",
 }  # fmt: skip
 _SEPARABLE = {
     (spell(fold(verb)), spell(fold(particle))): mark
@@ -189,7 +190,7 @@ _NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
 # state followed, tells a new fact even when everything else agrees with an earlier one: its
 # note (`note:denial`, `note:again`) against a headline without it vetoes "the same report".
 _DENIAL_WORDS = """korrigiert korrigieren korrektur correction corrects corrected falsch false
-    fake fabrication fabricated erfunden zuruckgewiesen"""
+    fake fabrication fabricated erfunden zuruckgewiesen dismisses dismissed"""
 _DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.split())
 _AGAIN_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
     dritte dritter drittes dritten third vierte vierter fourth another auch also ebenfalls
@@ -198,6 +199,12 @@ _AGAIN_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites z
 # "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt", among
 # them, is a reply instead of an edit, the safe side.)
 _AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
+# A lead that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
+# "again": both tell the repeated event. "Auch" and "also" fill every lead and say nothing there.
+_REPEAT_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
+    dritte dritter drittes dritten third vierte vierter viertes vierten fourth funfte funfter
+    funftes funften fifth sechste sechster sechsten sixth"""
+_REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -245,6 +252,11 @@ def _negations(spelled: Sequence[str]) -> set[str]:
         if not (name or "").startswith("person:"):
             found.add(word)
     return found
+
+
+def repeats(folded: Iterable[str]) -> bool:
+    """Whether a report's (folded) words say its event happened before: again, a fifth trip."""
+    return any(spell(word) in _REPEAT for word in folded)
 
 
 def people(words: Sequence[str]) -> frozenset[str]:
@@ -306,11 +318,16 @@ def _mark(word: str) -> str | None:
     return None
 
 
-def clash(mine: Collection[str], theirs: Collection[str]) -> str:
+def clash(
+    mine: Collection[str],
+    theirs: Collection[str],
+    repeated: tuple[bool, bool] = (False, False),
+) -> str:
     """Say why two headlines cannot report one event ("different places (kursk, not
-    belgorod)": `mine` first), or "" when every kind both name has a mark in common."""
+    belgorod)": `mine` first), or "" when every kind both name has a mark in common.
+    `repeated`: whether each report's lead says its event happened before (`repeats`)."""
     for note, says in _NOTES.items():
-        if (note in mine) != (note in theirs):
+        if (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
             return f"one headline {says}"
     if not mine or not theirs:
         return ""
@@ -328,6 +345,11 @@ def clash(mine: Collection[str], theirs: Collection[str]) -> str:
     if families_mine and families_theirs and not families_mine & families_theirs:
         return f"different happenings ({one}, not {other})"
     return ""
+
+
+def _answered(note: str, mine: Collection[str], repeated: tuple[bool, bool]) -> bool:
+    """Whether the other report's lead says what one headline's note says: a repeat."""
+    return note == "note:again" and repeated[1 if note in mine else 0]
 
 
 def _happenings(kinds: dict[str, set[str]]) -> tuple[set[str], str]:
