@@ -318,6 +318,73 @@ PROBED = [
     ),
 ]
 
+# The ninth round (tuning8.yaml's untouched errors, rewritten here in other words): a missile
+# test into the sea that Moscow only comments on, North Korea's own front line, shells named in
+# a title without a country, sanctions listings and asset freezes whose German verb comes last,
+# a listed tanker, arms factories working for Moscow, munitions shipped to Russia in a title.
+NINTH = [
+    (
+        "North Korea fires new cruise missiles off its east coast; Moscow calls for restraint",
+        "SEOUL, May 2 (AP) - North Korea fired several new cruise missiles into the sea off its "
+        "east coast on Friday, South Korea's military said. The missiles flew about 1,500 "
+        "kilometres before splashing down. In Moscow, a foreign ministry spokeswoman called on "
+        "all sides to show restraint and blamed U.S.-South Korean drills for the tension.",
+        set(),
+    ),
+    (
+        "Nordkorea verlegt neue Raketenwerfer an die Frontlinie zum Süden",
+        "SEOUL (dpa) - Nordkorea will neue Mehrfachraketenwerfer bei Einheiten an der "
+        "Frontlinie zu Südkorea stationieren. Machthaber Kim Jong Un habe einen Test der Waffe "
+        "beaufsichtigt, meldete die Staatsagentur KCNA. Das System könne den Großraum Seoul "
+        "erreichen.",
+        set(),
+    ),
+    (
+        "Viele Granaten zünden nicht",
+        "TSCHASSIW JAR (dpa) - Russische Artillerie im Osten der Ukraine verschießt nach "
+        "Angaben ukrainischer Einheiten vor allem Granaten aus nordkoreanischer Fertigung. "
+        "Viele der Geschosse zündeten nicht, sagte ein Offizier. Die Menge gleiche die schlechte "
+        "Qualität aber aus.",
+        {WEAPONS},
+    ),
+    (
+        "Norway adopts EU listings of North Korean generals",
+        "OSLO, Feb 3 (Reuters) - Norway has adopted the European Union's listings of North "
+        "Korean generals over their role in the military cooperation with Russia and frozen any "
+        "assets they hold in the country, the foreign ministry said.",
+        {UN},
+    ),
+    (
+        "Australien friert Konten russischer Reedereien ein",
+        "CANBERRA (AFP) - Australien hat die Guthaben von drei russischen Reedereien und einer "
+        "nordkoreanischen Handelsfirma eingefroren. Die Firmen hätten Transporte organisiert, "
+        "mit denen Nordkorea Russlands Krieg unterstütze, teilte die Regierung mit.",
+        {UN},
+    ),
+    (
+        "Gelisteter Frachter erneut in Rajin",
+        "SEOUL (Yonhap) - Ein von den USA gelisteter russischer Frachter hat nach Auswertung von "
+        "Satellitenbildern erneut im nordkoreanischen Hafen Rajin angelegt. Das Schiff war "
+        "zuvor im russischen Wostotschny beladen worden.",
+        {UN},
+    ),
+    (
+        "Nordkoreas Waffenfabriken arbeiten rund um die Uhr",
+        "SEOUL (dpa) - Nordkoreas Rüstungsbetriebe produzieren nach Angaben des südkoreanischen "
+        "Geheimdienstes im Dreischichtbetrieb, um Bestellungen aus Russland zu erfüllen. Die "
+        "Werke hätten ihre Produktion von Artilleriegeschossen erweitert; ein Großteil gehe an "
+        "die russische Armee.",
+        {WEAPONS},
+    ),
+    (
+        "Seoul: Tausende Container mit Granaten nach Russland verschifft",
+        "SEOUL (Yonhap) - Nordkorea hat nach Einschätzung des südkoreanischen Militärs seit 2023 "
+        "insgesamt mehr als 15.000 Container mit Munition und Waffen nach Russland gebracht. "
+        "Der Großteil sei per Schiff über den Hafen Rason transportiert worden.",
+        {WEAPONS},
+    ),
+]
+
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
@@ -325,7 +392,9 @@ def matcher() -> Matcher:
 
 
 @pytest.mark.parametrize(
-    ("title", "text", "expected"), CASES + PROBED, ids=[c[0][:40] for c in CASES + PROBED]
+    ("title", "text", "expected"),
+    CASES + PROBED + NINTH,
+    ids=[c[0][:40] for c in CASES + PROBED + NINTH],
 )
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
