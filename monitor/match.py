@@ -38,7 +38,7 @@ from monitor.query import (
     term_text,
     terms,
 )
-from monitor.snippet import best_snippet
+from monitor.snippet import best_snippet, quick_sentence_around
 
 _KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
 if TYPE_CHECKING:
@@ -309,7 +309,9 @@ class Matcher:
             for t in compiled.scored
             if t.origin and ctx.occurrences(t)
         )
-        snippet, marked = best_snippet(doc.full, len(doc.title), doc.span, positions)
+        snippet, marked = best_snippet(
+            doc.full, len(doc.title), doc.span, positions, quick_sentence_around
+        )
         where = sorted({i for term in compiled.scored for i in ctx.occurrences(term)})
         spans = tuple(Span(*doc.span(i)) for i in where)
         found = Match(topic.name, score, words, snippet, marked, spans)

@@ -165,6 +165,21 @@ def test_sentences_are_found_exactly_as_before(parts: list[str], where: float) -
     assert snippet.sentence_around(text, position) == sentence_around_before(text, position, 2000)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*PIECES, "?", "…\n", " \n ", "\r\n", "\u2028", " " * 40, "x" * 300]),
+        max_size=400,
+    ),
+    st.floats(0, 1),
+)
+def test_sentences_are_found_quickly_exactly_as_plainly(parts: list[str], where: float) -> None:
+    text = "".join(parts)  # up to some thousands of characters: both look-backs are exercised
+    position = int(where * len(text))
+    for at in range(max(0, position - 30), min(len(text), position + 30) + 1):
+        assert snippet.quick_sentence_around(text, at) == snippet.sentence_around(text, at), at
+
+
 @given(st.text(alphabet="aeoux E", max_size=30))
 def test_digraphs_merge_exactly_as_before(text: str) -> None:
     before = text
