@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from monitor import snippet
 from monitor.config import load_topics
+from monitor.document import Document
 from monitor.match import Matcher, Topic
 from monitor.models import Article, Entry
-from monitor.query import merge_digraphs, parse
+from monitor.query import fold, merge_digraphs, parse
 from tests import match_before
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,6 +136,29 @@ def test_generated_text_matches_exactly_as_before(title: str, text: str) -> None
 
 
 _GENERATED = old_and_new(generated_topics())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts(), st.integers(1, 60))
+def test_long_generated_text_matches_exactly_as_before(text: str, times: int) -> None:
+    old, new = _GENERATED
+    item = article("Nordkorea", (text + " ") * times)  # long texts are folded in NumPy
+    assert_same(old, new, item)
+
+
+# Umlaut digraphs and their runs, spaces and the characters that fold to letters or spaces.
+FOLD_PIECES = ["ae", "aee", "oeee", "ue", "e", "a", "o", "u", "x", " ", "  ", ". ", "Ä", "ø", "ß"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(FOLD_PIECES), max_size=2500), st.sampled_from(["", "Kim", "Ø "]))
+def test_documents_fold_as_word_by_word(parts: list[str], title: str) -> None:
+    text = "".join(parts)
+    words = [fold(w) for w in re.findall(r"\w+", title)]
+    expected = " ".join([*words, "|", *(fold(w) for w in re.findall(r"\w+", text))])
+    doc = Document(article(title, text))
+    assert doc.joined == f" {expected} "
+    assert doc.title_count == len(words)
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
