@@ -164,6 +164,7 @@ class Document:
         self.joined = " " + " ".join(parts) + " "
         # where each word of `full` starts and ends, once needed
         self._places: tuple[_Array, _Array] | None = None
+        self._spans: dict[int, tuple[int, int]] = {}
 
     def in_field(self, index: int, where: str) -> bool:
         """Say whether the word at `index` lies in the title, the body, the title or the lead
@@ -182,10 +183,14 @@ class Document:
 
     def span(self, index: int) -> tuple[int, int]:
         """Return where the word at sequence index `index` stands in `full`."""
+        found = self._spans.get(index)  # a matched word is asked for by surface, snippet, spans
+        if found is not None:
+            return found
         if index == self.title_count:
             return len(self.title), len(self.title)
         if self._places is None:  # only matched articles need them
             self._places = _word_places(self.full, self._non_ascii)
         word = index if index < self.title_count else index - 1
         starts, ends = self._places
-        return int(starts[word]), int(ends[word])
+        found = self._spans[index] = int(starts[word]), int(ends[word])
+        return found

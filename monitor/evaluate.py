@@ -111,9 +111,13 @@ def scored_terms(node: Node) -> list[Term]:
     return [t for child in node.children for t in scored_terms(child)]
 
 
-def surface(doc: Document, ctx: Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
-    """Return the words of the article that the terms matched, as written, first seen first."""
-    indexes = sorted({i for term in found_terms for i in ctx.occurrences(term)})
+def covered(ctx: Context, found_terms: Iterable[Term]) -> list[int]:
+    """Return the word indexes the terms' occurrences cover, in order."""
+    return sorted(set().union(*map(ctx.occurrences, found_terms)))
+
+
+def surface(doc: Document, indexes: Iterable[int]) -> tuple[str, ...]:
+    """Return the words of the article at `indexes`, as written, first seen first."""
     return tuple(dict.fromkeys(doc.full[slice(*doc.span(i))] for i in indexes))
 
 
