@@ -33,7 +33,10 @@ def holds(node: Node, ctx: Context) -> bool:
         return all(holds(child, ctx) for child in node.children)
     if isinstance(node, Near):
         return _near(node, ctx) is not None
-    return any(holds(child, ctx) for child in node.children)
+    shortcut = ctx.shortcuts.get(id(node))
+    if shortcut is None:
+        return any(holds(child, ctx) for child in node.children)
+    return bool(ctx.occurring(shortcut)) or any(holds(child, ctx) for child in shortcut.others)
 
 
 def evaluate(node: Node, ctx: Context) -> set[int] | None:
@@ -54,8 +57,10 @@ def evaluate(node: Node, ctx: Context) -> set[int] | None:
         return union
     if isinstance(node, Near):
         return _near(node, ctx)
+    shortcut = ctx.shortcuts.get(id(node))
+    children = node.children if shortcut is None else (*ctx.occurring(shortcut), *shortcut.others)
     any_hits: set[int] | None = None
-    for child in node.children:
+    for child in children:
         child_hits = evaluate(child, ctx)
         if child_hits is None:
             continue

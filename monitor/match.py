@@ -33,7 +33,15 @@ from monitor.evaluate import (
     why_not,
 )
 from monitor.models import Article, Match, Span
-from monitor.occurrences import Context, Hits, Key, TermInfo, build_automaton, joined_word
+from monitor.occurrences import (
+    Context,
+    Hits,
+    Key,
+    Shortcut,
+    TermInfo,
+    build_automaton,
+    joined_word,
+)
 from monitor.prefilter import Prefilter
 from monitor.query import (
     And,
@@ -82,6 +90,9 @@ class _Compiled:
     topic: Topic
     required: tuple[frozenset[int], ...]  # each needs a hit before the topic is evaluated
     scored: tuple[Term, ...]  # distinct terms outside NOT
+    # scored term numbers by word pattern: a term occurs only if its first word or its closed
+    # compound has a hit
+    scored_by_word: dict[int, tuple[int, ...]]
 
 
 class _Compiler:
@@ -92,6 +103,7 @@ class _Compiler:
         self._word_ids: dict[Word, int] = {}
         self._infos: dict[int, TermInfo] = {}
         self._interned: dict[Term, Term] = {}
+        self._shortcuts: dict[int, Shortcut] = {}
 
     def compile(self, topics: Sequence[Topic]) -> _Index:
         compiled = tuple(self._compile(topic) for topic in topics)
@@ -105,7 +117,7 @@ class _Compiler:
             for c in compiled
         ]
         prefilter = Prefilter([c.required for c in compiled], keys, looked_at)
-        return _Index(compiled, self._infos, automaton, keys, prefilter)
+        return _Index(compiled, self._infos, self._shortcuts, automaton, keys, prefilter)
 
     def _compile(self, topic: Topic) -> _Compiled:
         query = self._intern(topic.query)
@@ -113,7 +125,13 @@ class _Compiler:
         interned = replace(topic, query=query, exclude=exclude)
         required = tuple(frozenset(w) for w in self._required(query))
         scored = tuple(dict.fromkeys(scored_terms(query)))
-        return _Compiled(interned, required, scored)
+        by_word: dict[int, list[int]] = {}
+        for number, term in enumerate(scored):
+            info = self._infos[id(term)]
+            for word_id in (info.words[0], info.joined):
+                if word_id is not None:
+                    by_word.setdefault(word_id, []).append(number)
+        return _Compiled(interned, required, scored, {w: tuple(n) for w, n in by_word.items()})
 
     def _intern(self, node: Node) -> Node:
         """Rebuild `node` so equal terms are one object, registering each term's patterns."""
@@ -130,7 +148,23 @@ class _Compiler:
         if isinstance(node, Near):
             return Near(self._intern(node.left), self._intern(node.right), node.distance)
         children = tuple(self._intern(child) for child in node.children)
-        return And(children) if isinstance(node, And) else Or(children)
+        if isinstance(node, And):
+            return And(children)
+        built = Or(children)
+        shortcut = self._shortcut(children)
+        if shortcut.words:  # by id: the node lives as long as the compiled topic holding it
+            self._shortcuts[id(built)] = shortcut
+        return built
+
+    def _shortcut(self, children: tuple[Node, ...]) -> Shortcut:
+        words: dict[int, list[Term]] = {}
+        others = []
+        for child in children:
+            if isinstance(child, Term) and len(child.words) == 1 and child.field == "any":
+                words.setdefault(self._infos[id(child)].words[0], []).append(child)
+            else:
+                others.append(child)
+        return Shortcut({w: tuple(found) for w, found in words.items()}, tuple(others))
 
     def _word_id(self, word: Word) -> int:
         return self._word_ids.setdefault(word, len(self._word_ids))
@@ -168,6 +202,7 @@ class _Index:
 
     compiled: tuple[_Compiled, ...]
     infos: dict[int, TermInfo]  # by the id of each interned term
+    shortcuts: dict[int, Shortcut]  # by the id of each OR that has one
     automaton: ahocorasick.Automaton
     keys: Sequence[Key]
     prefilter: Prefilter
@@ -206,7 +241,8 @@ class Matcher:
         chosen, relevant = index.prefilter.choose(self._scan(doc))
         if not chosen:
             return []
-        ctx = Context(doc, Hits(doc, relevant, index.keys), index.infos, budget)
+        hits = Hits(doc, relevant, index.keys)
+        ctx = Context(doc, hits, index.infos, budget, index.shortcuts)
         matches = []
         for number in chosen:
             compiled = index.compiled[number]
@@ -222,7 +258,8 @@ class Matcher:
         wanted = set(names) if names is not None else None
         index = self._index()
         doc = Document(article)
-        ctx = Context(doc, Hits(doc, self._scan(doc), index.keys), index.infos)
+        hits = Hits(doc, self._scan(doc), index.keys)
+        ctx = Context(doc, hits, index.infos, shortcuts=index.shortcuts)
         return [
             self._judge(compiled, doc, ctx, explain=True)
             for compiled in index.compiled
@@ -238,7 +275,8 @@ class Matcher:
         positions = evaluate(topic.query, ctx)
         if positions is None and not explain:
             return Verdict(topic.name, False, 0.0, (), "")
-        found = [term for term in compiled.scored if ctx.occurrences(term)]
+        possible = map(compiled.scored.__getitem__, ctx.possible(compiled.scored_by_word))
+        found = [term for term in possible if ctx.occurrences(term)]
         score = sum(term.weight for term in found)
         where = covered(ctx, found)
         words = surface(doc, where)

@@ -8,14 +8,14 @@ term's occurrences at most once per article.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
 
 from monitor.budget import Budget
 from monitor.document import SEPARATOR, Document
-from monitor.query import Term, Word
+from monitor.query import Node, Term, Word
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,18 @@ class TermInfo:
 @dataclass(frozen=True, slots=True)
 class Key:
     word_ids: frozenset[int]  # the word patterns that share this automaton key
+
+
+@dataclass(frozen=True, slots=True)
+class Shortcut:
+    """An OR's terms of one word in any field, by their word pattern, and its other children.
+
+    Such a term occurs exactly where its word has a hit, so which of them occur is one set
+    intersection with the words found rather than an evaluation per term.
+    """
+
+    words: dict[int, tuple[Term, ...]]
+    others: tuple[Node, ...]
 
 
 class Hits:
@@ -53,6 +65,7 @@ class Hits:
         for key in self.indexes:
             for word_id in keys[key].word_ids:
                 self._keys_of.setdefault(word_id, []).append(key)
+        self.words = self._keys_of.keys()  # the word patterns found
         self._positions: dict[int, list[int]] = {}
 
     def get(self, word_id: int, default: Iterable[int] = ()) -> Iterable[int]:
@@ -76,12 +89,30 @@ class Context:
         hits: Hits | None,
         infos: dict[int, TermInfo],
         budget: Budget | None = None,
+        shortcuts: Mapping[int, Shortcut] | None = None,
     ):
+        """`infos` are by the id of each term, `shortcuts` by the id of each OR that has one."""
         self.doc = doc
         self.hits = hits
         self.infos = infos
         self.budget = budget
+        self.shortcuts = shortcuts or {}
         self._cache: dict[int, frozenset[int]] = {}
+
+    def possible(self, by_word: Mapping[int, Iterable[int]]) -> list[int]:
+        """Return, in order, the numbers `by_word` files under the word patterns found: of
+        terms filed under words one of which a term needs a hit of to occur."""
+        if self.hits is None:
+            return []
+        found = self.hits.words & by_word.keys()
+        return sorted({number for word_id in found for number in by_word[word_id]})
+
+    def occurring(self, shortcut: Shortcut) -> list[Term]:
+        """Return the shortcut's terms of one word that occur, in no particular order."""
+        if self.hits is None:
+            return []
+        found = self.hits.words & shortcut.words.keys()
+        return [term for word_id in found for term in shortcut.words[word_id]]
 
     def spend(self, steps: int) -> None:
         """Count evaluation work; raise `OverBudget` when the budget is spent."""
