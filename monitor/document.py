@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from monitor.models import Article
 from monitor.query import fold, fold_letters, merge_digraphs
@@ -59,20 +59,30 @@ def _letter(char: str) -> str | None:
     return folded
 
 
-def _code_points(text: str) -> _Codes:
+class _Wide(NamedTuple):
+    """A text beyond ASCII as NumPy sees it: its code points, and where those past ASCII are."""
+
+    codes: _Codes
+    at: _Array
+
+
+def _wide(text: str) -> _Wide | None:
+    """Return the text's code points and where those past ASCII are; None for ASCII text."""
+    if text.isascii():
+        return None
     import numpy  # imported with the first article: it takes 50 ms to load
 
-    return numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), numpy.uint32)
+    codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), numpy.uint32)
+    return _Wide(codes, numpy.flatnonzero(codes > 127))
 
 
-def _non_ascii(text: str) -> set[str]:
-    """Return the text's distinct characters outside ASCII."""
-    if text.isascii():
+def _non_ascii(wide: _Wide | None) -> set[str]:
+    """Return the distinct characters outside ASCII of a text (`_wide`)."""
+    if wide is None:
         return set()
     import numpy
 
-    codes = _code_points(text)
-    return set(map(chr, numpy.unique(codes[codes > 127]).tolist()))
+    return set(map(chr, numpy.unique(wide.codes[wide.at]).tolist()))
 
 
 def _folded_words(text: str, non_ascii: set[str]) -> tuple[str, int]:
@@ -122,22 +132,21 @@ def _closed_up(folded: bytes) -> str:
     return merge_digraphs(joined) if runs else joined
 
 
-def _word_places(text: str, non_ascii: set[str]) -> tuple[_Array, _Array]:
+def _word_places(text: str, wide: _Wide | None, non_ascii: set[str]) -> tuple[_Array, _Array]:
     """Return where each word (`_WORD`) of the text starts and ends.
 
     Each character is classed as a word character or not, by a table for ASCII and by
-    `non_ascii` (a superset of the text's characters outside ASCII) for the rest; the words are
+    `non_ascii` (the text's characters outside ASCII, from `wide`) for the rest; the words are
     then where the class changes, found in NumPy.
     """
     import numpy
 
-    codes = _code_points(text)
+    codes = numpy.frombuffer(text.encode("ascii"), numpy.uint8) if wide is None else wide.codes
     solid = numpy.zeros(len(codes) + 2, numpy.bool_)  # a non-word character at either end
     solid[1:-1] = numpy.frombuffer(_ASCII_WORD, numpy.bool_).take(codes, mode="clip")
-    letters = [ord(char) for char in non_ascii if _WORD.fullmatch(char)]
-    if letters:
-        above = numpy.flatnonzero(codes > 127)
-        solid[above + 1] = numpy.isin(codes[above], letters)
+    letters = [ord(char) for char in non_ascii if _letter(char) != " "]
+    if wide is not None and letters:
+        solid[wide.at + 1] = numpy.isin(wide.codes[wide.at], letters, kind="sort")
     edges = numpy.flatnonzero(solid[1:] != solid[:-1])
     return edges[0::2], edges[1::2]
 
@@ -157,7 +166,8 @@ class Document:
     def __init__(self, article: Article) -> None:
         self.title = article.entry.title
         self.full = f"{self.title}\n{article.text}"
-        self._non_ascii = _non_ascii(self.full)
+        self._wide = _wide(self.full)
+        self._non_ascii = _non_ascii(self._wide)
         title, self.title_count = _folded_words(self.title, self._non_ascii)
         body, body_count = _folded_words(article.text, self._non_ascii)
         parts = [title] * bool(self.title_count) + [SEPARATOR] + [body] * bool(body_count)
@@ -189,7 +199,7 @@ class Document:
         if index == self.title_count:
             return len(self.title), len(self.title)
         if self._places is None:  # only matched articles need them
-            self._places = _word_places(self.full, self._non_ascii)
+            self._places = _word_places(self.full, self._wide, self._non_ascii)
         word = index if index < self.title_count else index - 1
         starts, ends = self._places
         found = self._spans[index] = int(starts[word]), int(ends[word])
