@@ -1,5 +1,5 @@
 """An article as the matcher reads it: its folded words, one space before, between and after
-them (the text the automaton runs over), and where each word stands in the article.
+them, in UTF-8 (the text the automaton runs over), and where each word stands in the article.
 
 Folding happens in a few passes over the whole text: each distinct character outside ASCII is
 replaced by its fold (or a space, between words), ASCII is lower-cased in one translate, and
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # Title and body are one word sequence; this gap keeps NEAR from reaching across them.
 _FIELD_GAP = 10_000
 _WORD = re.compile(r"\w+")
-SEPARATOR = "|"  # stands between title and body words; no pattern can contain it
+_SEPARATOR = b"|"  # stands between title and body words; no pattern can contain it
 # ASCII letters, digits and _ in lower case; every other ASCII character separates words.
 _ASCII_FOLD = str.maketrans(
     {chr(c): chr(c).lower() if _WORD.fullmatch(chr(c)) else " " for c in range(128)}
@@ -85,10 +85,10 @@ def _non_ascii(wide: _Wide | None) -> set[str]:
     return set(map(chr, numpy.unique(wide.codes[wide.at]).tolist()))
 
 
-def _folded_words(text: str, non_ascii: set[str]) -> tuple[str, int]:
-    """Return the text's words (`_WORD`), folded, one space between them, and their number:
-    what `fold` gives word by word, but folded in a few passes over the whole text when every
-    character folds on its own.
+def _folded_words(text: str, non_ascii: set[str]) -> tuple[bytes, int]:
+    """Return the text's words (`_WORD`), folded, one space between them, in UTF-8, and their
+    number: what `fold` gives word by word, but folded in a few passes over the whole text when
+    every character folds on its own.
 
     `non_ascii` holds at least the text's characters outside ASCII.
     """
@@ -100,7 +100,7 @@ def _folded_words(text: str, non_ascii: set[str]) -> tuple[str, int]:
             for letter in folded or ""
         ):
             words = list(map(_fold, _WORD.findall(text)))
-            return " ".join(words), len(words)
+            return " ".join(words).encode("utf-8", "surrogatepass"), len(words)
         for char, folded in found.items():
             if folded != char:
                 text = text.replace(char, folded or "")
@@ -109,12 +109,12 @@ def _folded_words(text: str, non_ascii: set[str]) -> tuple[str, int]:
     folded_bytes = text.encode("utf-8").translate(_UTF8_FOLD)
     if len(folded_bytes) < _LONG:
         words = folded_bytes.decode("utf-8").split()
-        return merge_digraphs(" ".join(words)), len(words)
+        return merge_digraphs(" ".join(words)).encode("utf-8"), len(words)
     joined = _closed_up(folded_bytes)
-    return joined, joined.count(" ") + 1 if joined else 0
+    return joined, joined.count(b" ") + 1 if joined else 0
 
 
-def _closed_up(folded: bytes) -> str:
+def _closed_up(folded: bytes) -> bytes:
     """Return folded UTF-8 text (word characters and spaces) with one space between words,
     none around them, and umlaut digraphs merged (`merge_digraphs`)."""
     import numpy
@@ -128,8 +128,8 @@ def _closed_up(folded: bytes) -> str:
     runs = bool((merged[:-1] & e[2:]).any())  # "aee": merge_digraphs drops the whole run
     if not runs:
         keep[1:] &= ~merged
-    joined = data[keep].tobytes().decode("utf-8").strip(" ")
-    return merge_digraphs(joined) if runs else joined
+    joined = data[keep].tobytes().strip(b" ")
+    return merge_digraphs(joined.decode("utf-8")).encode("utf-8") if runs else joined
 
 
 def _word_places(text: str, wide: _Wide | None, non_ascii: set[str]) -> tuple[_Array, _Array]:
@@ -159,8 +159,9 @@ LEAD_WORDS = 40
 class Document:
     """An article as a sequence of folded words: title words, a separator, body words.
 
-    `joined` is that sequence with one space before, between and after the words: the text
-    the automaton runs over. Umlaut digraphs are merged in it text by text, not word by word.
+    `joined` is that sequence with one space before, between and after the words, in UTF-8:
+    the text the automaton runs over. Umlaut digraphs are merged in it text by text, not word
+    by word.
     """
 
     def __init__(self, article: Article) -> None:
@@ -170,8 +171,8 @@ class Document:
         self._non_ascii = _non_ascii(self._wide)
         title, self.title_count = _folded_words(self.title, self._non_ascii)
         body, body_count = _folded_words(article.text, self._non_ascii)
-        parts = [title] * bool(self.title_count) + [SEPARATOR] + [body] * bool(body_count)
-        self.joined = " " + " ".join(parts) + " "
+        parts = [title] * bool(self.title_count) + [_SEPARATOR] + [body] * bool(body_count)
+        self.joined = b" " + b" ".join(parts) + b" "
         # where each word of `full` starts and ends, once needed
         self._places: tuple[_Array, _Array] | None = None
         self._spans: dict[int, tuple[int, int]] = {}

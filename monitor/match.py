@@ -41,6 +41,7 @@ from monitor.occurrences import (
     TermInfo,
     build_automaton,
     joined_word,
+    scan,
 )
 from monitor.prefilter import Prefilter
 from monitor.query import (
@@ -57,7 +58,7 @@ from monitor.query import (
 from monitor.snippet import best_snippet, quick_sentence_around
 
 if TYPE_CHECKING:
-    import ahocorasick
+    from ahocorasick_rs import BytesAhoCorasick
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +204,7 @@ class _Index:
     compiled: tuple[_Compiled, ...]
     infos: dict[int, TermInfo]  # by the id of each interned term
     shortcuts: dict[int, Shortcut]  # by the id of each OR that has one
-    automaton: ahocorasick.Automaton
+    automaton: BytesAhoCorasick
     keys: Sequence[Key]
     prefilter: Prefilter
 
@@ -266,9 +267,9 @@ class Matcher:
             if wanted is None or compiled.topic.name in wanted
         ]
 
-    def _scan(self, doc: Document) -> list[tuple[int, int]]:
-        """Return every (end, key) the automaton finds in the document, in text order."""
-        return list(self._index().automaton.iter(doc.joined))
+    def _scan(self, doc: Document) -> list[tuple[int, int, int]]:
+        """Return every (key, start, end) the automaton finds in the document, in text order."""
+        return scan(self._index().automaton, doc)
 
     def _judge(self, compiled: _Compiled, doc: Document, ctx: Context, *, explain: bool) -> Verdict:
         topic = compiled.topic

@@ -2,8 +2,9 @@
 
 Every word pattern of every topic is a key of one automaton, encoded with the word boundaries
 it needs (" word " exact, " word" prefix, "word " compound tail, "word" inside a word), so one
-pass finds every hit. Word positions are worked out only for the hits asked for, and each
-term's occurrences at most once per article.
+pass finds every hit. The automaton is ahocorasick_rs's, on UTF-8 bytes: a pattern and the text
+are valid UTF-8, so a byte match is a character match. Word positions are worked out only for
+the hits asked for, and each term's occurrences at most once per article.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import ahocorasick
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from monitor.budget import Budget
-from monitor.document import SEPARATOR, Document
+from monitor.document import Document
 from monitor.query import Node, Term, Word
 
 
@@ -46,16 +47,17 @@ class Hits:
     """Where the automaton found the pattern keys asked for, as word indexes."""
 
     def __init__(
-        self, doc: Document, found: Iterable[tuple[int, int]], keys: Sequence[Key]
+        self, doc: Document, found: Iterable[tuple[int, int, int]], keys: Sequence[Key]
     ) -> None:
-        """`found` holds (end, key) in text order."""
+        """`found` holds (key, start, end) in text order (`scan`)."""
         joined = doc.joined
         self.indexes: dict[int, list[int]] = {}
         spaces, counted = 0, 0
-        for end, key in found:
-            # The word a hit ends in is the number of spaces before it, less the leading one.
-            spaces += joined.count(" ", counted, end)
-            counted = end
+        for key, _, end in found:
+            # The word a hit ends in is the number of spaces before its last byte, less the
+            # leading one.
+            spaces += joined.count(b" ", counted, end - 1)
+            counted = end - 1
             indexes = self.indexes.get(key)
             if indexes is None:
                 self.indexes[key] = [spaces - 1]
@@ -158,20 +160,20 @@ def _key(word: Word) -> str:
     return word.text
 
 
-def build_automaton(ids: dict[Word, int]) -> tuple[ahocorasick.Automaton, list[Key]]:
+def build_automaton(ids: dict[Word, int]) -> tuple[BytesAhoCorasick, list[Key]]:
     grouped: dict[str, list[int]] = {}
     for word, word_id in ids.items():
         grouped.setdefault(_key(word), []).append(word_id)
-    automaton = ahocorasick.Automaton()
-    keys = []
-    for index, (text, word_ids) in enumerate(grouped.items()):
-        automaton.add_word(text, index)
-        keys.append(Key(frozenset(word_ids)))
-    if not keys:
-        automaton.add_word(SEPARATOR * 3, 0)  # an empty automaton cannot be built
-        keys.append(Key(frozenset()))
-    automaton.make_automaton()
-    return automaton, keys
+    patterns = [text.encode("utf-8", "surrogatepass") for text in grouped]
+    # The contiguous NFA: a tenth of pyahocorasick's memory for 30,000 patterns, and on a
+    # 5,000-word article with the cache cold (as between articles) quicker than the DFA.
+    automaton = BytesAhoCorasick(patterns, implementation=Implementation.ContiguousNFA)
+    return automaton, [Key(frozenset(word_ids)) for word_ids in grouped.values()]
+
+
+def scan(automaton: BytesAhoCorasick, doc: Document) -> list[tuple[int, int, int]]:
+    """Return every (key, start, end) the automaton finds in the document, in text order."""
+    return automaton.find_matches_as_indexes(doc.joined, overlapping=True)
 
 
 def joined_word(term: Term) -> Word | None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     _Array = numpy.typing.NDArray[numpy.intp]
 
-_KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
+_KEY_OF_HIT = operator.itemgetter(0)  # of the automaton's (key, start, end)
 
 
 class Prefilter:
@@ -59,9 +59,11 @@ class Prefilter:
         self._looked_at = tuple(sorted(k) for k in looked_at)
         self._arrays: tuple[_Array, ...] | None = None
 
-    def choose(self, found: list[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
+    def choose(
+        self, found: list[tuple[int, int, int]]
+    ) -> tuple[list[int], list[tuple[int, int, int]]]:
         """Return the topics to evaluate, in order, and the hits they look at, in text order,
-        given every (end, key) the automaton found."""
+        given every (key, start, end) the automaton found."""
         import numpy
 
         keys = numpy.fromiter(map(_KEY_OF_HIT, found), numpy.intp, len(found))

@@ -157,7 +157,7 @@ def test_documents_fold_as_word_by_word(parts: list[str], title: str) -> None:
     words = [fold(w) for w in re.findall(r"\w+", title)]
     expected = " ".join([*words, "|", *(fold(w) for w in re.findall(r"\w+", text))])
     doc = Document(article(title, text))
-    assert doc.joined == f" {expected} "
+    assert doc.joined == f" {expected} ".encode()
     assert doc.title_count == len(words)
 
 
