@@ -102,8 +102,8 @@ class Context:
         self._cache: dict[int, frozenset[int]] = {}
 
     def possible(self, by_word: Mapping[int, Iterable[int]]) -> list[int]:
-        """Return, in order, the numbers `by_word` files under the word patterns found: of
-        terms filed under words one of which a term needs a hit of to occur."""
+        """Return, in order, the numbers of the terms that may occur: those `by_word` files
+        under a word pattern found (each term under the words it cannot occur without one of)."""
         if self.hits is None:
             return []
         found = self.hits.words & by_word.keys()
@@ -165,7 +165,7 @@ def build_automaton(ids: dict[Word, int]) -> tuple[BytesAhoCorasick, list[Key]]:
     for word, word_id in ids.items():
         grouped.setdefault(_key(word), []).append(word_id)
     patterns = [text.encode("utf-8", "surrogatepass") for text in grouped]
-    # The contiguous NFA: a tenth of pyahocorasick's memory for 30,000 patterns, and on a
+    # The contiguous NFA: under a tenth of pyahocorasick's memory for 30,000 patterns, and on a
     # 5,000-word article with the cache cold (as between articles) quicker than the DFA.
     automaton = BytesAhoCorasick(patterns, implementation=Implementation.ContiguousNFA)
     return automaton, [Key(frozenset(word_ids)) for word_ids in grouped.values()]
