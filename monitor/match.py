@@ -98,7 +98,7 @@ class _Compiled:
 
 class _Compiler:
     """Compiles topics together: interns equal terms, numbers every word pattern, and builds
-    the automaton and the prefilter."""
+    the automaton, the prefilter and each OR's `Shortcut`."""
 
     def __init__(self) -> None:
         self._word_ids: dict[Word, int] = {}
