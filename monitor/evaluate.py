@@ -33,7 +33,10 @@ def holds(node: Node, ctx: Context) -> bool:
         return all(holds(child, ctx) for child in node.children)
     if isinstance(node, Near):
         return _near(node, ctx) is not None
-    return any(holds(child, ctx) for child in node.children)
+    shortcut = ctx.shortcuts.get(id(node))
+    if shortcut is None:
+        return any(holds(child, ctx) for child in node.children)
+    return bool(ctx.occurring(shortcut)) or any(holds(child, ctx) for child in shortcut.others)
 
 
 def evaluate(node: Node, ctx: Context) -> set[int] | None:
@@ -54,8 +57,10 @@ def evaluate(node: Node, ctx: Context) -> set[int] | None:
         return union
     if isinstance(node, Near):
         return _near(node, ctx)
+    shortcut = ctx.shortcuts.get(id(node))
+    children = node.children if shortcut is None else (*ctx.occurring(shortcut), *shortcut.others)
     any_hits: set[int] | None = None
-    for child in node.children:
+    for child in children:
         child_hits = evaluate(child, ctx)
         if child_hits is None:
             continue
@@ -111,9 +116,13 @@ def scored_terms(node: Node) -> list[Term]:
     return [t for child in node.children for t in scored_terms(child)]
 
 
-def surface(doc: Document, ctx: Context, found_terms: Iterable[Term]) -> tuple[str, ...]:
-    """Return the words of the article that the terms matched, as written, first seen first."""
-    indexes = sorted({i for term in found_terms for i in ctx.occurrences(term)})
+def covered(ctx: Context, found_terms: Iterable[Term]) -> list[int]:
+    """Return the word indexes the terms' occurrences cover, in order."""
+    return sorted(set().union(*map(ctx.occurrences, found_terms)))
+
+
+def surface(doc: Document, indexes: Iterable[int]) -> tuple[str, ...]:
+    """Return the words of the article at `indexes`, as written, first seen first."""
     return tuple(dict.fromkeys(doc.full[slice(*doc.span(i))] for i in indexes))
 
 

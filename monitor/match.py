@@ -7,16 +7,15 @@ every hit. A topic is evaluated only when each branch of its top-level AND has a
 cost grows with the article, not with the number of topics.
 
 The work per article stays out of the interpreter where it can: the text is folded in whole-
-text passes (`document.py`), the topics worth evaluating are picked in NumPy, and word positions
-are worked out only for the hits those topics look at. tests/test_match_equivalence.py holds
-the results to the matcher this replaced (tests/match_before.py). The scan and each term's
-occurrences are `occurrences.py`; a query evaluated against them, `evaluate.py`.
+text passes (`document.py`), the topics worth evaluating and the hits they look at are picked
+in NumPy (`prefilter.py`), and word positions are worked out only for those hits.
+tests/test_match_equivalence.py holds the results to the matcher this replaced
+(tests/match_before.py). The scan and each term's occurrences are `occurrences.py`; a query
+evaluated against them, `evaluate.py`.
 """
 
 from __future__ import annotations
 
-import itertools
-import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -24,9 +23,27 @@ from typing import TYPE_CHECKING
 
 from monitor.budget import Budget
 from monitor.document import Document
-from monitor.evaluate import evaluate, has_not, holds, scored_terms, surface, why_not
+from monitor.evaluate import (
+    covered,
+    evaluate,
+    has_not,
+    holds,
+    scored_terms,
+    surface,
+    why_not,
+)
 from monitor.models import Article, Match, Span
-from monitor.occurrences import Context, Hits, Key, TermInfo, build_automaton, joined_word
+from monitor.occurrences import (
+    Context,
+    Hits,
+    Key,
+    Shortcut,
+    TermInfo,
+    build_automaton,
+    joined_word,
+    scan,
+)
+from monitor.prefilter import Prefilter
 from monitor.query import (
     And,
     Near,
@@ -38,15 +55,10 @@ from monitor.query import (
     term_text,
     terms,
 )
-from monitor.snippet import best_snippet
+from monitor.snippet import best_snippet, quick_sentence_around
 
-_KEY_OF_HIT = operator.itemgetter(1)  # of the automaton's (end, key)
 if TYPE_CHECKING:
-    import ahocorasick
-    import numpy
-    import numpy.typing
-
-    _Array = numpy.typing.NDArray[numpy.intp]
+    from ahocorasick_rs import BytesAhoCorasick
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,85 +91,34 @@ class _Compiled:
     topic: Topic
     required: tuple[frozenset[int], ...]  # each needs a hit before the topic is evaluated
     scored: tuple[Term, ...]  # distinct terms outside NOT
-
-
-class _Prefilter:
-    """Which topics the keys found make worth evaluating: those with a key found in every one
-    of their required groups (a topic with none, such as a bare NOT, always is)."""
-
-    def __init__(self, required: Sequence[tuple[frozenset[int], ...]], keys: Sequence[Key]):
-        groups_of: dict[int, list[int]] = {}  # word id -> the groups it is in
-        self._starts: list[int] = []  # each topic's first group; its groups follow it
-        self._always: list[int] = []
-        self._counted: list[int] = []  # the topics with groups, in order
-        group = 0
-        for topic, needed in enumerate(required):
-            if not needed:
-                self._always.append(topic)
-                continue
-            self._counted.append(topic)
-            self._starts.append(group)
-            for word_ids in needed:
-                for word_id in word_ids:
-                    groups_of.setdefault(word_id, []).append(group)
-                group += 1
-        self._size = group
-        # The groups of every key, one key after another: key k's are _groups[_ends[k]:_ends[k+1]]
-        self._groups: list[int] = []
-        self._ends: list[int] = [0]
-        for key in keys:
-            self._groups.extend(sorted({g for w in key.word_ids for g in groups_of.get(w, ())}))
-            self._ends.append(len(self._groups))
-        self._arrays: tuple[_Array, ...] | None = None
-
-    def topics(self, found: set[int]) -> list[int]:
-        """Return the topics to evaluate, in order, given the keys found."""
-        # NumPy does the work, once per article, in a few passes over the keys' groups rather
-        # than a Python loop over every topic; imported with the first article (50 ms).
-        import numpy
-
-        if self._arrays is None:
-            self._arrays = tuple(
-                numpy.array(values, numpy.intp)
-                for values in (self._groups, self._ends, self._starts, self._counted)
-            )
-        groups, ends, starts, counted = self._arrays
-        keys = numpy.fromiter(found, numpy.intp, len(found))
-        firsts, counts = ends[keys], ends[keys + 1] - ends[keys]
-        present = numpy.zeros(self._size, numpy.bool_)
-        total = int(counts.sum())
-        if total:
-            # The groups of all found keys at once: each key's run, placed one after another.
-            shifts = numpy.repeat(firsts - (numpy.cumsum(counts) - counts), counts)
-            present[groups[shifts + numpy.arange(total)]] = True
-        chosen: list[int] = []
-        if len(starts):
-            chosen = counted[numpy.logical_and.reduceat(present, starts)].tolist()
-        return sorted(chosen + self._always)
+    # scored term numbers by word pattern: a term occurs only if its first word or its closed
+    # compound has a hit
+    scored_by_word: dict[int, tuple[int, ...]]
 
 
 class _Compiler:
     """Compiles topics together: interns equal terms, numbers every word pattern, and builds
-    the automaton, the prefilter and the keys each topic looks at."""
+    the automaton, the prefilter and each OR's `Shortcut`."""
 
     def __init__(self) -> None:
         self._word_ids: dict[Word, int] = {}
         self._infos: dict[int, TermInfo] = {}
         self._interned: dict[Term, Term] = {}
+        self._shortcuts: dict[int, Shortcut] = {}
 
     def compile(self, topics: Sequence[Topic]) -> _Index:
         compiled = tuple(self._compile(topic) for topic in topics)
         automaton, keys = build_automaton(self._word_ids)
-        prefilter = _Prefilter([c.required for c in compiled], keys)
         # The keys whose hits evaluating a topic looks at: every word of every term in it.
         key_of = {word_id: key for key, k in enumerate(keys) for word_id in k.word_ids}
-        topic_keys = tuple(
+        looked_at = [
             frozenset(
                 key_of[word_id] for term in _all_terms(c.topic) for word_id in self._ids(term)
             )
             for c in compiled
-        )
-        return _Index(compiled, self._infos, automaton, keys, prefilter, topic_keys)
+        ]
+        prefilter = Prefilter([c.required for c in compiled], keys, looked_at)
+        return _Index(compiled, self._infos, self._shortcuts, automaton, keys, prefilter)
 
     def _compile(self, topic: Topic) -> _Compiled:
         query = self._intern(topic.query)
@@ -165,7 +126,13 @@ class _Compiler:
         interned = replace(topic, query=query, exclude=exclude)
         required = tuple(frozenset(w) for w in self._required(query))
         scored = tuple(dict.fromkeys(scored_terms(query)))
-        return _Compiled(interned, required, scored)
+        by_word: dict[int, list[int]] = {}
+        for number, term in enumerate(scored):
+            info = self._infos[id(term)]
+            for word_id in (info.words[0], info.joined):
+                if word_id is not None:
+                    by_word.setdefault(word_id, []).append(number)
+        return _Compiled(interned, required, scored, {w: tuple(n) for w, n in by_word.items()})
 
     def _intern(self, node: Node) -> Node:
         """Rebuild `node` so equal terms are one object, registering each term's patterns."""
@@ -182,7 +149,23 @@ class _Compiler:
         if isinstance(node, Near):
             return Near(self._intern(node.left), self._intern(node.right), node.distance)
         children = tuple(self._intern(child) for child in node.children)
-        return And(children) if isinstance(node, And) else Or(children)
+        if isinstance(node, And):
+            return And(children)
+        built = Or(children)
+        shortcut = self._shortcut(children)
+        if shortcut.words:  # by id: the node lives as long as the compiled topic holding it
+            self._shortcuts[id(built)] = shortcut
+        return built
+
+    def _shortcut(self, children: tuple[Node, ...]) -> Shortcut:
+        words: dict[int, list[Term]] = {}
+        others = []
+        for child in children:
+            if isinstance(child, Term) and len(child.words) == 1 and child.field == "any":
+                words.setdefault(self._infos[id(child)].words[0], []).append(child)
+            else:
+                others.append(child)
+        return Shortcut({w: tuple(found) for w, found in words.items()}, tuple(others))
 
     def _word_id(self, word: Word) -> int:
         return self._word_ids.setdefault(word, len(self._word_ids))
@@ -220,10 +203,10 @@ class _Index:
 
     compiled: tuple[_Compiled, ...]
     infos: dict[int, TermInfo]  # by the id of each interned term
-    automaton: ahocorasick.Automaton
+    shortcuts: dict[int, Shortcut]  # by the id of each OR that has one
+    automaton: BytesAhoCorasick
     keys: Sequence[Key]
-    prefilter: _Prefilter
-    topic_keys: tuple[frozenset[int], ...]
+    prefilter: Prefilter
 
 
 class Matcher:
@@ -256,13 +239,11 @@ class Matcher:
         """
         index = self._index()
         doc = Document(article)
-        found = self._scan(doc)
-        chosen = index.prefilter.topics({key for _, key in found})
+        chosen, relevant = index.prefilter.choose(self._scan(doc))
         if not chosen:
             return []
-        wanted = frozenset().union(*(index.topic_keys[i] for i in chosen))
-        relevant = itertools.compress(found, map(wanted.__contains__, map(_KEY_OF_HIT, found)))
-        ctx = Context(doc, Hits(doc, relevant, index.keys), index.infos, budget)
+        hits = Hits(doc, relevant, index.keys)
+        ctx = Context(doc, hits, index.infos, budget, index.shortcuts)
         matches = []
         for number in chosen:
             compiled = index.compiled[number]
@@ -278,43 +259,44 @@ class Matcher:
         wanted = set(names) if names is not None else None
         index = self._index()
         doc = Document(article)
-        ctx = Context(doc, Hits(doc, self._scan(doc), index.keys), index.infos)
+        hits = Hits(doc, self._scan(doc), index.keys)
+        ctx = Context(doc, hits, index.infos, shortcuts=index.shortcuts)
         return [
             self._judge(compiled, doc, ctx, explain=True)
             for compiled in index.compiled
             if wanted is None or compiled.topic.name in wanted
         ]
 
-    def _scan(self, doc: Document) -> list[tuple[int, int]]:
-        """Return every (end, key) the automaton finds in the document, in text order."""
-        return list(self._index().automaton.iter(doc.joined))
+    def _scan(self, doc: Document) -> list[tuple[int, int, int]]:
+        """Return every (key, start, end) the automaton finds in the document, in text order."""
+        return scan(self._index().automaton, doc)
 
     def _judge(self, compiled: _Compiled, doc: Document, ctx: Context, *, explain: bool) -> Verdict:
         topic = compiled.topic
         positions = evaluate(topic.query, ctx)
         if positions is None and not explain:
             return Verdict(topic.name, False, 0.0, (), "")
-        score = sum(term.weight for term in compiled.scored if ctx.occurrences(term))
-        words = surface(doc, ctx, compiled.scored)
+        possible = map(compiled.scored.__getitem__, ctx.possible(compiled.scored_by_word))
+        found = [term for term in possible if ctx.occurrences(term)]
+        score = sum(term.weight for term in found)
+        where = covered(ctx, found)
+        words = surface(doc, where)
         if positions is None:
             return Verdict(topic.name, False, score, words, why_not(topic.query, ctx))
         if topic.exclude is not None and evaluate(topic.exclude, ctx) is not None:
-            excluded = ", ".join(surface(doc, ctx, terms(topic.exclude)))
+            excluded = ", ".join(surface(doc, covered(ctx, terms(topic.exclude))))
             return Verdict(topic.name, False, score, words, f"excluded by `exclude` ({excluded})")
         if score < topic.min_score:
             reason = f"score {score:g} is below min_score {topic.min_score:g}"
             return Verdict(topic.name, False, score, words, reason)
-        lists = tuple(
-            f"{term_text(t)} (@{t.origin})"
-            for t in compiled.scored
-            if t.origin and ctx.occurrences(t)
+        lists = tuple(f"{term_text(t)} (@{t.origin})" for t in found if t.origin)
+        snippet, marked = best_snippet(
+            doc.full, len(doc.title), doc.span, positions, quick_sentence_around
         )
-        snippet, marked = best_snippet(doc.full, len(doc.title), doc.span, positions)
-        where = sorted({i for term in compiled.scored for i in ctx.occurrences(term)})
         spans = tuple(Span(*doc.span(i)) for i in where)
-        found = Match(topic.name, score, words, snippet, marked, spans)
+        matched = Match(topic.name, score, words, snippet, marked, spans)
         reason = f"matched with score {score:g}"
-        return Verdict(topic.name, True, score, words, reason, found, lists)
+        return Verdict(topic.name, True, score, words, reason, matched, lists)
 
 
 def match_topics(article: Article, topics: Sequence[Topic]) -> list[Match]:

@@ -14,6 +14,10 @@ _LOOK_BACK = 2000  # a sentence longer than this is cut at a word boundary
 _NEAR = 400  # how far back a sentence start is looked for first
 _NOT_SPACE = re.compile(r"\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+# The same boundaries, found without trying a look-behind at every character: a match starts
+# with the character a boundary follows or begins with, which the regex engine skips ahead to.
+# One that starts with punctuation is the boundary after it.
+_BOUNDARY = re.compile(r"[.!?…\n](?:(?<=\n)\n*|(?<=[.!?…])\s+)")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -30,17 +34,24 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def best_snippet(
-    text: str, title_end: int, span: Callable[[int], tuple[int, int]], hits: Iterable[int]
+    text: str,
+    title_end: int,
+    span: Callable[[int], tuple[int, int]],
+    hits: Iterable[int],
+    around: Callable[[str, int], tuple[int, int]] | None = None,
 ) -> tuple[str, tuple[Span, ...]]:
     """Return the sentence of `text` with the most hit words (body before title), hits marked.
 
     `span(i)` is the (start, end) of word `i` in `text`; `hits` are word indexes; `title_end`
-    is where the title ends. Only sentences that hold a hit are looked at.
+    is where the title ends. Only sentences that hold a hit are looked at. `around` finds the
+    sentence holding a position: `sentence_around` unless given (`quick_sentence_around` finds
+    the same faster; the plain one stays the default for tests/match_before.py, timed as it was).
     """
+    around = around or sentence_around
     placed = sorted(span(i) for i in set(hits))
     starts = [start for start, _ in placed]
     best: tuple[int, int, int] | None = None  # (score, start, end)
-    for start, end in dict.fromkeys(sentence_around(text, s) for s in starts):
+    for start, end in dict.fromkeys(around(text, s) for s in starts):
         inside = bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
         score = inside * 2 + int(start > title_end)
         if best is None or score > best[0]:
@@ -66,6 +77,40 @@ def sentence_around(text: str, position: int) -> tuple[int, int]:
     found = _SENTENCE_END.search(text, position)
     end = found.start() if found is not None else len(text)
     return start, end
+
+
+def quick_sentence_around(text: str, position: int) -> tuple[int, int]:
+    """Return what `sentence_around` returns, in a fraction of its time where `position` is not
+    white space (a word's start, say).
+
+    From the first character that is not white space on, a scan from anywhere finds the same
+    boundaries as a scan of the whole text, with either pattern. So a look-back window's last
+    boundary is read with the quicker `_BOUNDARY` when it starts after that character; one in
+    the white space a window starts in (rare) is left to `sentence_around`.
+    """
+    if position >= len(text) or text[position].isspace():
+        return sentence_around(text, position)
+    start = None
+    if position - _NEAR > 0:
+        start = _last_boundary_end(text, position - _NEAR, position)
+    if start is None:
+        start = _last_boundary_end(text, max(0, position - _LOOK_BACK), position)
+        if start is None:
+            return sentence_around(text, position)
+    found = _BOUNDARY.search(text, position)
+    if found is None:
+        return start, len(text)
+    return start, found.start() + (text[found.start()] != "\n")
+
+
+def _last_boundary_end(text: str, window: int, position: int) -> int | None:
+    """Return where the last boundary in `text[window:position]` ends, if it starts after the
+    first character there that is not white space; otherwise None."""
+    boundaries = deque(_BOUNDARY.finditer(text, window, position), maxlen=1)
+    solid = _NOT_SPACE.search(text, window, position)
+    if not boundaries or solid is None or boundaries[0].start() < solid.start():
+        return None
+    return boundaries[0].end()
 
 
 def _start_near(text: str, position: int) -> int | None:

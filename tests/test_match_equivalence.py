@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from monitor import snippet
 from monitor.config import load_topics
+from monitor.document import Document
 from monitor.match import Matcher, Topic
 from monitor.models import Article, Entry
-from monitor.query import merge_digraphs, parse
+from monitor.query import fold, merge_digraphs, parse
 from tests import match_before
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,6 +138,29 @@ def test_generated_text_matches_exactly_as_before(title: str, text: str) -> None
 _GENERATED = old_and_new(generated_topics())
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts(), st.integers(1, 60))
+def test_long_generated_text_matches_exactly_as_before(text: str, times: int) -> None:
+    old, new = _GENERATED
+    item = article("Nordkorea", (text + " ") * times)  # long texts are folded in NumPy
+    assert_same(old, new, item)
+
+
+# Umlaut digraphs and their runs, spaces and the characters that fold to letters or spaces.
+FOLD_PIECES = ["ae", "aee", "oeee", "ue", "e", "a", "o", "u", "x", " ", "  ", ". ", "Ä", "ø", "ß"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(FOLD_PIECES), max_size=2500), st.sampled_from(["", "Kim", "Ø "]))
+def test_documents_fold_as_word_by_word(parts: list[str], title: str) -> None:
+    text = "".join(parts)
+    words = [fold(w) for w in re.findall(r"\w+", title)]
+    expected = " ".join([*words, "|", *(fold(w) for w in re.findall(r"\w+", text))])
+    doc = Document(article(title, text))
+    assert doc.joined == f" {expected} ".encode()
+    assert doc.title_count == len(words)
+
+
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -163,6 +187,21 @@ def test_sentences_are_found_exactly_as_before(parts: list[str], where: float) -
     text = "".join(parts)  # up to some thousands of characters: both look-backs are exercised
     position = int(where * len(text))
     assert snippet.sentence_around(text, position) == sentence_around_before(text, position, 2000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*PIECES, "?", "…\n", " \n ", "\r\n", "\u2028", " " * 40, "x" * 300]),
+        max_size=400,
+    ),
+    st.floats(0, 1),
+)
+def test_sentences_are_found_quickly_exactly_as_plainly(parts: list[str], where: float) -> None:
+    text = "".join(parts)  # up to some thousands of characters: both look-backs are exercised
+    position = int(where * len(text))
+    for at in range(max(0, position - 30), min(len(text), position + 30) + 1):
+        assert snippet.quick_sentence_around(text, at) == snippet.sentence_around(text, at), at
 
 
 @given(st.text(alphabet="aeoux E", max_size=30))
