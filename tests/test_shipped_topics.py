@@ -385,6 +385,56 @@ NINTH = [
     ),
 ]
 
+# From the ninth round's white-box probe (probe9.yaml, tuning data), rewritten: civil uses of
+# technology words, other states' arms, North Korea's own tests, weapons that go to North
+# Korea, a name that is also a weapon, and reactions that name the arms trade as their grounds.
+PROBE9 = [
+    (
+        "Russische Ingenieure bauen Pjöngjangs Wasserwerk aus",
+        "PJÖNGJANG (TASS) - Ingenieure aus Russland sollen das größte Wasserwerk der "
+        "nordkoreanischen Hauptstadt modernisieren. Die Technologie für die neuen Filter "
+        "stamme aus Nowosibirsk, teilte die russische Botschaft mit. Die Arbeiten sollen im "
+        "Herbst beginnen.",
+        {CONTEXT},
+    ),
+    (
+        "Südkorea liefert Estland weitere Panzerhaubitzen",
+        "SEOUL/TALLINN (Reuters) - Der südkoreanische Konzern Hanwha liefert Estland zwölf "
+        "weitere K9-Panzerhaubitzen. Die Geschütze wurden zur Abschreckung Nordkoreas "
+        "entwickelt und sind seit dem russischen Angriff auf die Ukraine in Europa gefragt.",
+        set(),
+    ),
+    (
+        "Nordkorea testet neuen Marschflugkörper",
+        "SEOUL (AFP) - Nordkorea hat nach eigenen Angaben einen neuen Marschflugkörper mit "
+        "Hyperschall-Gleitflugkörper getestet. Kim Jong Un habe den Test beaufsichtigt. Nur "
+        "Russland und China verfügen nach Einschätzung von Fachleuten über solche Waffen.",
+        set(),
+    ),
+    (
+        "Moskau übergibt Pjöngjang Kampfhubschrauber",
+        "SEOUL (Yonhap) - Russland hat Nordkorea nach Angaben aus Seoul mehrere "
+        "Kampfhubschrauber übergeben. Die Maschinen seien per Bahn über die Grenzbrücke "
+        "gebracht worden, sagte ein Abgeordneter nach einer Unterrichtung durch den "
+        "Geheimdienst. Es wäre die erste Lieferung dieser Art.",
+        {TECH},
+    ),
+    (
+        "Russische Touristen im neuen Hwasong-Viertel",
+        "PJÖNGJANG (TASS) - Eine Reisegruppe aus Wladiwostok hat das neue Wohnviertel Hwasong "
+        "in Pjöngjang besichtigt. Die Reise ist Teil eines Programms, mit dem Russland und "
+        "Nordkorea den Tourismus ausbauen wollen.",
+        {CONTEXT},
+    ),
+    (
+        "Nato verurteilt Pjöngjangs Waffenhilfe für Moskau",
+        "BRÜSSEL (dpa) - Die Nato hat die Lieferungen nordkoreanischer Waffen an Russland "
+        "scharf verurteilt. Pjöngjang mache sich zum Komplizen von Russlands Angriffskrieg "
+        "gegen die Ukraine, sagte Generalsekretär Mark Rutte. Einzelheiten nannte er nicht.",
+        {SUMMIT},
+    ),
+]
+
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
@@ -393,8 +443,8 @@ def matcher() -> Matcher:
 
 @pytest.mark.parametrize(
     ("title", "text", "expected"),
-    CASES + PROBED + NINTH,
-    ids=[c[0][:40] for c in CASES + PROBED + NINTH],
+    CASES + PROBED + NINTH + PROBE9,
+    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9],
 )
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
