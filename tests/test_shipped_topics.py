@@ -435,6 +435,33 @@ PROBE9 = [
     ),
 ]
 
+# From the tenth round's white-box probe (probe10.yaml, tuning data), rewritten: another buyer
+# of North Korea's arms, a penalty as a sanctions verb, spies as no transfer.
+PROBE10 = [
+    (
+        "Minsk interessiert sich für nordkoreanische Mehrfachraketenwerfer",
+        "MINSK (dpa) - Belarus erwägt den Kauf nordkoreanischer Mehrfachraketenwerfer. "
+        "Machthaber Alexander Lukaschenko sagte, die Systeme hätten sich im Krieg in der Ukraine "
+        "bewährt, wo Russland sie einsetze. Eine Delegation aus Pjöngjang werde erwartet.",
+        set(),
+    ),
+    (
+        "London bestraft russische Reedereien wegen Transporten für Pjöngjang",
+        "LONDON (dpa) - Großbritannien hat drei russische Reedereien bestraft, die Transporte "
+        "zwischen Nordkorea und Russland organisiert haben sollen. Ihre Vermögen im Land "
+        "wurden eingefroren, teilte das Außenministerium mit.",
+        {UN},
+    ),
+    (
+        "Nordkoreanische Spione bei russischem Raketenbauer enttarnt",
+        "MOSKAU (AFP) - Russische Sicherheitsbehörden haben nach Medienberichten zwei "
+        "mutmaßliche nordkoreanische Spione bei einem Hersteller von Raketentechnik in "
+        "Nischni Nowgorod festgenommen. Sie sollen versucht haben, Baupläne zu stehlen, "
+        "meldete die Zeitung Kommersant.",
+        set(),
+    ),
+]
+
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
@@ -443,8 +470,8 @@ def matcher() -> Matcher:
 
 @pytest.mark.parametrize(
     ("title", "text", "expected"),
-    CASES + PROBED + NINTH + PROBE9,
-    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9],
+    CASES + PROBED + NINTH + PROBE9 + PROBE10,
+    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9 + PROBE10],
 )
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
