@@ -175,7 +175,7 @@ launch: startet start launch
 help: hilfe unterstutz help support assist
 spy: spionage spy aufklarungssat reconnaissance
 freeze: einfrier eingefror friert freez froze frozen
-assets: vermogen asset guthaben accounts
+assets: vermogen asset guthaben konten accounts
 firm: firma firmen unternehm company compan firm reederei
 bridge: brucke bridge
 orbit: umlaufbahn orbit
