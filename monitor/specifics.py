@@ -123,7 +123,7 @@ captured: gefangen captur prisoner kriegsgef
 exchange: austausch exchange swap
 treaty: vertrag pakt pact treaty abkomm agreement
 ratify: ratifi
-meeting: treffen traf trifft meet talks gesprach
+meeting: treffen traf meet talks gesprach
 visit: besuch visit reise trip
 phone: telefon phone
 sanction: sanktion sanction
@@ -171,20 +171,6 @@ china: china chines peking beijing
 japan: japan tokio tokyo
 usa: usa americ amerik washington
 un: uno vereint
-launch: startet start launch
-help: hilfe unterstutz help support assist
-spy: spionage spy aufklarungssat reconnaissance
-freeze: einfrier eingefror friert freez froze frozen
-assets: vermogen asset guthaben konten accounts
-firm: firma firmen unternehm company compan firm reederei
-bridge: brucke bridge
-orbit: umlaufbahn orbit
-success: erfolgreich success
-test: test
-sign: unterzeichn unterschrift signs signed signing
-law: gesetz law
-protest: protest
-demand: fordert forder demand urge
 """.strip().splitlines()
 
 
