@@ -62,11 +62,7 @@ _NUMBER_WORDS = {
     "zwei": 2, "two": 2, "drei": 3, "three": 3, "vier": 4, "four": 4, "funf": 5, "five": 5,
     "sechs": 6, "six": 6, "sieben": 7, "seven": 7, "acht": 8, "eight": 8, "neun": 9,
     "nine": 9, "zehn": 10, "ten": 10, "elf": 11, "eleven": 11, "zwolf": 12, "twelve": 12,
-    "dreizehn": 13, "thirteen": 13, "vierzehn": 14, "fourteen": 14, "funfzehn": 15,
-    "fifteen": 15, "sechzehn": 16, "sixteen": 16, "siebzehn": 17, "seventeen": 17,
-    "achtzehn": 18, "eighteen": 18, "neunzehn": 19, "nineteen": 19,
-    "zwanzig": 20, "twenty": 20, "dreissig": 30, "thirty": 30, "vierzig": 40, "forty": 40,
-    "funfzig": 50, "fifty": 50, "hundert": 100,
+    "zwanzig": 20, "twenty": 20, "dreissig": 30, "thirty": 30, "hundert": 100,
     "hundred": 100, "tausend": 1000, "thousand": 1000, "dutzend": 12, "dozen": 12,
 }  # fmt: skip
 # The words arrive folded ("Tuesday" becomes "tusday", as "ue" is read as "ü"), so the tables
