@@ -460,6 +460,13 @@ PROBE10 = [
         "meldete die Zeitung Kommersant.",
         set(),
     ),
+    (
+        "Moskau schickte Pjöngjang dreimal so viel Diesel wie erlaubt",
+        "SEOUL (Yonhap) - Russland hat Nordkorea im vergangenen Jahr nach Berechnungen "
+        "südkoreanischer Experten dreimal so viel Diesel geliefert, wie nach den Beschlüssen "
+        "des Sicherheitsrats erlaubt ist. Die Tanker hätten im Hafen Wostotschny geladen.",
+        {UN},
+    ),
 ]
 
 
