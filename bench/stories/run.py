@@ -3,7 +3,7 @@
 Usage (from the repository root, inside .venv):
     python bench/stories/run.py [--members 10000] [--show-errors]
 
-Each half of the stream (stream-heldout.yaml first, then stream-tuning.yaml; see README.md here)
+Each half of the stream (the held-out streams first, then stream-tuning.yaml; see README.md here)
 is replayed in arrival order through the story index exactly as the service places an alerted
 article (`monitor.stories.place`), once at its own times (72 hours) and once as a burst (the same
 order squeezed into two hours). The window's word frequencies also count the items of the real
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "bench" / "stories"
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 BURST = timedelta(hours=2)
-STREAMS = ("heldout", "adversarial", "tuning")
+STREAMS = ("heldout2", "heldout", "adversarial", "tuning")
 
 
 @dataclass
