@@ -55,7 +55,7 @@ from monitor.query import (
     term_text,
     terms,
 )
-from monitor.snippet import best_snippet, quick_sentence_around
+from monitor.snippet import Sentences, best_snippet
 
 if TYPE_CHECKING:
     from ahocorasick_rs import BytesAhoCorasick
@@ -291,7 +291,7 @@ class Matcher:
             return Verdict(topic.name, False, score, words, reason)
         lists = tuple(f"{term_text(t)} (@{t.origin})" for t in found if t.origin)
         snippet, marked = best_snippet(
-            doc.full, len(doc.title), doc.span, positions, quick_sentence_around
+            doc.full, len(doc.title), doc.span, positions, Sentences(doc.full).around
         )
         spans = tuple(Span(*doc.span(i)) for i in where)
         matched = Match(topic.name, score, words, snippet, marked, spans)

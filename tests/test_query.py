@@ -235,6 +235,8 @@ def test_explanation_of_a_match() -> None:
         ("title:(text:a)", 8, "text: inside a title: group"),
         ("lead:(title:a)", 7, "title: inside a lead: group"),
         ("lead:()", 6, "empty parentheses"),
+        ("kim OR \uff9e", 8, "folds to no letters"),  # a lone sound mark: nothing to find
+        ('"kim \uff9e"', 6, "folds to no letters"),
     ],
 )
 def test_errors_name_the_column(query: str, column: int, problem: str) -> None:

@@ -19,7 +19,8 @@ def fold_letters(text: str) -> str:
     """Fold case, ß and diacritics, letter by letter (what `fold` does before digraphs)."""
     # Decompose before and after casefolding: compatibility forms (ᴬ, ﬁ) fold only once decomposed.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # A few letters decompose to words with spaces (ﷺ, ͺ): a word folds to one word, always.
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch) and not ch.isspace())
 
 
 def merge_digraphs(text: str) -> str:

@@ -166,7 +166,10 @@ def _term(text: str, column: int, field: Field, weight: float) -> Term:
         mode: Mode = (
             "infix" if head and tail else "suffix" if head else "prefix" if tail else "exact"
         )
-        words.append(Word(fold(found.group()), mode))
+        folded = fold(found.group())
+        if not folded:
+            raise QueryError(column + found.start(), f"{found.group()!r} folds to no letters")
+        words.append(Word(folded, mode))
     for star in re.finditer(r"\*+", text):
         before = text[star.start() - 1 : star.start()]
         after = text[star.end() : star.end() + 1]
