@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterable
 from monitor.models import Span
 
 SNIPPET_MAX_CHARS = 360
+# The sentences of at most this many hits (the first ones) are weighed: real reports have a few
+# dozen, and a hostile page of 100,000 "Kim Kim ..." must not hold the event loop for seconds.
+SNIPPET_HITS = 1000
 _LOOK_BACK = 2000  # a sentence longer than this is cut at a word boundary
 _NEAR = 400  # how far back a sentence start is looked for first
 _NOT_SPACE = re.compile(r"\S")
@@ -43,12 +46,13 @@ def best_snippet(
     """Return the sentence of `text` with the most hit words (body before title), hits marked.
 
     `span(i)` is the (start, end) of word `i` in `text`; `hits` are word indexes; `title_end`
-    is where the title ends. Only sentences that hold a hit are looked at. `around` finds the
+    is where the title ends (`hits` in text order: a lower index stands earlier). Only sentences
+    that hold one of the first `SNIPPET_HITS` hits are looked at. `around` finds the
     sentence holding a position: `sentence_around` unless given (`quick_sentence_around` finds
     the same faster; the plain one stays the default for tests/match_before.py, timed as it was).
     """
     around = around or sentence_around
-    placed = sorted(span(i) for i in set(hits))
+    placed = [span(i) for i in sorted(set(hits))[:SNIPPET_HITS]]
     starts = [start for start, _ in placed]
     best: tuple[int, int, int] | None = None  # (score, start, end)
     for start, end in dict.fromkeys(around(text, s) for s in starts):

@@ -257,3 +257,21 @@ def test_a_letter_that_folds_to_several_words_or_none_moves_no_word(
     assert (found[0].terms if found else None) == expected
     before = match_before.Matcher([match_before.Topic("t", topic.query, ("default",))])
     assert [m.terms for m in before.match(article)] == [m.terms for m in found]
+
+
+def test_a_page_of_endless_hits_weighs_only_the_first_sentences() -> None:
+    """A hostile page of 80,000 "Kim" held the matcher (on the event loop) for 5.5 s: every
+    hit's sentence was looked up. Only the first `SNIPPET_HITS` hits' sentences are weighed."""
+    text = "Kim " * 5000
+    starts = [4 * i for i in range(5000)]
+    asked: list[int] = []
+
+    def around(text: str, position: int) -> tuple[int, int]:
+        asked.append(position)
+        return snippet.sentence_around(text, position)
+
+    found, marked = snippet.best_snippet(
+        text, 0, lambda i: (starts[i], starts[i] + 3), range(5000), around
+    )
+    assert len(asked) == snippet.SNIPPET_HITS
+    assert found.startswith("Kim Kim") and marked
