@@ -48,7 +48,7 @@ def best_snippet(
     `span(i)` is the (start, end) of word `i` in `text`; `hits` are word indexes; `title_end`
     is where the title ends (`hits` in text order: a lower index stands earlier). Only sentences
     that hold one of the first `SNIPPET_HITS` hits are looked at. `around` finds the
-    sentence holding a position: `sentence_around` unless given (`quick_sentence_around` finds
+    sentence holding a position: `sentence_around` unless given (`Sentences(text).around` finds
     the same faster; the plain one stays the default for tests/match_before.py, timed as it was).
     """
     around = around or sentence_around
@@ -88,14 +88,9 @@ def _plain_start(text: str, position: int) -> int:
     return start
 
 
-def quick_sentence_around(text: str, position: int) -> tuple[int, int]:
-    """Return what `sentence_around` returns, in a fraction of its time where `position` is not
-    white space (a word's start, say). For many positions in one text, `Sentences` is quicker."""
-    return Sentences(text).around(text, position)
-
-
 class Sentences:
-    """Finds the sentences around positions of one text, as `sentence_around` does.
+    """Finds the sentences around positions of one text, as `sentence_around` does, in a
+    fraction of its time where a position is not white space (a word's start, say).
 
     From the first character that is not white space on, a scan from anywhere finds the same
     boundaries as a scan of the whole text, with either pattern. So a look-back window's last

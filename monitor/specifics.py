@@ -226,7 +226,7 @@ class Specifics:
     marks: frozenset[str] = frozenset()  # what the headline says happened, where (story_marks)
     headline: frozenset[str] = frozenset()  # the terms of the title alone
     people: frozenset[str] = frozenset()  # the people (story_marks) named in title and lead
-    repeats: bool = False  # the title or lead says the event happened before (story_marks)
+    repeats: bool = False  # its first `WIDE_WORDS` say the event happened before (story_marks)
 
 
 _CONCEPT_OF = _concepts()

@@ -192,18 +192,20 @@ _NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
 _DENIAL_WORDS = """korrigiert korrigieren korrektur correction corrects corrected falsch false
     fake fabrication fabricated erfunden zuruckgewiesen dismisses dismissed"""
 _DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.split())
-_AGAIN_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
-    dritte dritter drittes dritten third vierte vierter fourth another auch also ebenfalls
-    follows folgt folgen"""
+_REPEATED_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
+    dritte dritter drittes dritten third vierte vierter fourth"""
+_AGAIN_WORDS = _REPEATED_WORDS + " another auch also ebenfalls follows folgt folgen"
 # ("Auch", "also" anywhere: "Auch die Schweiz bestellt ... ein" is another state following,
 # "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt", among
 # them, is a reply instead of an edit, the safe side.)
 _AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
-# A lead that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
-# "again": both tell the repeated event. "Auch" and "also" fill every lead and say nothing there.
-_REPEAT_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
-    dritte dritter drittes dritten third vierte vierter viertes vierten fourth funfte funfter
-    funftes funften fifth sechste sechster sechsten sixth"""
+# A text that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
+# "again": both tell the repeated event. "Auch" and "also" fill every text and say nothing there.
+_REPEAT_WORDS = (
+    _REPEATED_WORDS
+    + """ viertes vierten funfte funfter funftes funften fifth
+    sechste sechster sechsten sixth"""
+)
 _REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
@@ -256,7 +258,7 @@ def _negations(spelled: Sequence[str]) -> set[str]:
 
 def repeats(folded: Iterable[str]) -> bool:
     """Whether a report's (folded) words say its event happened before: again, a fifth trip."""
-    return any(spell(word) in _REPEAT for word in folded)
+    return any(_spelled(word) in _REPEAT for word in folded)  # folding twice changes nothing
 
 
 def people(words: Sequence[str]) -> frozenset[str]:
@@ -325,7 +327,7 @@ def clash(
 ) -> str:
     """Say why two headlines cannot report one event ("different places (kursk, not
     belgorod)": `mine` first), or "" when every kind both name has a mark in common.
-    `repeated`: whether each report's lead says its event happened before (`repeats`)."""
+    `repeated`: whether each report's text says its event happened before (`repeats`)."""
     for note, says in _NOTES.items():
         if (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
             return f"one headline {says}"
@@ -348,7 +350,7 @@ def clash(
 
 
 def _answered(note: str, mine: Collection[str], repeated: tuple[bool, bool]) -> bool:
-    """Whether the other report's lead says what one headline's note says: a repeat."""
+    """Whether the other report's text says what one headline's note says: a repeat."""
     return note == "note:again" and repeated[1 if note in mine else 0]
 
 

@@ -205,7 +205,7 @@ def test_sentences_are_found_quickly_exactly_as_plainly(parts: list[str], where:
     text = "".join(parts)  # up to some thousands of characters: both look-backs are exercised
     position = int(where * len(text))
     for at in range(max(0, position - 30), min(len(text), position + 30) + 1):
-        assert snippet.quick_sentence_around(text, at) == snippet.sentence_around(text, at), at
+        assert snippet.Sentences(text).around(text, at) == snippet.sentence_around(text, at), at
     # One `Sentences` asked for many positions, in order and then out of order, remembers the
     # next boundary between them: the same answers.
     sentences = snippet.Sentences(text)
