@@ -17,7 +17,7 @@ from monitor.errors import FetchError, GoneError, ParseError, StoreUnavailable
 from monitor.fetch import Fetched, HostGate, HttpClient, NotModified, Validators, fetch
 from monitor.match import Matcher, Topic
 from monitor.metrics import Metrics
-from monitor.models import Article, Entry
+from monitor.models import Alert, Article, Entry
 from monitor.outages import Outages
 from monitor.page import read_article
 from monitor.schedule import jitter
@@ -80,6 +80,8 @@ class PollResult:
     skipped_old: int = 0
     alerts: int = 0
     error: str | None = None
+    # new items an internal error kept from being matched: left unseen, read again next poll
+    unmatched: int = 0
 
 
 # A feed that is gone (410) is asked again once a day, in case it comes back.
@@ -193,7 +195,14 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
     wait = _regular_wait(feed.interval)
     if floor > feed.interval:  # the server asks us to come back later than we would
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
-    validators = (fetched.validators.etag, fetched.validators.last_modified)
+    validators: tuple[str | None, str | None] = (
+        fetched.validators.etag,
+        fetched.validators.last_modified,
+    )
+    if result.unmatched:
+        # Items left unseen are only read again from a body that is read again: no validators
+        # to earn a 304, and a hash no body has.
+        validators, digest = (None, None), ""
     polled = Polled(feed.url, validators, now, now + wait, fetched.moved_to, digest)
     stories = deps.stories() if new_items else None
     # One transaction; the database decides stories when replicas race (the story lock).
@@ -341,15 +350,44 @@ async def _process(
     items = []
     for (entry, keys), (article, seconds) in zip(new, articles, strict=True):
         deps.metrics.article(article.from_page, seconds)
+        alerts = _alerts(feed, article, deps)
+        if alerts is not None:
+            items.append(NewEntry(entry, keys, article, alerts))
+    queued = sum(len(item.alerts) for item in items)
+    deps.metrics.queued_alerts(per_chat(items))
+    result = PollResult(
+        feed.name,
+        ok=True,
+        new=len(items),
+        skipped_old=len(old),
+        alerts=queued,
+        unmatched=len(new) - len(items),
+    )
+    return result, older, items
+
+
+def _alerts(feed: FeedConfig, article: Article, deps: Deps) -> tuple[Alert, ...] | None:
+    """Match one article and build its alerts; None when an internal error stopped that.
+
+    One article's bug must not fail its feed's poll: the feed's other items are still matched
+    and recorded, and this one stays unseen, so the next poll (perhaps under a fixed release or
+    watchlist) reads it again rather than losing it.
+    """
+    try:
         matches = deps.matcher.match(article)
         for found in matches:
             deps.metrics.matched(found.topic)
-        alerts = alerts_for(feed, article, matches, deps.topics, deps.chats)
-        items.append(NewEntry(entry, keys, article, alerts))
-    queued = sum(len(item.alerts) for item in items)
-    deps.metrics.queued_alerts(per_chat(items))
-    result = PollResult(feed.name, ok=True, new=len(new), skipped_old=len(old), alerts=queued)
-    return result, older, items
+        return alerts_for(feed, article, matches, deps.topics, deps.chats)
+    except StoreUnavailable:
+        raise
+    except Exception:
+        logger.exception(
+            "feed %s: item %r could not be matched (internal error); it stays unseen and is "
+            "read again on the next poll",
+            feed.name,
+            article.entry.link or article.entry.title,
+        )
+        return None
 
 
 def _validators(state: FeedState | None) -> Validators | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import ahocorasick_rs
 import pytest
 import sqlalchemy as sa
 
 from monitor.cli import main
+from monitor.store import Store
 from tests.conftest import (
     SHELLS_PARAGRAPHS,
     TROOPS_PARAGRAPHS,
@@ -112,3 +115,68 @@ def test_unchanged_feed_is_not_parsed_again(
         headers.get("If-None-Match") for path, headers in content.requests if path == "/feed.xml"
     ]
     assert sent == [None, '"v1"']
+
+
+POISON = "Giftpille"
+
+
+class PoisonedAutomaton:
+    """ahocorasick_rs's automaton with a bug that strikes one article (its text names POISON)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._real = ahocorasick_rs.BytesAhoCorasick(*args, **kwargs)
+
+    def find_matches_as_indexes(
+        self, haystack: bytes, overlapping: bool = False
+    ) -> list[tuple[int, int, int]]:
+        if POISON.lower().encode() in haystack.lower():
+            raise RuntimeError("fault injected into the automaton")
+        return self._real.find_matches_as_indexes(haystack, overlapping=overlapping)
+
+
+def test_an_article_the_matcher_fails_on_does_not_fail_its_feed(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = content.add(
+        "/good", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    bad = content.add(
+        "/bad", article_page(f"Granaten aus Nordkorea ({POISON})", SHELLS_PARAGRAPHS), "text/html"
+    )
+    items = [
+        {"title": "Nordkoreas Soldaten in Kursk", "link": good},
+        {"title": f"Granaten aus Nordkorea ({POISON})", "link": bad},
+    ]
+    feed = content.add("/feed.xml", rss(items), etag='"v1"')
+    write_config([{"name": "Mixed", "url": feed}])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("monitor.occurrences.BytesAhoCorasick", PoisonedAutomaton)
+        assert main(["once"]) == 0
+    captured = capsys.readouterr()
+    assert "Nordkoreas Soldaten in Kursk" in captured.out
+    assert POISON not in captured.out
+    assert f"feed Mixed: item '{bad}' could not be matched (internal error)" in captured.err
+    assert "polled 1 feeds (0 failed)" in captured.err
+    state = Store.open(f"sqlite:///{Path(env['MONITOR_STATE_DIR']) / 'monitor.sqlite'}")
+    try:
+        feed_state = state.feeds.state("Mixed")
+        assert feed_state is not None and feed_state.consecutive_errors == 0
+    finally:
+        state.close()
+
+    # The fault is gone (a fixed release): the item left unseen is read again and alerts, even
+    # though the server would have answered a conditional request with 304; nothing repeats.
+    assert main(["once"]) == 0
+    captured = capsys.readouterr()
+    assert f"Granaten aus Nordkorea ({POISON})" in captured.out
+    assert "Nordkoreas Soldaten in Kursk" not in captured.out
+    assert main(["once"]) == 0
+    assert capsys.readouterr().out == ""
+    sent = [
+        headers.get("If-None-Match") for path, headers in content.requests if path == "/feed.xml"
+    ]
+    assert sent == [None, None, '"v1"']
