@@ -95,7 +95,10 @@ class Evidence:
         6,000 more soldiers and 6,000 casualties share one), and neither names someone or
         somewhere telling the other report never mentions (Minsk, after Moscow)."""
         shared = found.headline.intersection(member.headline)
-        if not any(t[0] != "#" and self.telling(t) for t in shared):
+        marked = found.marks.intersection(member.marks)
+        if not any(t[0] != "#" and self.telling(t) for t in shared) and not any(
+            not m.startswith(("person:", "note:", "arms:")) for m in marked
+        ):
             return False
         if _new_figure(found.headline, member.terms) or _new_figure(member.headline, found.terms):
             return False  # "10,000 in Kursk", then "first combat in Kursk": a new fact
