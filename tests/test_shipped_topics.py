@@ -475,10 +475,92 @@ def matcher() -> Matcher:
     return Matcher(load_topics(REPO / "config" / "topics.yaml", ["default"]))
 
 
+# Eleventh round (tuning9, a blind set): each case is written here in new words for one rule.
+ELEVENTH = [
+    (
+        "Japan verhängt Sanktionen gegen nordkoreanische Generäle wegen Militärhilfe für Moskau",
+        "TOKIO (dpa) - Japan hat wegen der militärischen Zusammenarbeit zwischen Nordkorea und "
+        "Russland Sanktionen gegen elf Personen verhängt, darunter drei Generäle. Ihre Konten "
+        "werden eingefroren, teilte das Außenministerium in Tokio mit.",
+        {UN},  # the ministry announces a listing; no minister meets or condemns anyone
+    ),
+    (
+        "Seoul: Russische Konstrukteure stecken hinter Kims Kamikazedrohnen",
+        "SEOUL (AFP) - Die neuen Kamikazedrohnen Nordkoreas gehen nach Einschätzung des "
+        "südkoreanischen Geheimdienstes auf russische Baupläne zurück. Moskau habe Pjöngjang "
+        "Steuerungstechnik und das Know-how für die Serienfertigung überlassen.",
+        {TECH},  # drones in a compound are military, so the know-how is
+    ),
+    (
+        "Satellite photos show new barracks for Pyongyang's men near Vladivostok",
+        "SEOUL (NK News) - North Korean personnel are being housed in new barracks at a Russian "
+        "training range near Vladivostok, satellite photos show. Analysts said a fresh group "
+        "had arrived in Russia for training before being sent to the front.",
+        {TROOPS},
+    ),
+    (
+        "Artikel 4 des Vertrags: Was Pjöngjang von Moskau verlangen kann",
+        "BERLIN (dpa) - Nach Artikel 4 des Vertrags zwischen Russland und Nordkorea leistet eine "
+        "Seite der anderen im Fall eines Angriffs unverzüglich Hilfe. Völkerrechtler streiten, "
+        "ob Moskau damit auf der koreanischen Halbinsel eingreifen müsste.",
+        {SUMMIT},
+    ),
+    (
+        "Russischer Botschafter in Tokio ins Ministerium zitiert",
+        "TOKIO (dpa) - Japan hat wegen der militärischen Zusammenarbeit Russlands mit Nordkorea "
+        "den russischen Botschafter einbestellt. Ein Vizeminister forderte ein Ende der "
+        "Kooperation mit Pjöngjang.",
+        {SUMMIT},  # an envoy summoned is a reaction, whoever summons him
+    ),
+    (
+        "Shoigu receives North Korea's spy chief in Moscow",
+        "MOSCOW (Reuters) - Russian Security Council Secretary Sergei Shoigu met North Korea's "
+        "intelligence chief in Moscow on Tuesday to discuss cooperation between the two "
+        "countries' security services, the council said.",
+        {SUMMIT},  # Russia's own security council is not the UN's
+    ),
+    (
+        "North Korea test-fires cruise missiles near Nampo",
+        "SEOUL (Yonhap) - North Korea fired several cruise missiles into the Yellow Sea from near "
+        "the west coast port of Nampo on Sunday, South Korea's military said. State media said "
+        "Kim Jong Un watched the test of a new strategic weapon.",
+        set(),  # a launch near a port is a test, not a shipment
+    ),
+    (
+        "Salvenwerfer aus Nordkorea feuern auf Saporischschja",
+        "SAPORISCHSCHJA (dpa) - Russische Einheiten beschießen die Region Saporischschja nach "
+        "ukrainischen Angaben mit nordkoreanischen Mehrfachraketenwerfern. Zwei Systeme seien "
+        "mit Drohnen zerstört worden, teilte die Armee mit.",
+        {WEAPONS},  # the Russian units fire them: a weapons title, not a troops report
+    ),
+    (
+        "Kim ehrt Heimkehrer aus dem Gebiet Kursk",
+        "PJÖNGJANG (dpa) - Nordkoreas Machthaber Kim Jong Un hat die aus dem russischen Gebiet "
+        "Kursk zurückgekehrten Einheiten mit Orden ausgezeichnet. Die Staatsmedien zeigten "
+        "Särge gefallener Soldaten.",
+        {TROOPS},
+    ),
+    (
+        "Putin schenkt Kim zwei Rennpferde",
+        "MOSKAU (dpa) - Kremlchef Wladimir Putin hat Nordkoreas Machthaber Kim Jong Un zwei "
+        "Rennpferde geschenkt. Kim hatte die Tiere beim Besuch Putins in Pjöngjang bewundert, "
+        "teilte der Kreml mit.",
+        {CONTEXT},  # a gift between the leaders is a civil tie, though the title names both
+    ),
+    (
+        "Züge mit Rüstungsgütern rollen über die Grenzbrücke nach Russland",
+        "SEOUL (Yonhap) - Über die Eisenbahnbrücke am Tumen rollen fast täglich Güterzüge mit "
+        "Rüstungsgütern aus Nordkorea nach Russland, sagen südkoreanische Behörden. "
+        "Satellitenbilder zeigten Dutzende beladene Waggons.",
+        {WEAPONS},
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("title", "text", "expected"),
-    CASES + PROBED + NINTH + PROBE9 + PROBE10,
-    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9 + PROBE10],
+    CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH,
+    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH],
 )
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
