@@ -149,11 +149,12 @@ class StoryIndex:
         if across and self.evidence.headlines_share(found, member):
             needed = SAME_ACROSS_HEADLINES
         strong, reason = score >= needed and telling, f"needs {needed:.2f}"
+        people = self.evidence.same_people(found, member)
         if score >= needed and not telling:
-            reason = "they share only the topic's words"
+            strong, reason = people, "they share only the topic's words"
         if strong and not across and not self.evidence.agree(found, member):
             strong, reason = False, "their headlines share nothing telling"
-        if strong and across and not self.evidence.across(found, member):
+        if strong and across and not (people or self.evidence.across(found, member)):
             strong, reason = False, "no shared name, rare figure, date or headline mark"
         if not strong and score >= WIDE_SCORE and retold:
             strong = self.evidence.wide_shared(found, member) >= WIDE_SHARED

@@ -107,6 +107,15 @@ class Evidence:
         theirs = self.comparable(member.headline, member.names, True)
         return not self._a_new_name(found, member, mine, theirs)
 
+    def same_people(self, found: Specifics, member: Member) -> bool:
+        """Whether both headlines name the same two or more people and no one else ("Kim Jong
+        Un empfängt Lawrow", "Kim Jong Un receives Lavrov in Pyongyang"): in a window where
+        every word they share opens many stories, the people of a headline still name its
+        meeting."""
+        mine = {m for m in found.marks if m.startswith("person:")}
+        theirs = {m for m in member.marks if m.startswith("person:")}
+        return len(mine) >= 2 and mine == theirs
+
     def _a_new_name(
         self, found: Specifics, member: Member, mine: frozenset[str], theirs: frozenset[str]
     ) -> bool:

@@ -190,7 +190,8 @@ _NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
 # state followed, tells a new fact even when everything else agrees with an earlier one: its
 # note (`note:denial`, `note:again`) against a headline without it vetoes "the same report".
 _DENIAL_WORDS = """korrigiert korrigieren korrektur correction corrects corrected falsch false
-    fake fabrication fabricated erfunden zuruckgewiesen dismisses dismissed"""
+    fake fabrication fabrications fabricated erfunden erfindung erfindungen zuruckgewiesen
+    dismisses dismissed slams slammed"""
 _DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.split())
 _REPEATED_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
     dritte dritter drittes dritten third vierte vierter fourth"""
