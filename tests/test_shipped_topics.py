@@ -554,6 +554,20 @@ ELEVENTH = [
         "Satellitenbilder zeigten Dutzende beladene Waggons.",
         {WEAPONS},
     ),
+    (
+        "Taifun trifft Wladiwostok und Nordkoreas Nordosten",
+        "WLADIWOSTOK (dpa) - Ein Taifun hat in der russischen Region Primorje und im Nordosten "
+        "Nordkoreas schwere Schäden angerichtet. Der Zugverkehr zwischen Wladiwostok und der "
+        "nordkoreanischen Grenze wurde eingestellt, Touristen saßen in Hotels fest.",
+        set(),  # a storm over both countries is no tie between them
+    ),
+    (
+        "Russische Helfer bauen nach Flut in Nordkorea Brücken wieder auf",
+        "PJÖNGJANG (dpa) - Russische Bauarbeiter helfen Nordkorea nach dem Hochwasser beim "
+        "Wiederaufbau zerstörter Brücken. Die Hilfslieferungen aus Wladiwostok umfassten auch "
+        "Lebensmittel und Zelte, teilte die russische Botschaft in Pjöngjang mit.",
+        {CONTEXT},  # aid after a flood is
+    ),
 ]
 
 
