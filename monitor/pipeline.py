@@ -195,10 +195,7 @@ async def _poll(feed: FeedConfig, state: FeedState | None, deps: Deps, now: date
     wait = _regular_wait(feed.interval)
     if floor > feed.interval:  # the server asks us to come back later than we would
         wait = min(timedelta(seconds=floor), max(MAX_FLOOR, timedelta(seconds=feed.interval)))
-    validators: tuple[str | None, str | None] = (
-        fetched.validators.etag,
-        fetched.validators.last_modified,
-    )
+    validators = (fetched.validators.etag, fetched.validators.last_modified)
     if result.unmatched:
         # Items left unseen are only read again from a body that is read again: no validators
         # to earn a 304, and a hash no body has.
@@ -355,14 +352,8 @@ async def _process(
             items.append(NewEntry(entry, keys, article, alerts))
     queued = sum(len(item.alerts) for item in items)
     deps.metrics.queued_alerts(per_chat(items))
-    result = PollResult(
-        feed.name,
-        ok=True,
-        new=len(items),
-        skipped_old=len(old),
-        alerts=queued,
-        unmatched=len(new) - len(items),
-    )
+    unmatched = len(new) - len(items)
+    result = PollResult(feed.name, True, len(items), len(old), queued, unmatched=unmatched)
     return result, older, items
 
 
