@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from monitor.config import FeedConfig
@@ -51,7 +52,28 @@ def alerts_for(
 
 
 def placed_in_story(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
-    """Count the article towards the story index and, if it alerts, place it in a story."""
+    """Count the article towards the story index and, if it alerts, place it in a story.
+
+    An internal error while placing it leaves it a story of its own, as a new event would be:
+    it still alerts and its feed's poll still records, where the error would otherwise fail
+    the poll on every try (the placement runs inside the poll's transaction).
+    """
+    try:
+        return _placed(item, stories, now)
+    except Exception:
+        logger.exception(
+            "feed %s: %r could not be placed in a story (internal error); it alerts as a "
+            "story of its own",
+            item.entry.feed,
+            item.entry.title,
+        )
+        if not item.alerts:
+            return item
+        note = "a story of its own: placing it in the window failed"
+        return replace(item, story=item.keys[0], kind="new", thread=None, note=note)
+
+
+def _placed(item: NewEntry, stories: StoryIndex, now: datetime) -> NewEntry:
     assert item.article is not None
     if not item.alerts:
         stories.observe_text(item.entry.title, item.article.text, now)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick_rs
+import datasketch
 import pytest
 import sqlalchemy as sa
 
@@ -180,3 +181,42 @@ def test_an_article_the_matcher_fails_on_does_not_fail_its_feed(
         headers.get("If-None-Match") for path, headers in content.requests if path == "/feed.xml"
     ]
     assert sent == [None, None, '"v1"']
+
+
+def test_an_article_the_story_index_fails_on_still_alerts(
+    env: dict[str, str],
+    write_config: WriteConfig,
+    content: ContentServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug placing one article in a story (here, in datasketch's MinHash) leaves it a story
+    of its own: both items alert, the feed does not fail, and nothing is sent twice."""
+    real_update = datasketch.MinHash.update_batch
+
+    def poisoned(self: datasketch.MinHash, shingles: list[bytes]) -> None:
+        if any(POISON.lower().encode() in shingle for shingle in shingles):
+            raise RuntimeError("fault injected into MinHash")
+        real_update(self, shingles)
+
+    good = content.add(
+        "/good", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    bad = content.add(
+        "/bad", article_page(f"Granaten aus Nordkorea ({POISON})", SHELLS_PARAGRAPHS), "text/html"
+    )
+    items = [
+        {"title": "Nordkoreas Soldaten in Kursk", "link": good},
+        {"title": f"Granaten aus Nordkorea ({POISON})", "link": bad},
+    ]
+    write_config([{"name": "Mixed", "url": content.add("/feed.xml", rss(items))}])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasketch.MinHash, "update_batch", poisoned)
+        assert main(["once"]) == 0
+    captured = capsys.readouterr()
+    assert "Nordkoreas Soldaten in Kursk" in captured.out
+    assert f"Granaten aus Nordkorea ({POISON})" in captured.out
+    assert "could not be placed in a story (internal error)" in captured.err
+    assert "polled 1 feeds (0 failed)" in captured.err
+    assert main(["once"]) == 0
+    assert capsys.readouterr().out == ""
