@@ -121,6 +121,23 @@ def test_unchanged_feed_is_not_parsed_again(
 POISON = "Giftpille"
 
 
+def mixed_feed(content: ContentServer, write_config: WriteConfig) -> str:
+    """Configure one feed (ETag "v1") of two alerting items, the second naming POISON; return
+    the poisoned item's link."""
+    good = content.add(
+        "/good", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
+    )
+    bad = content.add(
+        "/bad", article_page(f"Granaten aus Nordkorea ({POISON})", SHELLS_PARAGRAPHS), "text/html"
+    )
+    items = [
+        {"title": "Nordkoreas Soldaten in Kursk", "link": good},
+        {"title": f"Granaten aus Nordkorea ({POISON})", "link": bad},
+    ]
+    write_config([{"name": "Mixed", "url": content.add("/feed.xml", rss(items), etag='"v1"')}])
+    return bad
+
+
 class PoisonedAutomaton:
     """ahocorasick_rs's automaton with a bug that strikes one article (its text names POISON)."""
 
@@ -141,18 +158,7 @@ def test_an_article_the_matcher_fails_on_does_not_fail_its_feed(
     content: ContentServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    good = content.add(
-        "/good", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
-    )
-    bad = content.add(
-        "/bad", article_page(f"Granaten aus Nordkorea ({POISON})", SHELLS_PARAGRAPHS), "text/html"
-    )
-    items = [
-        {"title": "Nordkoreas Soldaten in Kursk", "link": good},
-        {"title": f"Granaten aus Nordkorea ({POISON})", "link": bad},
-    ]
-    feed = content.add("/feed.xml", rss(items), etag='"v1"')
-    write_config([{"name": "Mixed", "url": feed}])
+    bad = mixed_feed(content, write_config)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("monitor.occurrences.BytesAhoCorasick", PoisonedAutomaton)
@@ -198,17 +204,7 @@ def test_an_article_the_story_index_fails_on_still_alerts(
             raise RuntimeError("fault injected into MinHash")
         real_update(self, shingles)
 
-    good = content.add(
-        "/good", article_page("Nordkoreas Soldaten in Kursk", TROOPS_PARAGRAPHS), "text/html"
-    )
-    bad = content.add(
-        "/bad", article_page(f"Granaten aus Nordkorea ({POISON})", SHELLS_PARAGRAPHS), "text/html"
-    )
-    items = [
-        {"title": "Nordkoreas Soldaten in Kursk", "link": good},
-        {"title": f"Granaten aus Nordkorea ({POISON})", "link": bad},
-    ]
-    write_config([{"name": "Mixed", "url": content.add("/feed.xml", rss(items))}])
+    mixed_feed(content, write_config)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasketch.MinHash, "update_batch", poisoned)
