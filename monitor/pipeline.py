@@ -369,8 +369,6 @@ def _alerts(feed: FeedConfig, article: Article, deps: Deps) -> tuple[Alert, ...]
         for found in matches:
             deps.metrics.matched(found.topic)
         return alerts_for(feed, article, matches, deps.topics, deps.chats)
-    except StoreUnavailable:
-        raise
     except Exception:
         logger.exception(
             "feed %s: item %r could not be matched (internal error); it stays unseen and is "

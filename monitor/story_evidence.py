@@ -91,14 +91,16 @@ class Evidence:
         return not self._a_new_name(found, member, found.headline, frozenset(member.headline))
 
     def headlines_share(self, found: Specifics, member: Member) -> bool:
-        """Whether two headlines share a telling name or event word (a figure is not enough:
-        6,000 more soldiers and 6,000 casualties share one), and neither names someone or
-        somewhere telling the other report never mentions (Minsk, after Moscow)."""
+        """Whether two headlines share a telling name or event word, or a mark of what happened
+        or where (a figure is not enough: 6,000 more soldiers and 6,000 casualties share one;
+        nor a person, a note or a kind of arms, which half the topic's headlines name), and
+        neither names someone or somewhere telling the other report never mentions (Minsk,
+        after Moscow)."""
         shared = found.headline.intersection(member.headline)
+        word = any(t[0] != "#" and self.telling(t) for t in shared)
         marked = found.marks.intersection(member.marks)
-        if not any(t[0] != "#" and self.telling(t) for t in shared) and not any(
-            not m.startswith(("person:", "note:", "arms:")) for m in marked
-        ):
+        mark = any(not m.startswith(_NO_EVENT_MARKS) for m in marked)
+        if not (word or mark):
             return False
         if _new_figure(found.headline, member.terms) or _new_figure(member.headline, found.terms):
             return False  # "10,000 in Kursk", then "first combat in Kursk": a new fact
@@ -187,6 +189,10 @@ class Evidence:
             return "a figure in one headline, not in the other report"  # a toll raised to 350
         absent = _absent(found.marks, head.people) or _absent(head.marks, found.people)
         return f"{absent} in one headline, not in the other report" if absent else ""
+
+
+# Headline marks that name no event of their own (story_marks): who, "again", which arms.
+_NO_EVENT_MARKS = ("person:", "note:", "arms:")
 
 
 def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:
