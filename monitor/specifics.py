@@ -119,7 +119,7 @@ captured: gefangen captur prisoner kriegsgef
 exchange: austausch exchange swap
 treaty: vertrag pakt pact treaty abkomm agreement
 ratify: ratifi
-meeting: treffen traf meet talks gesprach
+meeting: treffen traf meet talks gesprach verhand negotiat
 visit: besuch visit reise trip
 phone: telefon phone
 sanction: sanktion sanction

@@ -57,7 +57,7 @@ SAME_STORY = 0.52
 SAME_ACROSS = 0.55
 # Across languages, a lower overlap suffices when the two headlines share a telling name or
 # event word (Duma, veto, a reactor), not a figure: the headlines then name one happening.
-SAME_ACROSS_HEADLINES = 0.45
+SAME_ACROSS_HEADLINES = 0.40
 # A near-duplicate is the same report only when the leads agree this much too: two reports can
 # share a long background paragraph and still tell two events.
 COPY_LEAD = 0.4

@@ -1,5 +1,5 @@
-"""What a headline says happened, where, which other state acted and who: the marks that tell
-two events apart when everything else about them agrees.
+"""What a headline says happened, where, which other state acted, who and whose envoy: the marks
+that tell two events apart when everything else about them agrees.
 
 In a stream on one topic, two events can share every name, place and figure: North Korea
 *sends* troops to Kursk one day and *withdraws* them the next; soldiers are *killed* or
@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 from monitor.query import fold
 from monitor.spelling import spell
+from monitor.story_envoys import ENVOYS, envoy
 
 # One alternative per line: its kind, its name, then the words for it, in German and English.
 # A word ending in "*" matches every word it starts; the others match whole words only.
@@ -88,7 +89,7 @@ state japan: japan* tokio tokyo
 state usa: usa amerika* amerikan* america* washington
 state china: china chines* peking beijing
 state germany: deutschland deutsch* german* berlin* bundesregierung
-state britain: britain british grossbritannien britisch* london
+state britain: britain british grossbritannien britisch* london uk
 state france: frankreich franzos* france french paris
 state eu: eu europaisch* european brussel* brussels
 state nato: nato
@@ -302,6 +303,8 @@ def _clause_marks(words: list[str]) -> set[str]:
             mark = _CAPITALS.get(word)
         if mark is not None:
             found.add(mark)
+        if i and word.startswith(ENVOYS):
+            found.update(envoy(words, i - 1))
     return found
 
 
@@ -383,6 +386,7 @@ _KIND_WORDS = {
     "place": "places",
     "state": "states",
     "person": "people",
+    "envoy": "envoys",
 }
 
 

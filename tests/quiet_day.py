@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.parse import html_to_text, parse_feed
-from monitor.stories import StoryIndex, place
+from monitor.stories import Assignment, StoryIndex, place
 from tests.conftest import needs_shared
 
 STORIES = [
@@ -43,11 +44,32 @@ def _general_news() -> tuple[tuple[str, str], ...]:
     )
 
 
-def quiet_day(at: datetime) -> StoryIndex:
-    """The window at `at` (skips the test when ../shared/data/feeds is absent)."""
+def general_news(at: datetime) -> StoryIndex:
+    """A window holding only the real feeds' items as news of the hour before `at`, as the
+    stream benchmark counts them (skips the test when ../shared/data/feeds is absent)."""
     index = StoryIndex()
     for title, text in _general_news():
         index.observe_text(title, text, at - timedelta(hours=1))
+    return index
+
+
+def quiet_day(at: datetime) -> StoryIndex:
+    """The window at `at` (skips the test when ../shared/data/feeds is absent)."""
+    index = general_news(at)
     for number, ((title, text), hours) in enumerate(zip(STORIES, HOURS_BEFORE, strict=True)):
         place(index, f"quiet{number}", title, text, at - timedelta(hours=hours))
     return index
+
+
+def second_reports(pair: dict[str, Any]) -> list[tuple[Assignment, StoryIndex]]:
+    """Place a pair of reports (`a`, `b`, `date`) on a quiet day, an hour apart, in either
+    order; per order: where the second went, and the window (to explain it)."""
+    at = datetime.fromisoformat(pair["date"])
+    placed = []
+    for one, two in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
+        index = quiet_day(at)
+        place(index, "one", one["title"], one["text"], at)
+        placed.append(
+            (place(index, "two", two["title"], two["text"], at + timedelta(hours=1)), index)
+        )
+    return placed

@@ -8,7 +8,6 @@ the notes, figures and technologies below, every one was judged "the same report
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,7 @@ import pytest
 import yaml
 
 from monitor.specifics import specifics
-from monitor.stories import place
-from tests.quiet_day import quiet_day
+from tests.quiet_day import second_reports
 
 PROBE = Path(__file__).resolve().parent.parent / "bench" / "stories" / "pairs-probe.yaml"
 NEW_FACTS = [
@@ -44,11 +42,7 @@ def _pairs() -> dict[str, dict[str, Any]]:
 def test_a_report_with_a_new_fact_notifies_whatever_it_shares(pair_id: str) -> None:
     pair = _pairs()[pair_id]
     assert pair["label"] in ("distinct", "followup")
-    at = datetime.fromisoformat(pair["date"])
-    for one, two in ((pair["a"], pair["b"]), (pair["b"], pair["a"])):
-        index = quiet_day(at)
-        place(index, "one", one["title"], one["text"], at)
-        placed = place(index, "two", two["title"], two["text"], at + timedelta(hours=1))
+    for placed, index in second_reports(pair):
         assert placed.kind != "same", placed.describe(index.titles())
 
 
