@@ -163,7 +163,7 @@ russia: russland russisch russia moskau moscow kreml
 ukraine: ukrain
 kyiv: kiew kiev kyiv
 southkorea: sudkorea southkorea seoul
-china: china chines peking beijing
+china: china chines peking
 japan: japan tokio tokyo
 usa: usa americ amerik washington
 un: uno vereint

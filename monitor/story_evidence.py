@@ -145,7 +145,7 @@ class Evidence:
         # A shared person says little: Putin and Kim head half the topic's reports. A telling
         # name below still counts.
         shared = found.marks.intersection(member.marks)
-        if any(not m.startswith(("person:", "note:")) for m in shared):
+        if any(not m.startswith(("person:", "note:", "envoy:")) for m in shared):
             return True
         if found.dates.intersection(member.dates):
             return True
@@ -191,8 +191,9 @@ class Evidence:
         return f"{absent} in one headline, not in the other report" if absent else ""
 
 
-# Headline marks that name no event of their own (story_marks): who, "again", which arms.
-_NO_EVENT_MARKS = ("person:", "note:", "arms:")
+# Headline marks that name no event of their own (story_marks): who, "again", which arms, whose
+# envoy (Russia's and North Korea's fill the topic's headlines).
+_NO_EVENT_MARKS = ("person:", "note:", "arms:", "envoy:")
 
 
 def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:

@@ -87,9 +87,9 @@ place vostochny: wostotschny* vostochny*
 state southkorea: sudkorea* southkorea* seoul*
 state japan: japan* tokio tokyo
 state usa: usa amerika* amerikan* america* washington
-state china: china chines* peking beijing
+state china: china chines* peking
 state germany: deutschland deutsch* german* berlin* bundesregierung
-state britain: britain british grossbritannien britisch* london uk
+state britain: britain british grossbritannien britisch* london
 state france: frankreich franzos* france french paris
 state eu: eu europaisch* european brussel* brussels
 state nato: nato
@@ -218,6 +218,7 @@ _TO_A_PLACE_WORDS = """in im nach to into at visits visit visiting visited besuc
     reist reisen"""
 _TO_A_PLACE = frozenset(spell(fold(word)) for word in _TO_A_PLACE_WORDS.split())
 _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
+_SHORT_STATES = {"US": "state:usa", "UK": "state:britain"}  # "uk": Kim Yong Uk, "us": a word
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
 
 
@@ -231,12 +232,13 @@ def marks(title: str) -> frozenset[str]:
         found.update(_clause_marks(words))
         if len(words) > 1:
             found.update(_separable(words))
-        if "US" in raw:
-            found.add("state:usa")
+        found.update(mark for short, mark in _SHORT_STATES.items() if short in raw)
         spelled.extend(words)
     negations = _negations(spelled)
     if negations & _NEGATIONS:
-        found = {mark for mark in found if mark.startswith(("place:", "state:", "person:"))}
+        found = {
+            mark for mark in found if mark.startswith(("place:", "state:", "person:", "envoy:"))
+        }
     if any(word.startswith(_BORDERS) for word in spelled):
         found = {mark for mark in found if not mark.startswith("place:")}
     if negations:

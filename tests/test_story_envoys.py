@@ -43,6 +43,16 @@ def test_whose_envoy_a_headline_names_is_a_mark() -> None:
     )
 
 
+def test_a_word_that_only_looks_like_an_envoy_or_a_state_is_none() -> None:
+    assert not any(
+        m.startswith("envoy:") for m in marks("Nordkorea hat Soldaten nach Russland gesandt")
+    )
+    assert not any(m.startswith("envoy:") for m in marks("China rushes envoy to Pyongyang"))
+    assert "state:china" not in marks("Troops being sent to Kursk")
+    assert "state:britain" not in marks("General Kim Yong Uk visits Moscow")
+    assert "envoy:russia" in marks("Russia's new ambassador denies troop transfer")
+
+
 def test_the_uk_is_britain_and_negotiating_is_meeting() -> None:
     assert "state:britain" in marks("UK sanctions North Korean commander")
     assert "=meeting" in specifics("Putin und Kim verhandeln in Wladiwostok", "").headline
