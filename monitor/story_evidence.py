@@ -145,7 +145,7 @@ class Evidence:
         # A shared person says little: Putin and Kim head half the topic's reports. A telling
         # name below still counts.
         shared = found.marks.intersection(member.marks)
-        if any(not m.startswith(("person:", "note:", "envoy:")) for m in shared):
+        if any(not m.startswith(_COMMON_MARKS) for m in shared):
             return True
         if found.dates.intersection(member.dates):
             return True
@@ -191,9 +191,11 @@ class Evidence:
         return f"{absent} in one headline, not in the other report" if absent else ""
 
 
-# Headline marks that name no event of their own (story_marks): who, "again", which arms, whose
-# envoy (Russia's and North Korea's fill the topic's headlines).
-_NO_EVENT_MARKS = ("person:", "note:", "arms:", "envoy:")
+# Headline marks half the topic's headlines carry (story_marks): who, "again", whose envoy
+# (Russia's, North Korea's). Shared, they say little about the event.
+_COMMON_MARKS = ("person:", "note:", "envoy:")
+# ... and the marks that name no event of their own: those, and which arms.
+_NO_EVENT_MARKS = (*_COMMON_MARKS, "arms:")
 
 
 def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:

@@ -306,7 +306,7 @@ def _clause_marks(words: list[str]) -> set[str]:
         if mark is not None:
             found.add(mark)
         if i and word.startswith(ENVOYS):
-            found.update(envoy(words, i - 1))
+            found.update(envoy(words, i - 1, _mark))
     return found
 
 

@@ -53,6 +53,15 @@ def test_a_word_that_only_looks_like_an_envoy_or_a_state_is_none() -> None:
     assert "envoy:russia" in marks("Russia's new ambassador denies troop transfer")
 
 
+@pytest.mark.parametrize(
+    "headline",
+    ["", "Botschafter", "s Botschafter", "'s ambassador", "neuer neuer Botschafter", "🙂 envoy",
+     "Botschafter " * 5000, "north ambassador", "– Gesandter: –"],
+)  # fmt: skip
+def test_a_hostile_headline_gets_no_envoy_and_no_error(headline: str) -> None:
+    assert not any(m.startswith("envoy:") for m in marks(headline))
+
+
 def test_the_uk_is_britain_and_negotiating_is_meeting() -> None:
     assert "state:britain" in marks("UK sanctions North Korean commander")
     assert "=meeting" in specifics("Putin und Kim verhandeln in Wladiwostok", "").headline
