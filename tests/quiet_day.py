@@ -1,13 +1,17 @@
 """A quiet day's story window, as a reviewer built it to break the story rule: the real feeds'
 items as general news, then eight reports on the topic, each a different event, in the 18 hours
 before. On such a day the topic's words are rare among all news, and weak links thread
-unrelated stories together."""
+unrelated stories together. Also the story tests' other windows: the real feeds' items alone,
+and a benchmark stream replayed in arrival order."""
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from monitor.parse import html_to_text, parse_feed
 from monitor.stories import Assignment, StoryIndex, place
@@ -72,4 +76,20 @@ def second_reports(pair: dict[str, Any]) -> list[tuple[Assignment, StoryIndex]]:
         placed.append(
             (place(index, "two", two["title"], two["text"], at + timedelta(hours=1)), index)
         )
+    return placed
+
+
+def replayed(stream: Path, news: bool) -> dict[str, tuple[str, str, str]]:
+    """Place every report of a benchmark stream in arrival order, in an empty window or, with
+    `news`, one holding the real feeds' items as general news (as the benchmark counts them);
+    per report id: its kind, its story's first report's event, and its own event."""
+    reports = yaml.safe_load(stream.read_text(encoding="utf-8"))
+    times = [datetime.fromisoformat(str(r["time"]).replace("Z", "+00:00")) for r in reports]
+    index = general_news(times[0]) if news else StoryIndex()
+    opened: dict[str, str] = {}  # story -> event of its first report
+    placed = {}
+    for report, at in zip(reports, times, strict=True):
+        found = place(index, report["id"], report["title"], report["text"], at)
+        opened.setdefault(found.story, report["event"])
+        placed[report["id"]] = (found.kind, opened[found.story], report["event"])
     return placed

@@ -9,7 +9,6 @@ from the stream benchmark's tuning halves, replayed in arrival order as the serv
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ import pytest
 import yaml
 
 from monitor.specifics import specifics
-from monitor.stories import place
 from monitor.story_marks import clash, marks
-from tests.quiet_day import general_news, second_reports
+from tests.quiet_day import replayed, second_reports
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "stories"
 
@@ -78,21 +76,6 @@ def test_a_report_of_another_happening_in_the_other_language_notifies(pair_id: s
         assert placed.kind != "same", placed.describe(index.titles())
 
 
-def _placed(stream: str) -> dict[str, tuple[str, str, str]]:
-    """Per report id: its kind, its story's first report's event, and its own event, with the
-    real feeds' items counted as the window's general news, as the benchmark counts them."""
-    reports = yaml.safe_load((BENCH / f"stream-{stream}.yaml").read_text(encoding="utf-8"))
-    times = [datetime.fromisoformat(str(r["time"]).replace("Z", "+00:00")) for r in reports]
-    index = general_news(times[0])
-    opened: dict[str, str] = {}
-    placed = {}
-    for report, at in zip(reports, times, strict=True):
-        found = place(index, report["id"], report["title"], report["text"], at)
-        opened.setdefault(found.story, report["event"])
-        placed[report["id"]] = (found.kind, opened[found.story], report["event"])
-    return placed
-
-
 @pytest.mark.parametrize(
     ("stream", "keys"),
     [
@@ -105,7 +88,7 @@ def _placed(stream: str) -> dict[str, tuple[str, str, str]]:
 def test_headlines_that_name_one_happening_merge_across_languages(
     stream: str, keys: tuple[str, ...]
 ) -> None:
-    placed = _placed(stream)
+    placed = replayed(BENCH / f"stream-{stream}.yaml", news=True)
     for key in keys:
         kind, story_event, event = placed[key]
         assert (kind, story_event) == ("same", event), key

@@ -7,34 +7,17 @@ Replayed as the service sees them: the stream benchmark's second tuning half, in
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 from monitor.specifics import specifics
-from monitor.stories import StoryIndex, place
 from monitor.story_marks import marks
+from tests.quiet_day import replayed
 
 STREAM = Path(__file__).resolve().parent.parent / "bench" / "stories" / "stream-tuning2.yaml"
 
 
-def _placements() -> dict[str, tuple[str, str, str]]:
-    """Place every report of the stream in order; per id: its kind, its story's first
-    report's event, and its own event."""
-    index = StoryIndex()
-    opened: dict[str, str] = {}  # story -> event of its first report
-    placed = {}
-    for report in yaml.safe_load(STREAM.read_text(encoding="utf-8")):
-        at = datetime.fromisoformat(str(report["time"]).replace("Z", "+00:00"))
-        found = place(index, report["id"], report["title"], report["text"], at)
-        opened.setdefault(found.story, report["event"])
-        placed[report["id"]] = (found.kind, opened[found.story], report["event"])
-    return placed
-
-
 def test_one_meeting_named_by_the_same_people_merges_across_languages() -> None:
-    placed = _placements()
+    placed = replayed(STREAM, news=False)
     for key in ("T2061", "T2072"):  # Kim Jong Un empfängt Lawrow / Lawrow von Kim ... empfangen
         kind, story_event, event = placed[key]
         assert (kind, story_event) == ("same", event), key
