@@ -23,11 +23,11 @@ import functools
 import itertools
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.query import fold
 from monitor.spelling import spell
-from monitor.story_marks import marks, people, repeats
+from monitor.story_marks import marks, names_state, people, repeats, written_out
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -227,6 +227,9 @@ class Specifics:
     headline: frozenset[str] = frozenset()  # the terms of the title alone
     people: frozenset[str] = frozenset()  # the people (story_marks) named in title and lead
     repeats: bool = False  # its first `WIDE_WORDS` say the event happened before (story_marks)
+    # Headline terms capitalised but naming no new actor: German common nouns, and third states
+    # (their `state:` marks compare them, "German" with "Deutschland").
+    nouns: frozenset[str] = frozenset()
 
 
 _CONCEPT_OF = _concepts()
@@ -251,7 +254,8 @@ def _term(word: str) -> str:
 
 def specifics(title: str, text: str) -> Specifics:
     """Reduce the article's title and lead to terms, figures and dates (see the module doc)."""
-    words = [m.group() for m in _TOKEN.finditer(f"{title}\n{text}")][:WIDE_WORDS]
+    title = written_out(title)  # "N. Korea" is North Korea, "U.S." the USA
+    words = [m.group() for m in _TOKEN.finditer(f"{title}\n{written_out(text)}")][:WIDE_WORDS]
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
     found = _Found(set(), set(), set(), set())
     lead: frozenset[str] = frozenset()
@@ -288,6 +292,7 @@ def specifics(title: str, text: str) -> Specifics:
         frozenset(found.terms) if headline is None else headline,
         people(words),
         repeats(folded),
+        frozenset(found.nouns) if headline is None else headline & found.nouns,
     )
 
 
@@ -312,6 +317,7 @@ class _Found:
     figures: set[str]
     dates: set[str]
     plain: set[str]  # terms of words written in lower case somewhere: a language's words
+    nouns: set[str] = field(default_factory=set)  # capitalised common nouns, states' names
 
     def figure_or_date(self, word: str, following: str) -> bool:
         """Count a figure or a date's month; True when the word is a figure and no word."""
@@ -351,6 +357,24 @@ class _Found:
             self.terms.add(term)
             if lower:
                 self.plain.add(term)
+            elif term[0] != "=" and (_common_noun(word) or names_state(word)):
+                self.nouns.add(term)
+
+
+def _common_noun(word: str) -> bool:
+    """Whether a capitalised (folded) word is a German common noun by its ending (Lieferung,
+    Rüstungsabkommen, Massenproduktion), not a name: German capitalises every noun."""
+    return len(word) >= _NOUN_LENGTH and word.endswith(_NOUN_ENDINGS)
+
+
+# Endings of German common nouns that the names of the topic's people and places (Myung,
+# Kursk, Wostotschny, Hwasong) do not have; shorter words stay names ("Union").
+_NOUN_ENDINGS = (
+    "ung", "ungen", "heit", "keit", "schaft", "ion", "ionen", "tat", "taten", "nis", "ismus",
+    "abkommen", "vertrag", "vertrage", "fabrik", "gesetz", "bericht", "angriff", "einsatz",
+    "manover", "ubung",
+)  # fmt: skip
+_NOUN_LENGTH = 6
 
 
 def _figure(word: str, following: str) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.specifics import Specifics
-from monitor.story_marks import clash
+from monitor.story_clash import clash
 from monitor.story_words import WordWindow
 
 # A term found in this many of the window's story heads (and this share of them) is the topic's,
@@ -48,6 +48,7 @@ class Member:
     headline: tuple[str, ...]
     people: tuple[str, ...]
     repeats: bool
+    nouns: tuple[str, ...]  # the headline's common nouns and states (specifics): no new actors
     lang: str
     at: datetime
     head: bool  # the story's first report: the only kind of member compared with
@@ -123,8 +124,8 @@ class Evidence:
     ) -> bool:
         """Whether either headline (`mine`, `theirs`: their terms to read) names someone or
         somewhere telling the other report never mentions."""
-        return self._new_name(mine, found.names, member.terms) or self._new_name(
-            theirs, member.names, found.terms
+        return self._new_name(mine, found.names, found.nouns, member.terms) or self._new_name(
+            theirs, member.names, member.nouns, found.terms
         )
 
     def _concept(self, term: str) -> bool:
@@ -133,11 +134,19 @@ class Evidence:
         return term[0] == "=" and len(self.heads) < TOPIC_STORIES
 
     def _new_name(
-        self, headline: frozenset[str], names: Collection[str], other: Collection[str]
+        self,
+        headline: frozenset[str],
+        names: Collection[str],
+        nouns: Collection[str],
+        other: Collection[str],
     ) -> bool:
         """Whether a headline names someone or somewhere telling that the other lead never
-        mentions (Shoigu, not Lavrov; Melitopol, not Mariupol): another actor, another event."""
-        return any(t in names and self.telling(t) and t not in other for t in headline)
+        mentions (Shoigu, not Lavrov; Melitopol, not Mariupol): another actor, another event.
+        A German common noun (Rüstungsabkommen) is capitalised like a name but names no one; a
+        third state is compared by its headline mark (story_clash)."""
+        return any(
+            t in names and t not in nouns and self.telling(t) and t not in other for t in headline
+        )
 
     def across(self, found: Specifics, member: Member) -> bool:
         """Whether a German and an English report share something about the event itself: a

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from monitor.query import fold
 from monitor.spelling import spell
@@ -197,10 +197,12 @@ _DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.sp
 _REPEATED_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
     dritte dritter drittes dritten third vierte vierter fourth"""
 _AGAIN_WORDS = _REPEATED_WORDS + " another auch also ebenfalls follows folgt folgen"
-# ("Auch", "also" anywhere: "Auch die Schweiz bestellt ... ein" is another state following,
-# "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt", among
-# them, is a reply instead of an edit, the safe side.)
+# ("Also" anywhere, "..., also ships missiles": a fact added. "Auch" opening a clause: "Auch die
+# Schweiz bestellt ... ein" is another state following; "– auch nordkoreanische KN-23
+# eingesetzt", among them, is a reply instead of an edit, the safe side. Inside a clause it
+# only widens ("bedroht auch Europa").)
 _AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
+_AGAIN_INSIDE = _AGAIN - {spell(fold("auch"))}
 # A text that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
 # "again": both tell the repeated event. "Auch" and "also" fill every text and say nothing there.
 _REPEAT_WORDS = (
@@ -218,21 +220,35 @@ _TO_A_PLACE_WORDS = """in im nach to into at visits visit visiting visited besuc
     reist reisen"""
 _TO_A_PLACE = frozenset(spell(fold(word)) for word in _TO_A_PLACE_WORDS.split())
 _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
-_SHORT_STATES = {"US": "state:usa", "UK": "state:britain"}  # "uk": Kim Yong Uk, "us": a word
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
+# Agency style, written out: "S. Korea summons Russian envoy", "N. Korean troops", "U.S.
+# sanctions", "UK". Only in capitals: "uk" is a syllable of a Korean name, "us" a word.
+_ABBREVIATED = re.compile(r"\b([NS])\.\s*(?=Korea)|\bU\.?([SK])\.?(?![\w.])")
+_WRITTEN_OUT = {"N": "North ", "S": "South ", "US": "USA", "UK": "Britain"}
+
+
+def written_out(text: str) -> str:
+    """The text with the agencies' abbreviations of the states written out."""
+    return _ABBREVIATED.sub(_write_out, text)
+
+
+def _write_out(found: re.Match[str]) -> str:
+    return _WRITTEN_OUT[found.group(1) or f"U{found.group(2)}"]
 
 
 def marks(title: str) -> frozenset[str]:
     """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
     found = set()
     spelled = []
-    for clause in _CLAUSE.split(title[:HEADLINE_CHARS]):
+    title = written_out(title[:HEADLINE_CHARS])
+    for clause in _CLAUSE.split(title):
         raw = _WORD.findall(clause)
         words = [spell(fold(word)) for word in raw]
         found.update(_clause_marks(words))
         if len(words) > 1:
             found.update(_separable(words))
-        found.update(mark for short, mark in _SHORT_STATES.items() if short in raw)
+        if words and (words[0] in _AGAIN or any(word in _AGAIN_INSIDE for word in words)):
+            found.add("note:again")
         spelled.extend(words)
     negations = _negations(spelled)
     if negations & _NEGATIONS:
@@ -243,8 +259,6 @@ def marks(title: str) -> frozenset[str]:
         found = {mark for mark in found if not mark.startswith("place:")}
     if negations:
         found.add("note:denial")
-    if any(word in _AGAIN for word in spelled):
-        found.add("note:again")
     return frozenset(found)
 
 
@@ -316,6 +330,12 @@ def _separable(words: list[str]) -> set[str]:
     return {mark for (verb, part), mark in _SEPARABLE.items() if part == particle and verb in words}
 
 
+def names_state(word: str) -> bool:
+    """Whether a (folded) word names a third state ("German", "Britain", "Seoul"): its
+    `state:` mark compares it with the other headline's, across languages too."""
+    return (_mark(_spelled(word)) or "").startswith("state:")
+
+
 def _mark(word: str) -> str | None:
     mark = _WHOLE.get(word)
     if mark is not None:
@@ -324,77 +344,3 @@ def _mark(word: str) -> str | None:
         if len(word) >= length and (mark := _PREFIXES.get(word[:length])) is not None:
             return mark
     return None
-
-
-def clash(
-    mine: Collection[str],
-    theirs: Collection[str],
-    repeated: tuple[bool, bool] = (False, False),
-) -> str:
-    """Say why two headlines cannot report one event ("different places (kursk, not
-    belgorod)": `mine` first), or "" when every kind both name has a mark in common.
-    `repeated`: whether each report's text says its event happened before (`repeats`)."""
-    for note, says in _NOTES.items():
-        if (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
-            return f"one headline {says}"
-    if not mine or not theirs:
-        return ""
-    kinds_mine = _by_kind(mine)
-    kinds_theirs = _by_kind(theirs)
-    kinds_mine.pop("note", None)  # compared above, one against the other
-    kinds_theirs.pop("note", None)
-    for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
-        if not kinds_mine[kind] & kinds_theirs[kind]:
-            one = ", ".join(sorted(kinds_mine[kind]))
-            other = ", ".join(sorted(kinds_theirs[kind]))
-            return f"different {_KIND_WORDS[kind]} ({one}, not {other})"
-    families_mine, one = _happenings(kinds_mine)
-    families_theirs, other = _happenings(kinds_theirs)
-    if families_mine and families_theirs and not families_mine & families_theirs:
-        return f"different happenings ({one}, not {other})"
-    return ""
-
-
-def _answered(note: str, mine: Collection[str], repeated: tuple[bool, bool]) -> bool:
-    """Whether the other report's text says what one headline's note says: a repeat."""
-    return note == "note:again" and repeated[1 if note in mine else 0]
-
-
-def _happenings(kinds: dict[str, set[str]]) -> tuple[set[str], str]:
-    """The families of what a headline says happened, and those marks in words."""
-    named = sorted(f"{kind}:{name}" for kind in kinds.keys() & _ACTIONS for name in kinds[kind])
-    return {_ACTIONS[kind] for kind in kinds.keys() & _ACTIONS}, ", ".join(named)
-
-
-# Kinds that say what happened, by family: two headlines that each name one, and none of a
-# family in common, report two happenings ("arrives in Pyongyang" and "agree closer
-# coordination"). A decision can be told as sanctions, a vote or a treaty step ("adopts
-# sanctions", "verhängt Einreiseverbote"): one family.
-_ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treaty": "decision",
-            "sanctions": "decision", "resolution": "decision"}  # fmt: skip
-
-
-_NOTES = {"note:denial": "denies or corrects", "note:again": "says again, another or also"}
-
-_KIND_WORDS = {
-    "movement": "movements",
-    "fate": "fates",
-    "treaty": "treaty steps",
-    "outcome": "outcomes",
-    "sanctions": "sanction steps",
-    "resolution": "votes",
-    "arms": "arms",
-    "tech": "technologies",
-    "place": "places",
-    "state": "states",
-    "person": "people",
-    "envoy": "envoys",
-}
-
-
-def _by_kind(found: Collection[str]) -> dict[str, set[str]]:
-    kinds: dict[str, set[str]] = {}
-    for mark in found:
-        kind, _, name = mark.partition(":")
-        kinds.setdefault(kind, set()).add(name)
-    return kinds

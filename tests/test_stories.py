@@ -13,7 +13,8 @@ import yaml
 from monitor.cli import main
 from monitor.specifics import specifics
 from monitor.stories import SAME_ACROSS, StoryIndex, place
-from monitor.story_marks import clash, marks
+from monitor.story_clash import clash
+from monitor.story_marks import marks
 from tests.conftest import GROUP_CHAT, WriteConfig, article_page, needs_shared, open_store, rss
 from tests.quiet_day import quiet_day
 from tests.servers import ContentServer, FakeTelegram

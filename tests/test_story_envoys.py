@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from monitor.specifics import specifics
-from monitor.story_marks import clash, marks
+from monitor.story_clash import clash
+from monitor.story_marks import marks
 from tests.quiet_day import replayed, second_reports
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "stories"

@@ -1,0 +1,84 @@
+"""Whether two headlines' marks (story_marks.py) say they report two events.
+
+A headline's marks name what happened, where, which third state acted, who and whose envoy.
+When two headlines both name something of one kind and share nothing of that kind, or one says
+"again" or denies while the other does not, they report two events, whatever else they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+
+def clash(
+    mine: Collection[str],
+    theirs: Collection[str],
+    repeated: tuple[bool, bool] = (False, False),
+) -> str:
+    """Say why two headlines cannot report one event ("different places (kursk, not
+    belgorod)": `mine` first), or "" when every kind both name has a mark in common.
+    `repeated`: whether each report's text says its event happened before (`repeats`)."""
+    for note, says in _NOTES.items():
+        if (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
+            return f"one headline {says}"
+    if not mine or not theirs:
+        return ""
+    kinds_mine = _by_kind(mine)
+    kinds_theirs = _by_kind(theirs)
+    kinds_mine.pop("note", None)  # compared above, one against the other
+    kinds_theirs.pop("note", None)
+    for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
+        if not kinds_mine[kind] & kinds_theirs[kind]:
+            one = ", ".join(sorted(kinds_mine[kind]))
+            other = ", ".join(sorted(kinds_theirs[kind]))
+            return f"different {_KIND_WORDS[kind]} ({one}, not {other})"
+    families_mine, one = _happenings(kinds_mine)
+    families_theirs, other = _happenings(kinds_theirs)
+    if families_mine and families_theirs and not families_mine & families_theirs:
+        return f"different happenings ({one}, not {other})"
+    return ""
+
+
+def _answered(note: str, mine: Collection[str], repeated: tuple[bool, bool]) -> bool:
+    """Whether the other report's text says what one headline's note says: a repeat."""
+    return note == "note:again" and repeated[1 if note in mine else 0]
+
+
+def _happenings(kinds: dict[str, set[str]]) -> tuple[set[str], str]:
+    """The families of what a headline says happened, and those marks in words."""
+    named = sorted(f"{kind}:{name}" for kind in kinds.keys() & _ACTIONS for name in kinds[kind])
+    return {_ACTIONS[kind] for kind in kinds.keys() & _ACTIONS}, ", ".join(named)
+
+
+# Kinds that say what happened, by family: two headlines that each name one, and none of a
+# family in common, report two happenings ("arrives in Pyongyang" and "agree closer
+# coordination"). A decision can be told as sanctions, a vote or a treaty step ("adopts
+# sanctions", "verhängt Einreiseverbote"): one family.
+_ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treaty": "decision",
+            "sanctions": "decision", "resolution": "decision"}  # fmt: skip
+
+
+_NOTES = {"note:denial": "denies or corrects", "note:again": "says again, another or also"}
+
+_KIND_WORDS = {
+    "movement": "movements",
+    "fate": "fates",
+    "treaty": "treaty steps",
+    "outcome": "outcomes",
+    "sanctions": "sanction steps",
+    "resolution": "votes",
+    "arms": "arms",
+    "tech": "technologies",
+    "place": "places",
+    "state": "states",
+    "person": "people",
+    "envoy": "envoys",
+}
+
+
+def _by_kind(found: Collection[str]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for mark in found:
+        kind, _, name = mark.partition(":")
+        kinds.setdefault(kind, set()).add(name)
+    return kinds
