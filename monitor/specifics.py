@@ -25,6 +25,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from monitor.common_nouns import common_noun
 from monitor.query import fold
 from monitor.spelling import spell
 from monitor.story_marks import marks, names_state, people, repeats, written_out
@@ -357,24 +358,8 @@ class _Found:
             self.terms.add(term)
             if lower:
                 self.plain.add(term)
-            elif term[0] != "=" and (_common_noun(word) or names_state(word)):
+            elif term[0] != "=" and (common_noun(word) or names_state(word)):
                 self.nouns.add(term)
-
-
-def _common_noun(word: str) -> bool:
-    """Whether a capitalised (folded) word is a German common noun by its ending (Lieferung,
-    Rüstungsabkommen, Massenproduktion), not a name: German capitalises every noun."""
-    return len(word) >= _NOUN_LENGTH and word.endswith(_NOUN_ENDINGS)
-
-
-# Endings of German common nouns that the names of the topic's people and places (Myung,
-# Kursk, Wostotschny, Hwasong) do not have; shorter words stay names ("Union").
-_NOUN_ENDINGS = (
-    "ung", "ungen", "heit", "keit", "schaft", "ion", "ionen", "tat", "taten", "nis", "ismus",
-    "abkommen", "vertrag", "vertrage", "fabrik", "gesetz", "bericht", "angriff", "einsatz",
-    "manover", "ubung",
-)  # fmt: skip
-_NOUN_LENGTH = 6
 
 
 def _figure(word: str, following: str) -> int:

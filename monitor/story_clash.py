@@ -27,6 +27,7 @@ def clash(
     kinds_theirs = _by_kind(theirs)
     kinds_mine.pop("note", None)  # compared above, one against the other
     kinds_theirs.pop("note", None)
+    subjects = kinds_mine.pop("subject", set()), kinds_theirs.pop("subject", set())
     for kind in sorted(kinds_mine.keys() & kinds_theirs.keys()):
         if not kinds_mine[kind] & kinds_theirs[kind]:
             one = ", ".join(sorted(kinds_mine[kind]))
@@ -36,7 +37,35 @@ def clash(
     families_theirs, other = _happenings(kinds_theirs)
     if families_mine and families_theirs and not families_mine & families_theirs:
         return f"different happenings ({one}, not {other})"
-    return ""
+    return _other_actors(*subjects, mine, theirs)
+
+
+def _other_actors(
+    mine: set[str], theirs: set[str], marks_mine: Collection[str], marks_theirs: Collection[str]
+) -> str:
+    """Say why two headlines whose first-named actors differ, neither named by the other
+    headline at all, tell two events ("Seoul will gefangene Nordkoreaner aufnehmen" after
+    "Zelenskyy releases video of captured North Korean soldiers"), or ""."""
+    if not mine or not theirs or mine == theirs:
+        return ""
+    named_mine = _with_states({m.partition(":")[2] for m in marks_mine})
+    named_theirs = _with_states({m.partition(":")[2] for m in marks_theirs})
+    if _with_states(mine) & named_theirs or _with_states(theirs) & named_mine:
+        return ""
+    return f"different actors ({', '.join(mine)}, not {', '.join(theirs)})"
+
+
+def _with_states(names: set[str]) -> set[str]:
+    """Names with the states or alliances their people speak for (Wadephul: Germany)."""
+    return names | {_SPEAKS_FOR[name] for name in names if name in _SPEAKS_FOR}
+
+
+# The people of story_marks who speak for a third state or alliance.
+_SPEAKS_FOR = {
+    "wadephul": "germany", "pistorius": "germany", "rutte": "nato", "takaichi": "japan",
+    "lee": "southkorea", "trump": "usa", "rubio": "usa", "kallas": "eu", "xi": "china",
+    "lukashenko": "belarus",
+}  # fmt: skip
 
 
 def _answered(note: str, mine: Collection[str], repeated: tuple[bool, bool]) -> bool:

@@ -202,7 +202,7 @@ class Evidence:
 
 # Headline marks half the topic's headlines carry (story_marks): who, "again", whose envoy
 # (Russia's, North Korea's). Shared, they say little about the event.
-_COMMON_MARKS = ("person:", "note:", "envoy:")
+_COMMON_MARKS = ("person:", "note:", "envoy:", "subject:")
 # ... and the marks that name no event of their own: those, and which arms.
 _NO_EVENT_MARKS = (*_COMMON_MARKS, "arms:")
 

@@ -240,11 +240,14 @@ def marks(title: str) -> frozenset[str]:
     """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
     found = set()
     spelled = []
+    actors: list[str] = []
     title = written_out(title[:HEADLINE_CHARS])
     for clause in _CLAUSE.split(title):
         raw = _WORD.findall(clause)
         words = [spell(fold(word)) for word in raw]
-        found.update(_clause_marks(words))
+        named = _clause_marks(words)
+        found.update(named)
+        actors.extend(m for m in named if m.startswith(("state:", "person:")))
         if len(words) > 1:
             found.update(_separable(words))
         if words and (words[0] in _AGAIN or any(word in _AGAIN_INSIDE for word in words)):
@@ -259,6 +262,8 @@ def marks(title: str) -> frozenset[str]:
         found = {mark for mark in found if not mark.startswith("place:")}
     if negations:
         found.add("note:denial")
+    if actors:
+        found.add(f"subject:{actors[0].partition(':')[2]}")
     return frozenset(found)
 
 
@@ -308,8 +313,9 @@ def _person(spelled: str) -> str | None:
     return mark or next((m for p, m in _PEOPLE_PREFIXES if spelled.startswith(p)), None)
 
 
-def _clause_marks(words: list[str]) -> set[str]:
-    found = set()
+def _clause_marks(words: list[str]) -> list[str]:
+    """The marks of one clause, in the order it names them."""
+    found = []
     for i, word in enumerate(words):
         # The longer name wins: "Kim Yo Jong" is not "Kim" (Jong Un).
         mark = _mark(word + words[i + 1]) if i + 1 < len(words) else None
@@ -318,9 +324,9 @@ def _clause_marks(words: list[str]) -> set[str]:
         if mark is None and i and words[i - 1] in _TO_A_PLACE:
             mark = _CAPITALS.get(word)
         if mark is not None:
-            found.add(mark)
+            found.append(mark)
         if i and word.startswith(ENVOYS):
-            found.update(envoy(words, i - 1, _mark))
+            found.extend(sorted(envoy(words, i - 1, _mark)))
     return found
 
 

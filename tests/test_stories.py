@@ -694,15 +694,21 @@ def test_one_event_on_a_quiet_day_in_two_languages_is_still_one_message() -> Non
         ("Pjöngjang bestreitet Lieferung von Raketen an Moskau", {"note:denial"}),
         ("Neue Einheiten an der Grenze zu Sumy", set()),
         ("No sign of a treaty yet", {"note:denial"}),
-        ("US sanctions North Korean generals", {"state:usa"}),
+        ("US sanctions North Korean generals", {"state:usa", "subject:usa"}),
         ("Nordkorea liefert Artilleriegranaten an Russland", {"arms:shells"}),
         ("Russland liefert Flugabwehrsysteme an Nordkorea", {"arms:airdefence"}),
         ("Kiew: Rakete traf Charkiw", {"arms:missiles", "place:kyiv", "place:kharkiv"}),
-        ("Kim Yo Jong nennt G7 einen Club von Kriegstreibern", {"person:kimyojong", "state:g7"}),
-        ("Kim Jong-un meets Russia's Shoigu", {"person:kimjongun", "person:shoigu"}),
+        (
+            "Kim Yo Jong nennt G7 einen Club von Kriegstreibern",
+            {"person:kimyojong", "state:g7", "subject:kimyojong"},
+        ),
+        (
+            "Kim Jong-un meets Russia's Shoigu",
+            {"person:kimjongun", "person:shoigu", "subject:kimjongun"},
+        ),
         (
             "Putins Sprecher: Lawrow reist nach Pjöngjang",
-            {"person:putin", "person:lavrov", "place:pyongyang"},
+            {"person:putin", "person:lavrov", "place:pyongyang", "subject:putin"},
         ),
     ],
 )
@@ -872,12 +878,14 @@ def test_the_capitals_are_places_only_where_someone_is() -> None:
         "person:choe",
         "person:lavrov",
         "place:moscow",
+        "subject:choe",
     }
     assert "place:pyongyang" in marks("Russian defence minister Belousov arrives in Pyongyang")
     assert marks("Pjöngjang schickt Soldaten nach Kursk") == {"movement:deployed", "place:kursk"}
     assert marks("North Korean defence minister No Kwang Chol visits Moscow") == {
         "person:nokwangchol",
         "place:moscow",
+        "subject:nokwangchol",
     }
 
 
