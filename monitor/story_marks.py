@@ -336,6 +336,7 @@ def _separable(words: list[str]) -> set[str]:
     return {mark for (verb, part), mark in _SEPARABLE.items() if part == particle and verb in words}
 
 
+@functools.lru_cache(maxsize=65536)
 def names_state(word: str) -> bool:
     """Whether a (folded) word names a third state ("German", "Britain", "Seoul"): its
     `state:` mark compares it with the other headline's, across languages too."""
