@@ -581,3 +581,22 @@ def test_a_word_with_a_second_meaning_alerts_the_right_topic(
 ) -> None:
     article = Article(Entry("test", None, None, title, "", None), text, True)
     assert {match.topic for match in matcher.match(article)} == expected
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Seoul may send arms to Ukraine over North Korean troop deployment, Yoon says",
+        "Südkorea erwägt Waffen für die Ukraine wegen nordkoreanischer Truppen",
+    ],
+)
+def test_another_states_arms_for_ukraine_are_no_weapons_for_russia(
+    matcher: Matcher, title: str
+) -> None:
+    text = (
+        "SEOUL (Reuters) - South Korea could supply weapons directly to Ukraine, President Yoon "
+        "said, after North Korea sent troops and shells to Russia. Seoul has so far sent only "
+        "humanitarian aid to Kyiv. The Kremlin warned of a response."
+    )
+    article = Article(Entry("test", None, None, title, "", None), text, True)
+    assert WEAPONS not in {match.topic for match in matcher.match(article)}
