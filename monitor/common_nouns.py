@@ -12,18 +12,26 @@ def common_noun(word: str) -> bool:
     """Whether a capitalised (folded) word is a common noun, not a name: a German one by its
     ending (Lieferung, Rüstungsabkommen, Massenproduktion; German capitalises every noun), or
     a word of an office's title ("Chief of General Staff", "State Duma")."""
-    return word in _OFFICE_WORDS or (len(word) >= _NOUN_LENGTH and word.endswith(_NOUN_ENDINGS))
+    if word in _OFFICE_WORDS:
+        return True
+    if len(word) < _NOUN_LENGTH or word.endswith(_KOREAN_SYLLABLES):
+        return False
+    return word.endswith(_NOUN_ENDINGS) and not (word.endswith("ion") and len(word) < 7)
 
 
-# Endings of German common nouns that the names of the topic's people and places (Myung,
-# Kursk, Wostotschny, Hwasong) do not have; shorter words stay names ("Union").
+# Endings of German common nouns that the names of the topic's people and places (Kursk,
+# Wostotschny, Hwasong) do not have; shorter words stay names ("Union"), and so do six-letter
+# words in -ion (Rodion, Legion).
 _NOUN_ENDINGS = (
-    "ung", "ungen", "heit", "keit", "schaft", "ion", "ionen", "tat", "taten", "nis", "ismus",
+    "ung", "ungen", "heit", "heiten", "keit", "keiten", "schaft", "ion", "ionen", "tat", "taten",
+    "nis", "ismus", "fabriken",
     "abkommen", "vertrag", "vertrage", "fabrik", "gesetz", "bericht", "angriff", "einsatz",
     "manover", "ubung", "schiff", "schiffe", "drohne", "drohnen", "rakete", "raketen", "hafen",
     "flugzeug", "flugzeuge", "soldaten", "truppen",
 )  # fmt: skip
 _NOUN_LENGTH = 6
+# Korean names end like German nouns: Hamhung, Lee Jae-myung, Hyoung.
+_KOREAN_SYLLABLES = ("yung", "hung", "oung")
 _OFFICE_WORDS = frozenset(
     (
         "state", "staff", "general", "chief", "fleet", "command", "ministry", "department",

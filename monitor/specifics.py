@@ -19,6 +19,7 @@ module reduces an article's lead to such terms:
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import re
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from monitor.common_nouns import common_noun
 from monitor.query import fold
 from monitor.spelling import spell
-from monitor.story_marks import marks, names_state, people, repeats, written_out
+from monitor.story_marks import marks, people, repeats, written_out
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -228,8 +229,7 @@ class Specifics:
     headline: frozenset[str] = frozenset()  # the terms of the title alone
     people: frozenset[str] = frozenset()  # the people (story_marks) named in title and lead
     repeats: bool = False  # its first `WIDE_WORDS` say the event happened before (story_marks)
-    # Headline terms capitalised but naming no new actor: German common nouns, and third states
-    # (their `state:` marks compare them, "German" with "Deutschland").
+    # Headline terms capitalised but naming no new actor: German common nouns, office words
     nouns: frozenset[str] = frozenset()
 
 
@@ -256,7 +256,8 @@ def _term(word: str) -> str:
 def specifics(title: str, text: str) -> Specifics:
     """Reduce the article's title and lead to terms, figures and dates (see the module doc)."""
     title = written_out(title)  # "N. Korea" is North Korea, "U.S." the USA
-    words = [m.group() for m in _TOKEN.finditer(f"{title}\n{written_out(text)}")][:WIDE_WORDS]
+    opening = written_out(_opening(text))
+    words = [m.group() for m in _TOKEN.finditer(f"{title}\n{opening}")][:WIDE_WORDS]
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks
     found = _Found(set(), set(), set(), set())
     lead: frozenset[str] = frozenset()
@@ -278,7 +279,7 @@ def specifics(title: str, text: str) -> Specifics:
             continue
         if found.figure_or_date(word, following):
             continue
-        found.word(word, words[i][0].islower())
+        found.word(word, words[i][0].islower(), i < title_words)
     if len(words) <= LEAD_WORDS:
         lead = frozenset(found.terms)
     return Specifics(
@@ -293,8 +294,20 @@ def specifics(title: str, text: str) -> Specifics:
         frozenset(found.terms) if headline is None else headline,
         people(words),
         repeats(folded),
-        frozenset(found.nouns) if headline is None else headline & found.nouns,
+        frozenset(found.nouns),
     )
+
+
+def _opening(text: str) -> str:
+    """The text up to some words past the `WIDE_WORDS` read: the rest is never read, and a page
+    can be megabytes long."""
+    last = collections.deque(itertools.islice(_TOKEN.finditer(text), WIDE_WORDS + _MARGIN_WORDS), 1)
+    return text[: last[0].end()] if last else text
+
+
+# Words read past `WIDE_WORDS` before the agencies' abbreviations are written out ("U.S." is two
+# words before and one after).
+_MARGIN_WORDS = 50
 
 
 _WEEKDAY_TERMS = frozenset(f"@{day}" for day in _WEEKDAYS.values())
@@ -318,7 +331,7 @@ class _Found:
     figures: set[str]
     dates: set[str]
     plain: set[str]  # terms of words written in lower case somewhere: a language's words
-    nouns: set[str] = field(default_factory=set)  # capitalised common nouns, states' names
+    nouns: set[str] = field(default_factory=set)  # the title's capitalised common nouns
 
     def figure_or_date(self, word: str, following: str) -> bool:
         """Count a figure or a date's month; True when the word is a figure and no word."""
@@ -346,7 +359,7 @@ class _Found:
             self.dates.add(f"@{month:02d}-{day:02d}")
             self.terms.add(f"@{month:02d}-{day:02d}")
 
-    def word(self, word: str, lower: bool) -> None:
+    def word(self, word: str, lower: bool, in_title: bool) -> None:
         if word in _WEEKDAYS:
             self.terms.add(f"@{_WEEKDAYS[word]}")
         elif word in _NUMBER_WORDS:
@@ -358,7 +371,7 @@ class _Found:
             self.terms.add(term)
             if lower:
                 self.plain.add(term)
-            elif term[0] != "=" and (common_noun(word) or names_state(word)):
+            elif in_title and term[0] != "=" and common_noun(word):
                 self.nouns.add(term)
 
 

@@ -21,8 +21,8 @@ evidence about the *event*, not the topic (every report on a topic shares its vo
    Moscow for Minsk" would look contained in "Lavrov hosts Choe in Moscow".
 3. The same report: a weighted overlap of at least `SAME_STORY` (`SAME_ACROSS` across
    languages, `SAME_ACROSS_HEADLINES` when the two headlines share a telling name or event
-   word, or the same two or more people and no one else, and name no one the other report
-   never mentions) with a shared telling term (rare,
+   word, or the same two or more people and no one else, not only Putin and Kim, and name no
+   one the other report never mentions) with a shared telling term (rare,
    and not one of the topic's own words; see `story_evidence.py`, which also asks the
    headlines to agree in one language and the two reports to share a name, date, figure or
    headline mark across languages), or, for two long reports, `WIDE_SHARED` telling terms in
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 SAME_STORY = 0.52
 SAME_ACROSS = 0.55
 # Across languages, a lower overlap suffices when the two headlines share a telling name or
-# event word (Duma, veto, a reactor), not a figure, or the same people and no one else ("Kim
-# gratuliert Putin", "Kim sends greetings to Putin"): the headlines then name one happening.
+# event word (Duma, veto, a reactor), not a figure, or the same people and no one else, not only
+# the two leaders ("Putin empfängt Choe", "Putin receives Choe"): they name one happening.
 SAME_ACROSS_HEADLINES = 0.40
 # A near-duplicate is the same report only when the leads agree this much too: two reports can
 # share a long background paragraph and still tell two events.
@@ -149,7 +149,10 @@ class StoryIndex:
         across = across_languages(found.lang, member.lang)
         needed = SAME_ACROSS if across else SAME_STORY
         people = self.evidence.same_people(found, member)
-        if across and (people or self.evidence.headlines_share(found, member)):
+        if across and (
+            self.evidence.same_meeting(found, member)
+            or self.evidence.headlines_share(found, member)
+        ):
             needed = SAME_ACROSS_HEADLINES
         strong, reason = score >= needed and telling, f"needs {needed:.2f}"
         if score >= needed and not telling:

@@ -2,7 +2,8 @@
 
 A headline's marks name what happened, where, which third state acted, who and whose envoy.
 When two headlines both name something of one kind and share nothing of that kind, or one says
-"again" or denies while the other does not, they report two events, whatever else they share.
+"again" or denies while the other does not, or their first-named actors differ and neither
+headline names the other's, they report two events, whatever else they share.
 """
 
 from __future__ import annotations
@@ -48,23 +49,23 @@ def _other_actors(
     "Zelenskyy releases video of captured North Korean soldiers"), or ""."""
     if not mine or not theirs or mine == theirs:
         return ""
-    named_mine = _with_states({m.partition(":")[2] for m in marks_mine})
-    named_theirs = _with_states({m.partition(":")[2] for m in marks_theirs})
-    if _with_states(mine) & named_theirs or _with_states(theirs) & named_mine:
+    named_mine = with_states({m.partition(":")[2] for m in marks_mine})
+    named_theirs = with_states({m.partition(":")[2] for m in marks_theirs})
+    if with_states(mine) & named_theirs or with_states(theirs) & named_mine:
         return ""
     return f"different actors ({', '.join(mine)}, not {', '.join(theirs)})"
 
 
-def _with_states(names: set[str]) -> set[str]:
+def with_states(names: Collection[str]) -> set[str]:
     """Names with the states or alliances their people speak for (Wadephul: Germany)."""
-    return names | {_SPEAKS_FOR[name] for name in names if name in _SPEAKS_FOR}
+    return set(names) | {_SPEAKS_FOR[name] for name in names if name in _SPEAKS_FOR}
 
 
-# The people of story_marks who speak for a third state or alliance.
+# The people of story_marks who speak for a third state, an alliance or another person.
 _SPEAKS_FOR = {
     "wadephul": "germany", "pistorius": "germany", "rutte": "nato", "takaichi": "japan",
     "lee": "southkorea", "trump": "usa", "rubio": "usa", "kallas": "eu", "xi": "china",
-    "lukashenko": "belarus",
+    "lukashenko": "belarus", "peskov": "putin",
 }  # fmt: skip
 
 
@@ -102,6 +103,7 @@ _KIND_WORDS = {
     "state": "states",
     "person": "people",
     "envoy": "envoys",
+    "chamber": "chambers",
 }
 
 

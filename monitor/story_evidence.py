@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.specifics import Specifics
-from monitor.story_clash import clash
+from monitor.story_clash import clash, with_states
+from monitor.story_marks import state_of
 from monitor.story_words import WordWindow
 
 # A term found in this many of the window's story heads (and this share of them) is the topic's,
@@ -108,7 +109,7 @@ class Evidence:
         # Only names the other language could contain: a German noun (Studie) is no new actor.
         mine = self.comparable(found.headline, found.names, True)
         theirs = self.comparable(member.headline, member.names, True)
-        return not self._a_new_name(found, member, mine, theirs)
+        return not self._a_new_name(found, member, mine, theirs, across=True)
 
     def same_people(self, found: Specifics, member: Member) -> bool:
         """Whether both headlines name the same two or more people and no one else ("Kim Jong
@@ -119,14 +120,30 @@ class Evidence:
         theirs = {m for m in member.marks if m.startswith("person:")}
         return len(mine) >= 2 and mine == theirs
 
+    def same_meeting(self, found: Specifics, member: Member) -> bool:
+        """Whether both headlines name the same people (`same_people`), not only the two leaders:
+        "Putin empfängt Choe" and "Putin receives Choe" name one meeting, "Putin schenkt Kim
+        eine Limousine" and "Putin and Kim sign the treaty" two of their many exchanges."""
+        if not self.same_people(found, member):
+            return False
+        return any(m.startswith("person:") and m not in _LEADERS for m in found.marks)
+
     def _a_new_name(
-        self, found: Specifics, member: Member, mine: frozenset[str], theirs: frozenset[str]
+        self,
+        found: Specifics,
+        member: Member,
+        mine: frozenset[str],
+        theirs: frozenset[str],
+        across: bool = False,
     ) -> bool:
         """Whether either headline (`mine`, `theirs`: their terms to read) names someone or
-        somewhere telling the other report never mentions."""
-        return self._new_name(mine, found.names, found.nouns, member.terms) or self._new_name(
-            theirs, member.names, member.nouns, found.terms
-        )
+        somewhere telling the other report never mentions. Across languages a headline's
+        common nouns (Rüstungsabkommen, General Staff) are capitalised like names but name no
+        one; in one language they are words the other report could have used, and count."""
+        nouns = (found.nouns, member.nouns) if across else ((), ())
+        return self._new_name(
+            mine, found.names, nouns[0], member.terms, member.people
+        ) or self._new_name(theirs, member.names, nouns[1], found.terms, found.people)
 
     def _concept(self, term: str) -> bool:
         """Whether a term is an event word (foreign ministers, a treaty) in a window too fresh
@@ -139,13 +156,19 @@ class Evidence:
         names: Collection[str],
         nouns: Collection[str],
         other: Collection[str],
+        people: Collection[str],
     ) -> bool:
-        """Whether a headline names someone or somewhere telling that the other lead never
-        mentions (Shoigu, not Lavrov; Melitopol, not Mariupol): another actor, another event.
-        A German common noun (Rüstungsabkommen) is capitalised like a name but names no one; a
-        third state is compared by its headline mark (story_clash)."""
+        """Whether a headline names someone or somewhere telling that the other lead (`other`
+        its terms, `people` its people) never mentions (Shoigu, not Lavrov; Melitopol, not
+        Mariupol): another actor, another event. A state the other lead names in other words
+        ("German", "Deutschland") or through who speaks for it (Wadephul) is no new one."""
         return any(
-            t in names and t not in nouns and self.telling(t) and t not in other for t in headline
+            t in names
+            and t not in nouns
+            and self.telling(t)
+            and t not in other
+            and not _same_state(t, other, people)
+            for t in headline
         )
 
     def across(self, found: Specifics, member: Member) -> bool:
@@ -205,6 +228,18 @@ class Evidence:
 _COMMON_MARKS = ("person:", "note:", "envoy:", "subject:")
 # ... and the marks that name no event of their own: those, and which arms.
 _NO_EVENT_MARKS = (*_COMMON_MARKS, "arms:")
+# The two leaders, whom half the topic's headlines name together.
+_LEADERS = frozenset({"person:putin", "person:kimjongun"})
+
+
+def _same_state(term: str, other: Collection[str], people: Collection[str]) -> bool:
+    """Whether `term` names a third state that one of the `other` terms names too, or one of
+    the other report's `people` (person marks) speaks for."""
+    state = state_of(term)
+    if state is None:
+        return False
+    spoken_for = with_states({person.partition(":")[2] for person in people})
+    return state in spoken_for or any(state_of(t) == state for t in other)
 
 
 def _new_figure(headline: Collection[str], other: Collection[str]) -> bool:

@@ -12,6 +12,8 @@ they report two events.
 
 Only the headline is read: a lead's background ("units withdrawn earlier") would veto reports
 of one event. A mark is missed rather than guessed: a headline that names no kind vetoes nothing.
+The first third state or person a headline names is also its actor (`subject:seoul`), which
+story_clash.py compares: "Seoul will gefangene Nordkoreaner aufnehmen" is not Zelensky's video.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ fate losses: verlust* losses casualt* verloren
 treaty signed: unterzeichn* unterschrieb* unterschreib* signed signing
 treaty ratified: ratifi*
 treaty inforce: inkraft intoforse
+chamber duma: duma staatsduma
+chamber federationcouncil: federationcouncil foderationsrat*
 outcome failed: gescheitert fehlgeschlag* misslung* missgluckt* fail fails failed failure
     explodiert* explod* explosion
 outcome succeeded: erfolgreich* success*
@@ -102,14 +106,14 @@ state turkey: turkei turkisch* turkey turkish ankara
 state canada: kanada* canada canadian* ottawa
 state netherlands: niederland* netherlands dutch
 state sweden: schweden schwedisch* sweden swedish
-state india: indien indisch* india indian*
+state india: indien indiens indische indischen indischer indisches india indian indians
 state italy: italien italienisch* italy italian*
 state lithuania: litauen* lithuania*
 state latvia: lettland* lettisch* latvia*
 state estonia: estland* estnisch* estonia*
 state austria: osterreich* austria*
-state switzerland: schweiz* switzerland swiss
-state finland: finnland* finnisch* finland finnish
+state switzerland: schweiz schweizer schweizerische schweizerischen switzerland swiss
+state finland: finnland finnlands finnische finnischen finnischer finland finnish
 state norway: norweg* norway
 state denmark: danemark* danisch* denmark danish
 state czechia: tschechi* czech*
@@ -127,7 +131,7 @@ person peskov: peskov* peskow*
 person zelensky: zelensk* selenskyj* selenski*
 person sybiha: sybiha* sybyha*
 person lee: lee
-person trump: trump*
+person trump: trump trumps
 person xi: xi
 person lukashenko: lukashenko* lukaschenko*
 person medvedev: medvedev* medwedew*
@@ -138,7 +142,7 @@ person guterres: guterres*
 person rubio: rubio*
 person pistorius: pistorius*
 person wadephul: wadephul*
-person kallas: kallas*
+person kallas: kallas
 person rutte: rutte*
 person nokwangchol: nokwang
 """
@@ -197,12 +201,12 @@ _DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.sp
 _REPEATED_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
     dritte dritter drittes dritten third vierte vierter fourth"""
 _AGAIN_WORDS = _REPEATED_WORDS + " another auch also ebenfalls follows folgt folgen"
-# ("Also" anywhere, "..., also ships missiles": a fact added. "Auch" opening a clause: "Auch die
-# Schweiz bestellt ... ein" is another state following; "– auch nordkoreanische KN-23
-# eingesetzt", among them, is a reply instead of an edit, the safe side. Inside a clause it
-# only widens ("bedroht auch Europa").)
+# ("Auch" and "also" opening a clause: "Auch die Schweiz bestellt ... ein" is another state
+# following, "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt",
+# among them, is a reply instead of an edit, the safe side. Inside a clause they only widen:
+# "bedroht auch Europa", "North Korea also supplies howitzers" against "liefert auch Haubitzen".)
 _AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
-_AGAIN_INSIDE = _AGAIN - {spell(fold("auch"))}
+_AGAIN_INSIDE = _AGAIN - {spell(fold("auch")), spell(fold("also"))}
 # A text that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
 # "again": both tell the repeated event. "Auch" and "also" fill every text and say nothing there.
 _REPEAT_WORDS = (
@@ -223,7 +227,7 @@ _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": b
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
 # Agency style, written out: "S. Korea summons Russian envoy", "N. Korean troops", "U.S.
 # sanctions", "UK". Only in capitals: "uk" is a syllable of a Korean name, "us" a word.
-_ABBREVIATED = re.compile(r"\b([NS])\.\s*(?=Korea)|\bU\.?([SK])\.?(?![\w.])")
+_ABBREVIATED = re.compile(r"\b([NS])\.\s*(?=Korea)|\bU\.?([SK])\.?(?:A\.?)?(?![\w.$])")
 _WRITTEN_OUT = {"N": "North ", "S": "South ", "US": "USA", "UK": "Britain"}
 
 
@@ -337,10 +341,11 @@ def _separable(words: list[str]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=65536)
-def names_state(word: str) -> bool:
-    """Whether a (folded) word names a third state ("German", "Britain", "Seoul"): its
-    `state:` mark compares it with the other headline's, across languages too."""
-    return (_mark(_spelled(word)) or "").startswith("state:")
+def state_of(term: str) -> str | None:
+    """The third state a term of specifics.py names (a spelled stem, "german", "deuhla", or a
+    concept, "=japan"), or None: "German" and "Deutschland" name one state."""
+    mark = _mark(_spelled(term[1:]) if term[:1] == "=" else term)
+    return mark.partition(":")[2] if mark is not None and mark.startswith("state:") else None
 
 
 def _mark(word: str) -> str | None:
