@@ -7,6 +7,7 @@ and a benchmark stream replayed in arrival order."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def second_reports(pair: dict[str, Any]) -> list[tuple[Assignment, StoryIndex]]:
     return placed
 
 
+@functools.lru_cache(maxsize=8)
 def replayed(stream: Path, news: bool) -> dict[str, tuple[str, str, str]]:
     """Place every report of a benchmark stream in arrival order, in an empty window or, with
     `news`, one holding the real feeds' items as general news (as the benchmark counts them);
@@ -93,3 +95,10 @@ def replayed(stream: Path, news: bool) -> dict[str, tuple[str, str, str]]:
         opened.setdefault(found.story, report["event"])
         placed[report["id"]] = (found.kind, opened[found.story], report["event"])
     return placed
+
+
+def not_merged(stream: Path, keys: Iterable[str]) -> list[str]:
+    """The reports among `keys` of a benchmark stream, replayed with the general news, that did
+    not join their own event's story as the same report."""
+    placed = replayed(stream, news=True)
+    return [key for key in keys if placed[key][0] != "same" or placed[key][1] != placed[key][2]]
