@@ -245,6 +245,7 @@ def marks(title: str) -> frozenset[str]:
     found = set()
     spelled = []
     actors: list[str] = []
+    again = False
     title = written_out(title[:HEADLINE_CHARS])
     for clause in _CLAUSE.split(title):
         raw = _WORD.findall(clause)
@@ -254,8 +255,7 @@ def marks(title: str) -> frozenset[str]:
         actors.extend(m for m in named if m.startswith(("state:", "person:")))
         if len(words) > 1:
             found.update(_separable(words))
-        if words and (words[0] in _AGAIN or any(word in _AGAIN_INSIDE for word in words)):
-            found.add("note:again")
+        again = again or _says_again(words)
         spelled.extend(words)
     negations = _negations(spelled)
     if negations & _NEGATIONS:
@@ -266,9 +266,16 @@ def marks(title: str) -> frozenset[str]:
         found = {mark for mark in found if not mark.startswith("place:")}
     if negations:
         found.add("note:denial")
+    if again:
+        found.add("note:again")
     if actors:
         found.add(f"subject:{actors[0].partition(':')[2]}")
     return frozenset(found)
+
+
+def _says_again(clause: Sequence[str]) -> bool:
+    """Whether a clause's (spelled) words say its event happened again or another followed."""
+    return bool(clause) and (clause[0] in _AGAIN or any(w in _AGAIN_INSIDE for w in clause))
 
 
 def _negations(spelled: Sequence[str]) -> set[str]:

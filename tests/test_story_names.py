@@ -75,6 +75,8 @@ def test_also_inside_a_clause_only_widens() -> None:
     assert "note:again" in marks("Kim sends troops, also ships missiles")
     assert "note:again" in marks("Japan summons Russian envoy again")
     assert clash(marks("Also Japan summons Russian envoy"), marks("Japan summons Russian envoy"))
+    # a denial keeps its "again" (the denial drops the marks of what happened, not the notes)
+    assert {"note:denial", "note:again"} <= marks("Kreml bestreitet erneut Truppenentsendung")
 
 
 def test_headlines_whose_first_actors_differ_tell_two_events() -> None:
