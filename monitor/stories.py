@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 from monitor.specifics import Specifics, specifics
 from monitor.story_copies import Copies, shingle_signature
 from monitor.story_decision import Assignment
-from monitor.story_evidence import Evidence, Member, across_languages
+from monitor.story_evidence import Evidence, Member, across_languages, beyond_the_leaders
 from monitor.story_words import WordWindow
 
 if TYPE_CHECKING:
@@ -149,10 +149,8 @@ class StoryIndex:
         across = across_languages(found.lang, member.lang)
         needed = SAME_ACROSS if across else SAME_STORY
         people = self.evidence.same_people(found, member)
-        if across and (
-            self.evidence.same_meeting(found, member)
-            or self.evidence.headlines_share(found, member)
-        ):
+        meeting = people and beyond_the_leaders(found.marks)
+        if across and (meeting or self.evidence.headlines_share(found, member)):
             needed = SAME_ACROSS_HEADLINES
         strong, reason = score >= needed and telling, f"needs {needed:.2f}"
         if score >= needed and not telling:

@@ -49,7 +49,7 @@ class Member:
     headline: tuple[str, ...]
     people: tuple[str, ...]
     repeats: bool
-    nouns: tuple[str, ...]  # the headline's common nouns and states (specifics): no new actors
+    nouns: tuple[str, ...]  # the headline's common nouns (specifics): no new actors
     lang: str
     at: datetime
     head: bool  # the story's first report: the only kind of member compared with
@@ -119,14 +119,6 @@ class Evidence:
         mine = {m for m in found.marks if m.startswith("person:")}
         theirs = {m for m in member.marks if m.startswith("person:")}
         return len(mine) >= 2 and mine == theirs
-
-    def same_meeting(self, found: Specifics, member: Member) -> bool:
-        """Whether both headlines name the same people (`same_people`), not only the two leaders:
-        "Putin empfängt Choe" and "Putin receives Choe" name one meeting, "Putin schenkt Kim
-        eine Limousine" and "Putin and Kim sign the treaty" two of their many exchanges."""
-        if not self.same_people(found, member):
-            return False
-        return any(m.startswith("person:") and m not in _LEADERS for m in found.marks)
 
     def _a_new_name(
         self,
@@ -230,6 +222,14 @@ _COMMON_MARKS = ("person:", "note:", "envoy:", "subject:")
 _NO_EVENT_MARKS = (*_COMMON_MARKS, "arms:")
 # The two leaders, whom half the topic's headlines name together.
 _LEADERS = frozenset({"person:putin", "person:kimjongun"})
+
+
+def beyond_the_leaders(marks: Collection[str]) -> bool:
+    """Whether a headline's marks name someone besides the two leaders: two headlines naming the
+    same people (`Evidence.same_people`) name one meeting when they do ("Putin empfängt Choe",
+    "Putin receives Choe"), and one of the leaders' many exchanges otherwise ("Putin schenkt
+    Kim eine Limousine", "Putin and Kim sign the treaty")."""
+    return any(m.startswith("person:") and m not in _LEADERS for m in marks)
 
 
 def _same_state(term: str, other: Collection[str], people: Collection[str]) -> bool:
