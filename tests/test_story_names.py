@@ -50,6 +50,16 @@ def test_a_german_common_noun_or_a_state_in_a_headline_names_no_new_actor() -> N
     assert not specifics("Sicherheitsberater trifft Rutte", "Sicherheit zuerst").nouns
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["", "U.S." * 5000, "N. S. N. Korea Korea", "U.S.A.U.K.", "US$ UK£ U.S.-led", "🙂 S.\u200bKorea",
+     "N." * 3000 + "Korea", "Rüstungsabkommen" * 500, "\x00\ufeffUS"],
+)  # fmt: skip
+def test_a_hostile_headline_is_read_without_error(title: str) -> None:
+    found = specifics(title, title)
+    assert found.nouns <= found.headline and isinstance(marks(title), frozenset)
+
+
 def test_only_the_opening_words_of_a_long_page_are_read() -> None:
     text = "Die U.S. Regierung und N. Korea. " + "Wort " * 400
     assert specifics("Titel", text) == specifics("Titel", text + "U.S. Kursk " * 200_000)
