@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "bench" / "stories"
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 BURST = timedelta(hours=2)
-STREAMS = ("heldout2", "heldout", "adversarial", "tuning", "tuning2")
+STREAMS = ("heldout2", "heldout", "adversarial", "tuning", "tuning2", "tuning3")
 
 
 @dataclass
