@@ -88,7 +88,11 @@ _ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treat
             "sanctions": "decision", "resolution": "decision"}  # fmt: skip
 
 
-_NOTES = {"note:denial": "denies or corrects", "note:again": "says again, another or also"}
+_NOTES = {
+    "note:denial": "denies or corrects",
+    "note:again": "says again, another or also",
+    "note:ahead": "tells a plan or expectation",
+}
 
 _KIND_WORDS = {
     "movement": "movements",

@@ -54,7 +54,8 @@ outcome succeeded: erfolgreich* success*
 sanctions imposed: verhangt verhangen impose imposes imposed
 sanctions extended: verlangert* extend*
 sanctions lifted: aufgehoben lockert gelockert lift lifts lifted
-resolution adopted: angenommen verabschiedet* adopt adopts adopted
+resolution adopted: angenommen verabschiedet* beschliesst beschliessen beschlossen adopt adopts
+    adopted
 resolution agreed: einigen einigt geeinigt einigung* agree agrees agreed vereinbar*
 resolution rejected: veto vetos vetoes vetoed blockiert blockieren abgelehnt reject rejects
     rejected
@@ -215,6 +216,11 @@ _REPEAT_WORDS = (
     sechste sechster sechsten sixth"""
 )
 _REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
+# A headline that looks ahead ("Security Council to vote Tuesday; veto expected", "Schoigu soll
+# Pjöngjang besuchen") tells the plan, not the happening: the vote itself is a follow-up.
+_AHEAD_WORDS = """expected erwartet erwarten soll sollen plant planen plans planned geplant
+    upcoming bevorstehend bevorstehende bevorstehenden angekundigt ankundigung"""
+_AHEAD = frozenset(spell(fold(word)) for word in _AHEAD_WORDS.split())
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -245,7 +251,7 @@ def marks(title: str) -> frozenset[str]:
     found = set()
     spelled = []
     actors: list[str] = []
-    again = False
+    again = ahead = False
     title = written_out(title[:HEADLINE_CHARS])
     for clause in _CLAUSE.split(title):
         raw = _WORD.findall(clause)
@@ -256,6 +262,7 @@ def marks(title: str) -> frozenset[str]:
         if len(words) > 1:
             found.update(_separable(words))
         again = again or _says_again(words)
+        ahead = ahead or _looks_ahead(words)
         spelled.extend(words)
     negations = _negations(spelled)
     if negations & _NEGATIONS:
@@ -268,6 +275,8 @@ def marks(title: str) -> frozenset[str]:
         found.add("note:denial")
     if again:
         found.add("note:again")
+    if ahead:
+        found.add("note:ahead")
     if actors:
         found.add(f"subject:{actors[0].partition(':')[2]}")
     return frozenset(found)
@@ -276,6 +285,12 @@ def marks(title: str) -> frozenset[str]:
 def _says_again(clause: Sequence[str]) -> bool:
     """Whether a clause's (spelled) words say its event happened again or another followed."""
     return bool(clause) and (clause[0] in _AGAIN or any(w in _AGAIN_INSIDE for w in clause))
+
+
+def _looks_ahead(clause: Sequence[str]) -> bool:
+    """Whether a clause's (spelled) words tell a plan or an expectation, not a happening."""
+    # (Not English "to" before a verb: "to send" is also what someone urges or decided.)
+    return any(word in _AHEAD for word in clause)
 
 
 def _negations(spelled: Sequence[str]) -> set[str]:

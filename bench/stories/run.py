@@ -145,10 +145,12 @@ def replay(
         clusters[placed.story if placed.kind != "followup" else report["id"]].append(
             report["event"]
         )
-        missed = len(tally.missed)
+        missed, swallowed = len(tally.missed), len(tally.swallowed)
         _score(tally, report, placed, head_event, seen_langs)
         if len(tally.missed) > missed:
             tally.missed[-1] += f"\n      {placed.describe(index.titles())}"
+        if len(tally.swallowed) > swallowed:
+            tally.swallowed[-1] += f"\n      {placed.describe(index.titles())}"
         seen_langs[report["event"]].add(report["lang"])
     _pairs(tally, list(clusters.values()), [r["event"] for r in reports])
     if show:
