@@ -571,10 +571,67 @@ ELEVENTH = [
 ]
 
 
+# The thirteenth round (tuning11): soldiers named by their army or as "Kims Leute", building
+# units, a chargé d'affaires summoned, short-range weapons, ethnic Koreans of Russia, a blocked
+# council statement, and Kim welcoming his own returning units.
+THIRTEENTH = [
+    (
+        "KPA personnel seen at Russian firing range near Ussuriysk",
+        "SEOUL (Yonhap) - More personnel of the Korean People's Army have reached a firing "
+        "range in Russia's Far East, South Korea's spy agency told lawmakers, citing imagery "
+        "of new barracks there.",
+        {TROOPS},
+    ),
+    (
+        "Kims Leute jetzt auch bei Brjansk?",
+        "KIEW (dpa) - Ukrainische Grenzschützer wollen Angehörige der Koreanischen Volksarmee "
+        "erstmals im russischen Gebiet Brjansk gesehen haben. Moskau schweigt dazu.",
+        {TROOPS},
+    ),
+    (
+        "Militärbaueinheiten aus Nordkorea erreichen Kursk",
+        "SEOUL (AFP) - Nordkoreanische Militärbaueinheiten sind laut südkoreanischem "
+        "Geheimdienst in der russischen Region Kursk angekommen, um Brücken zu reparieren.",
+        {TROOPS},
+    ),
+    (
+        "Wien bestellt nordkoreanischen Geschäftsträger ein",
+        "WIEN (APA) - Das österreichische Außenministerium hat den nordkoreanischen "
+        "Geschäftsträger einbestellt und gegen die Unterstützung Pjöngjangs für Russlands Krieg "
+        "gegen die Ukraine protestiert.",
+        {SUMMIT},
+    ),
+    (
+        "Odessa: Angriff mit Kurzstreckenwaffen aus Pjöngjang",
+        "ODESSA (dpa) - Russland hat die Hafenstadt Odessa nach ukrainischen Angaben mit zwei "
+        "Kurzstreckenwaffen aus nordkoreanischer Produktion angegriffen. Zwei Menschen starben.",
+        {WEAPONS},
+    ),
+    (
+        "Koreanischstämmiger Soldat aus Sachalin in der Ukraine gefallen",
+        "JUSCHNO-SACHALINSK - Ein koreanischstämmiger Vertragssoldat der russischen Armee ist "
+        "bei Kämpfen in der Ukraine gefallen. Seine Familie lebt seit Generationen auf der Insel.",
+        set(),  # Russia's own citizens of Korean descent
+    ),
+    (
+        "Russia blocks council statement on North Korean soldiers near Kursk",
+        "NEW YORK (AP) - Russia blocked a UN Security Council press statement that would have "
+        "condemned North Korea's deployment of soldiers near Kursk, diplomats said.",
+        {UN},  # the soldiers are the statement's grounds
+    ),
+    (
+        "Kim begrüßt heimgekehrte Einheiten mit Orden",
+        "PJÖNGJANG (KCNA) - Machthaber Kim Jong Un hat in Pjöngjang Einheiten empfangen, die im "
+        "russischen Gebiet Kursk gekämpft hatten, und Orden verliehen.",
+        {TROOPS},  # a leader receiving his own soldiers is no summit
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("title", "text", "expected"),
-    CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH,
-    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH],
+    CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH + THIRTEENTH,
+    ids=[c[0][:40] for c in CASES + PROBED + NINTH + PROBE9 + PROBE10 + ELEVENTH + THIRTEENTH],
 )
 def test_a_word_with_a_second_meaning_alerts_the_right_topic(
     matcher: Matcher, title: str, text: str, expected: set[str]
