@@ -221,6 +221,10 @@ _REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
 _AHEAD_WORDS = """expected erwartet erwarten soll sollen plant planen plans planned geplant
     upcoming bevorstehend bevorstehende bevorstehenden angekundigt ankundigung"""
 _AHEAD = frozenset(spell(fold(word)) for word in _AHEAD_WORDS.split())
+# ... but "soll" with a past infinitive is hearsay, not a plan: "Nordkorea soll Raketen
+# geliefert haben" reports what happened.
+_HEARSAY = frozenset(spell(fold(word)) for word in ["soll", "sollen"])
+_PAST = frozenset(spell(fold(word)) for word in ["haben", "sein", "worden", "gewesen"])
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -290,7 +294,10 @@ def _says_again(clause: Sequence[str]) -> bool:
 def _looks_ahead(clause: Sequence[str]) -> bool:
     """Whether a clause's (spelled) words tell a plan or an expectation, not a happening."""
     # (Not English "to" before a verb: "to send" is also what someone urges or decided.)
-    return any(word in _AHEAD for word in clause)
+    ahead = {word for word in clause if word in _AHEAD}
+    if ahead <= _HEARSAY and any(word in _PAST for word in clause):
+        return False
+    return bool(ahead)
 
 
 def _negations(spelled: Sequence[str]) -> set[str]:

@@ -33,6 +33,8 @@ def test_a_plan_or_an_expectation_is_a_note_of_its_own() -> None:
     assert "note:ahead" in marks("UN-Sicherheitsrat stimmt über Resolution ab - Veto erwartet")
     # both headlines tell the plan: one event
     assert not clash(vote, marks("UN-Sicherheitsrat stimmt über Resolution ab - Veto erwartet"))
+    # "soll" with a past infinitive is hearsay about what happened, not a plan
+    assert "note:ahead" not in marks("Nordkorea soll weitere Soldaten geschickt haben")
     # "to" before a verb is also what someone urges or accepted: no plan of the headline's own
     assert "note:ahead" not in marks("Zelenskiy urges South Korea to send air defence")
     assert "note:ahead" not in marks("Kim Jong Un has accepted invitation to visit Russia")
