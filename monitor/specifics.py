@@ -26,10 +26,11 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from monitor.agency_style import untagged, written_out
 from monitor.common_nouns import common_noun
 from monitor.query import fold
 from monitor.spelling import spell
-from monitor.story_marks import marks, people, repeats, written_out
+from monitor.story_marks import marks, people, repeats
 
 LEAD_WORDS = 60
 # Words after the lead still count as evidence when two long reports share many of them.
@@ -255,7 +256,7 @@ def _term(word: str) -> str:
 
 def specifics(title: str, text: str) -> Specifics:
     """Reduce the article's title and lead to terms, figures and dates (see the module doc)."""
-    title = written_out(title)  # "N. Korea" is North Korea, "U.S." the USA
+    title = written_out(untagged(title))  # "N. Korea" is North Korea, "U.S." the USA
     opening = written_out(_opening(text))
     words = [m.group() for m in _TOKEN.finditer(f"{title}\n{opening}")][:WIDE_WORDS]
     folded = [fold(w) for w in words] + [""]  # a blank after the last word: no look-ahead checks

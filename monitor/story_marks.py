@@ -22,6 +22,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 
+from monitor.agency_style import written_out
 from monitor.query import fold
 from monitor.spelling import spell
 from monitor.story_envoys import ENVOYS, envoy
@@ -235,19 +236,6 @@ _TO_A_PLACE_WORDS = """in im nach to into at visits visit visiting visited besuc
 _TO_A_PLACE = frozenset(spell(fold(word)) for word in _TO_A_PLACE_WORDS.split())
 _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
-# Agency style, written out: "S. Korea summons Russian envoy", "N. Korean troops", "U.S.
-# sanctions", "UK". Only in capitals: "uk" is a syllable of a Korean name, "us" a word.
-_ABBREVIATED = re.compile(r"\b([NS])\.\s*(?=Korea)|\bU\.?([SK])\.?(?:A\.?)?(?![\w.$])")
-_WRITTEN_OUT = {"N": "North ", "S": "South ", "US": "USA", "UK": "Britain"}
-
-
-def written_out(text: str) -> str:
-    """The text with the agencies' abbreviations of the states written out."""
-    return _ABBREVIATED.sub(_write_out, text)
-
-
-def _write_out(found: re.Match[str]) -> str:
-    return _WRITTEN_OUT[found.group(1) or f"U{found.group(2)}"]
 
 
 def marks(title: str) -> frozenset[str]:
@@ -261,6 +249,12 @@ def marks(title: str) -> frozenset[str]:
         raw = _WORD.findall(clause)
         words = [spell(fold(word)) for word in raw]
         named = _clause_marks(words)
+        grounds = next((i for i, w in enumerate(words) if w in _GROUNDS), None)
+        if grounds is not None:
+            happening = frozenset(_clause_marks(words[grounds:])) - frozenset(
+                _clause_marks(words[:grounds])
+            )
+            named = [m for m in named if not (m in happening and m.startswith(_HAPPENINGS))]
         found.update(named)
         actors.extend(m for m in named if m.startswith(("state:", "person:")))
         if len(words) > 1:
@@ -289,6 +283,10 @@ def marks(title: str) -> frozenset[str]:
 def _says_again(clause: Sequence[str]) -> bool:
     """Whether a clause's (spelled) words say its event happened again or another followed."""
     return bool(clause) and (clause[0] in _AGAIN or any(w in _AGAIN_INSIDE for w in clause))
+
+
+_GROUNDS = frozenset(spell(fold(w)) for w in ["over", "wegen", "amid", "angesichts", "because"])
+_HAPPENINGS = ("movement:", "fate:", "outcome:", "treaty:", "sanctions:", "resolution:")
 
 
 def _looks_ahead(clause: Sequence[str]) -> bool:
