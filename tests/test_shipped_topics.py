@@ -625,6 +625,43 @@ THIRTEENTH = [
         "russischen Gebiet Kursk gekämpft hatten, und Orden verliehen.",
         {TROOPS},  # a leader receiving his own soldiers is no summit
     ),
+    # (tuning12: short wire items)
+    (
+        "Putin empfängt Kim auf dem Kosmodrom Wostotschny",
+        "WOSTOTSCHNY (APA) - Kremlchef Wladimir Putin hat Nordkoreas Machthaber Kim Jong Un auf "
+        "dem Weltraumbahnhof im Fernen Osten empfangen. Beide besichtigten eine Startrampe.",
+        {SUMMIT},  # the cosmodrome is the venue, not a transfer
+    ),
+    (
+        "Kim Dzong Un empfängt Heimkehrer aus Kursk",
+        "PJÖNGJANG (APA) - Machthaber Kim Dzong Un hat die aus dem russischen Gebiet Kursk "
+        "zurückgekehrten Einheiten empfangen und Gefallene geehrt.",
+        {TROOPS},  # the Austrian spelling's "Un" is no UN
+    ),
+    (
+        "Seoul warnt Moskau vor Rüstungshilfe für Pjöngjang",
+        "SEOUL (dpa) - Südkoreas Regierung hat Russland davor gewarnt, Nordkorea moderne "
+        "Militärtechnologie zu überlassen. Das wäre eine rote Linie, sagte ein Sprecher.",
+        {SUMMIT},  # a warning is a reaction; nothing was handed over
+    ),
+    (
+        "Twelve states set up group to watch DPRK violations",
+        "Twelve countries set up a group to monitor North Korea's compliance with UN measures, "
+        "after Russia's veto ended the expert panel. It will report on arms trade with Moscow.",
+        {UN},  # the arms trade is what the group will watch, not a shipment reported
+    ),
+    (
+        "Moscow calls MSMT findings 'lies'",
+        "Russia's deputy envoy rejected the Multilateral Sanctions Monitoring Team's report on "
+        "oil deliveries as lies. The team had accused Moscow of breaking the cap on Pyongyang.",
+        {UN},  # the team watches North Korea's sanctions: it names the country
+    ),
+    (
+        "Generalstabschef der Volksarmee bei russischem Kollegen in Moskau",
+        "MOSKAU (Interfax) - Der Chef des Generalstabs der Koreanischen Volksarmee ist in Moskau "
+        "mit seinem russischen Kollegen Waleri Gerassimow zusammengetroffen.",
+        {SUMMIT},
+    ),
 ]
 
 
