@@ -26,6 +26,7 @@ from monitor.agency_style import written_out
 from monitor.query import fold
 from monitor.spelling import spell
 from monitor.story_envoys import ENVOYS, envoy
+from monitor.story_plans import looks_ahead
 
 # One alternative per line: its kind, its name, then the words for it, in German and English.
 # A word ending in "*" matches every word it starts; the others match whole words only.
@@ -44,7 +45,7 @@ fate captured: gefangen* kriegsgefang* captur* prisoner* pow pows festgenommen s
 fate defected: ubergelauf* uberlauf* defect* desert*
 fate missing: vermisst* missing
 fate losses: verlust* losses casualt* verloren
-treaty signed: unterzeichn* unterschrieb* unterschreib* signed signing
+treaty signed: unterzeichn* unterschrieb* unterschreib* sign signs signed signing
 treaty ratified: ratifi*
 treaty inforce: inkraft intoforse
 chamber duma: duma staatsduma
@@ -217,15 +218,6 @@ _REPEAT_WORDS = (
     sechste sechster sechsten sixth"""
 )
 _REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
-# A headline that looks ahead ("Security Council to vote Tuesday; veto expected", "Schoigu soll
-# Pjöngjang besuchen") tells the plan, not the happening: the vote itself is a follow-up.
-_AHEAD_WORDS = """expected erwartet erwarten soll sollen plant planen plans planned geplant
-    upcoming bevorstehend bevorstehende bevorstehenden angekundigt ankundigung"""
-_AHEAD = frozenset(spell(fold(word)) for word in _AHEAD_WORDS.split())
-# ... but "soll" with a past infinitive is hearsay, not a plan: "Nordkorea soll Raketen
-# geliefert haben" reports what happened.
-_HEARSAY = frozenset(spell(fold(word)) for word in ["soll", "sollen"])
-_PAST = frozenset(spell(fold(word)) for word in ["haben", "sein", "worden", "gewesen"])
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -238,46 +230,58 @@ _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": b
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
 
 
-def marks(title: str) -> frozenset[str]:
-    """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one."""
-    found = set()
-    spelled = []
+def marks(title: str, lang: str = "") -> frozenset[str]:
+    """The marks (`kind:name`) a headline names; two-word names ("South Korea") read as one.
+    `lang`: the report's language, when known (a plan's words are read in it)."""
+    found: set[str] = set()
+    spelled: list[str] = []
     actors: list[str] = []
-    again = ahead = False
+    notes: set[str] = set()
     title = written_out(title[:HEADLINE_CHARS])
+    last = next((spell(fold(word)) for word in reversed(_WORD.findall(title))), "")
     for clause in _CLAUSE.split(title):
-        raw = _WORD.findall(clause)
-        words = [spell(fold(word)) for word in raw]
-        named = _clause_marks(words)
-        grounds = next((i for i, w in enumerate(words) if w in _GROUNDS), None)
-        if grounds is not None:
-            happening = frozenset(_clause_marks(words[grounds:])) - frozenset(
-                _clause_marks(words[:grounds])
-            )
-            named = [m for m in named if not (m in happening and m.startswith(_HAPPENINGS))]
+        words = [spell(fold(word)) for word in _WORD.findall(clause)]
+        named = _without_grounds(words, _clause_marks(words))
         found.update(named)
         actors.extend(m for m in named if m.startswith(("state:", "person:")))
         if len(words) > 1:
             found.update(_separable(words))
-        again = again or _says_again(words)
-        ahead = ahead or _looks_ahead(words)
+        if _says_again(words):
+            notes.add("note:again")
+        person = frozenset(i for i, w in enumerate(words) if (_mark(w) or "").startswith("person:"))
+        if looks_ahead(words, lang, last, person):
+            notes.add("note:ahead")
         spelled.extend(words)
     negations = _negations(spelled)
-    if negations & _NEGATIONS:
-        found = {
-            mark for mark in found if mark.startswith(("place:", "state:", "person:", "envoy:"))
-        }
-    if any(word.startswith(_BORDERS) for word in spelled):
-        found = {mark for mark in found if not mark.startswith("place:")}
+    found = _what_happened(found, spelled, bool(negations & _NEGATIONS))
     if negations:
-        found.add("note:denial")
-    if again:
-        found.add("note:again")
-    if ahead:
-        found.add("note:ahead")
+        notes.add("note:denial")
     if actors:
         found.add(f"subject:{actors[0].partition(':')[2]}")
-    return frozenset(found)
+    return frozenset(found | notes)
+
+
+def _without_grounds(words: Sequence[str], named: list[str]) -> list[str]:
+    """A clause's marks without the happenings it names only as grounds ("sanctions ... over
+    Kursk deployment": no deployment)."""
+    grounds = next((i for i, w in enumerate(words) if w in _GROUNDS), None)
+    if grounds is None:
+        return named
+    before = frozenset(_clause_marks(list(words[:grounds])))
+    happening = frozenset(_clause_marks(list(words[grounds:]))) - before
+    return [m for m in named if not (m in happening and m.startswith(_HAPPENINGS))]
+
+
+def _what_happened(found: set[str], spelled: Sequence[str], denied: bool) -> set[str]:
+    """The marks left once a denial drops what happened, a ratification the signing it ends,
+    and a border the places on both sides of it."""
+    if denied:
+        found = {m for m in found if m.startswith(("place:", "state:", "person:", "envoy:"))}
+    if "treaty:ratified" in found:
+        found.discard("treaty:signed")  # "signs law ratifying the pact": the ratification
+    if any(word.startswith(_BORDERS) for word in spelled):
+        found = {mark for mark in found if not mark.startswith("place:")}
+    return found
 
 
 def _says_again(clause: Sequence[str]) -> bool:
@@ -287,15 +291,6 @@ def _says_again(clause: Sequence[str]) -> bool:
 
 _GROUNDS = frozenset(spell(fold(w)) for w in ["over", "wegen", "amid", "angesichts", "because"])
 _HAPPENINGS = ("movement:", "fate:", "outcome:", "treaty:", "sanctions:", "resolution:")
-
-
-def _looks_ahead(clause: Sequence[str]) -> bool:
-    """Whether a clause's (spelled) words tell a plan or an expectation, not a happening."""
-    # (Not English "to" before a verb: "to send" is also what someone urges or decided.)
-    ahead = {word for word in clause if word in _AHEAD}
-    if ahead <= _HEARSAY and any(word in _PAST for word in clause):
-        return False
-    return bool(ahead)
 
 
 def _negations(spelled: Sequence[str]) -> set[str]:

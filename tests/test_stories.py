@@ -897,7 +897,7 @@ def test_an_arrival_and_an_accord_are_two_happenings_a_decision_told_two_ways_is
     imposed = marks("EU verhängt Einreiseverbote gegen sieben nordkoreanische Generäle")
     assert clash(adopted, imposed) == ""
     agreed = marks("EU-Außenminister einigen sich auf Sanktionen gegen Generäle")
-    assert clash(agreed, adopted) == "different votes (agreed, not adopted)"
+    assert clash(agreed, adopted) == "different steps (agreed, not enacted)"
 
 
 def test_the_people_a_report_names_anywhere_in_its_lead() -> None:

@@ -90,9 +90,10 @@ def test_also_inside_a_clause_only_widens() -> None:
 
 
 def test_headlines_whose_first_actors_differ_tell_two_events() -> None:
-    seoul = marks("Seoul will gefangene Nordkoreaner aufnehmen")
+    seoul = marks("Seoul nimmt gefangene Nordkoreaner auf")
     video = marks("Zelenskyy releases video of captured North Korean soldiers and offers swap")
     assert clash(seoul, video).startswith("different actors")
+    assert clash(marks("Seoul will gefangene Nordkoreaner aufnehmen"), video)  # a plan, too
     putin = marks("Putin receives North Korean defence minister No Kwang Chol")
     assert clash(putin, marks("Belousov hosts North Korean defence minister No Kwang Chol"))
     # the other headline names the first actor later, or one speaks for the other's state

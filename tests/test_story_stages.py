@@ -19,7 +19,8 @@ from monitor.story_clash import clash
 from monitor.story_marks import marks
 from tests.quiet_day import replayed, second_reports
 
-STREAM = Path(__file__).resolve().parent.parent / "bench" / "stories" / "stream-tuning3.yaml"
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "stories"
+STREAM = BENCH / "stream-tuning3.yaml"
 
 
 def test_a_plan_or_an_expectation_is_a_note_of_its_own() -> None:
@@ -43,7 +44,7 @@ def test_a_plan_or_an_expectation_is_a_note_of_its_own() -> None:
 def test_sanctions_agreed_then_adopted_are_two_steps() -> None:
     agreed = marks("EU envoys agree sanctions on North Korean officers over troops for Russia")
     adopted = marks("EU beschließt Sanktionen gegen nordkoreanische Offiziere")
-    assert clash(agreed, adopted).startswith("different votes")
+    assert clash(agreed, adopted).startswith("different steps")
 
 
 def _pair(first: str, second: str) -> dict[str, Any]:
@@ -69,3 +70,79 @@ def test_the_stream_keeps_each_step_and_merges_each_steps_reports() -> None:
     assert placed["T3095"][0] != "same"  # the veto, after the vote was announced
     # the reports of the adoption, German then English, in one message
     assert placed["T3129"][0] == "same" and placed["T3129"][1] == placed["T3129"][2]
+
+
+@pytest.mark.parametrize(
+    ("title", "lang", "plan"),
+    [
+        ("Pjöngjang plant Entsendung von Pionieren nach Kursk", "de", True),
+        ("Kim Jong Un visits munitions plant making shells for Russia", "en", False),  # a factory
+        ("Russia vetoes resolution, as expected", "en", False),
+        ("Wie geplant: Duma ratifiziert Vertrag", "de", False),
+        ("Kim erwartet Putin am Flughafen", "de", False),  # awaits a guest
+        ("Shoigu in Pyongyang ahead of upcoming Putin visit", "en", False),
+        ("Nordkorea soll – nach Verlusten in Kursk – neue Soldaten geschickt haben", "de", False),
+        ("Kim soll sein Elitekorps nach Kursk schicken", "de", True),  # "sein" is his
+        ("Putin wird Nordkorea besuchen", "de", True),
+        ("Neue Sanktionen werden verhängt", "de", False),  # a passive: the act
+        ("Duma to vote on North Korea defence treaty on Thursday", "en", True),
+        ("Russland droht mit Veto gegen Nordkorea-Resolution", "de", True),
+        ("North Korean troops may soon join fighting in Ukraine", "en", True),
+        ("Kim and Putin to sign mutual defence pact during summit", "en", True),
+    ],
+)
+def test_a_plan_is_read_in_its_own_sense(title: str, lang: str, plan: bool) -> None:
+    assert ("note:ahead" in marks(title, lang)) is plan
+
+
+def test_a_plan_tells_apart_only_from_an_act() -> None:
+    plan = marks("Pjöngjang plant Entsendung von Pionieren nach Kursk", "de")
+    # two wordings of the plan, one not on the list: no act to tell it from
+    assert not clash(plan, marks("North Korea preparing to send engineers to Kursk", "en"))
+    assert clash(plan, marks("Nordkorea schickt Pioniere nach Kursk", "de"))
+    # a decision between the two states, agreed or adopted: one decision in two words
+    bilateral = marks("Russland und Nordkorea beschließen engere Zusammenarbeit", "de")
+    assert not clash(bilateral, marks("Russia, North Korea agree closer cooperation", "en"))
+    # an institution's agreement and its act are two steps
+    agreed = marks("EU einigt sich auf Sanktionen gegen Nordkorea", "de")
+    assert clash(agreed, marks("EU verhängt Sanktionen gegen Nordkorea", "de")).startswith(
+        "different steps"
+    )
+    # signing a law that ratifies is the ratification
+    assert "treaty:signed" not in marks("Putin signs law ratifying North Korea treaty", "en")
+
+
+def _probe(pair_id: str) -> dict[str, Any]:
+    data = yaml.safe_load((BENCH / "pairs-probe3.yaml").read_text(encoding="utf-8"))
+    return next(pair for pair in data["pairs"] if pair["id"] == pair_id)
+
+
+@pytest.mark.parametrize(
+    "pair_id",
+    [
+        "d2_putin_wird_besuchen_vs_eingetroffen",
+        "d5_duma_to_vote_vs_ratifies",
+        "d6_droht_mit_veto_vs_vetoes",
+        "d9_to_sign_vs_sign",
+        "d12_set_to_sign_law_vs_signs",
+        "d14_wollen_unterzeichnen_vs_unterzeichnen",
+        "d3_eu_einigt_sich_vs_verhaengt",
+    ],
+)
+def test_the_act_after_its_plan_notifies(pair_id: str) -> None:
+    for placed, index in second_reports(_probe(pair_id)):
+        assert placed.kind != "same", placed.describe(index.titles())
+
+
+@pytest.mark.parametrize(
+    "pair_id",
+    [
+        "s4_plant_factory_cross",  # a factory
+        "s13_plans_to_vs_to_en_en",  # one plan, two wordings
+        "s20_as_expected_veto_happening",
+        "s12_beschliessen_vs_agree_cross",  # a summit's decision
+    ],
+)
+def test_one_event_worded_as_plan_or_frame_merges(pair_id: str) -> None:
+    for placed, index in second_reports(_probe(pair_id)):
+        assert placed.kind == "same", placed.describe(index.titles())
