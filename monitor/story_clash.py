@@ -19,17 +19,16 @@ def clash(
     """Say why two headlines cannot report one event ("different places (kursk, not
     belgorod)": `mine` first), or "" when every kind both name has a mark in common.
     `repeated`: whether each report's text says its event happened before (`repeats`)."""
-    for note, says in _NOTES.items():
-        if (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
-            if note == "note:ahead" and not _acts(theirs if note in mine else mine):
-                continue  # a plan against a headline that tells no act: nothing to tell apart
-            return f"one headline {says}"
+    noted = _noted(mine, theirs, repeated)
+    if noted:
+        return noted
     if not mine or not theirs:
         return ""
     kinds_mine = _by_kind(mine)
     kinds_theirs = _by_kind(theirs)
-    kinds_mine.pop("note", None)  # compared above, one against the other
-    kinds_theirs.pop("note", None)
+    for compared in ("note", "done"):  # compared above, one against the other
+        kinds_mine.pop(compared, None)
+        kinds_theirs.pop(compared, None)
     subjects = kinds_mine.pop("subject", set()), kinds_theirs.pop("subject", set())
     institution = any(m.startswith(_INSTITUTIONS) for m in (*mine, *theirs))
     steps = _steps(kinds_mine, kinds_theirs) if institution else ""
@@ -77,9 +76,25 @@ _SPEAKS_FOR = {
 }  # fmt: skip
 
 
-def _acts(marks: Collection[str]) -> bool:
-    """Whether a headline names an act (a movement, a fate, a decision): what a plan is not."""
-    return any(mark.partition(":")[0] in _ACTIONS for mark in marks)
+def _noted(mine: Collection[str], theirs: Collection[str], repeated: tuple[bool, bool]) -> str:
+    """Say why two headlines' notes tell two events: one says "again" or denies and the other
+    does not, or one tells a plan and the other an act done ("one headline ..."), or ""."""
+    for note, says in _NOTES.items():
+        if note == "note:ahead":
+            if _ahead(mine, theirs) or _ahead(theirs, mine):
+                return f"one headline {says}"
+        elif (note in mine) != (note in theirs) and not _answered(note, mine, repeated):
+            return f"one headline {says}"
+    return ""
+
+
+def _ahead(plan: Collection[str], other: Collection[str]) -> bool:
+    """Whether a plan headline is told apart from another that reports as done an act the plan
+    headline does not ("Putin to visit" / "Putin arrives, expected to sign pact")."""
+    if "note:ahead" not in plan:
+        return False
+    done = {m for m in other if m.startswith("done:")} - set(plan)
+    return bool(done)
 
 
 # Who takes a decision in steps: the EU's envoys agree, its ministers adopt; a chamber votes.

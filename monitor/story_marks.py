@@ -26,7 +26,7 @@ from monitor.agency_style import written_out
 from monitor.query import fold
 from monitor.spelling import spell
 from monitor.story_envoys import ENVOYS, envoy
-from monitor.story_plans import looks_ahead
+from monitor.story_plans import plan_at
 
 # One alternative per line: its kind, its name, then the words for it, in German and English.
 # A word ending in "*" matches every word it starts; the others match whole words only.
@@ -243,13 +243,20 @@ def marks(title: str, lang: str = "") -> frozenset[str]:
         words = [spell(fold(word)) for word in _WORD.findall(clause)]
         named = _without_grounds(words, _clause_marks(words))
         found.update(named)
+        person = frozenset(i for i, w in enumerate(words) if (_mark(w) or "").startswith("person:"))
+        at = plan_at(words, lang, last, person)
+        if at == len(words) - 1:
+            at = 0  # "veto expected", "Entsendung geplant": the plan word governs all before it
+        planned = (
+            set(_clause_marks(words[at:])) - set(_clause_marks(words[:at])) if at >= 0 else set()
+        )
+        found.update(f"done:{m}" for m in named if m.startswith(_HAPPENINGS) and m not in planned)
         actors.extend(m for m in named if m.startswith(("state:", "person:")))
         if len(words) > 1:
             found.update(_separable(words))
         if _says_again(words):
             notes.add("note:again")
-        person = frozenset(i for i, w in enumerate(words) if (_mark(w) or "").startswith("person:"))
-        if looks_ahead(words, lang, last, person):
+        if at >= 0:
             notes.add("note:ahead")
         spelled.extend(words)
     negations = _negations(spelled)
@@ -278,7 +285,8 @@ def _what_happened(found: set[str], spelled: Sequence[str], denied: bool) -> set
     if denied:
         found = {m for m in found if m.startswith(("place:", "state:", "person:", "envoy:"))}
     if "treaty:ratified" in found:
-        found.discard("treaty:signed")  # "signs law ratifying the pact": the ratification
+        found.discard("treaty:signed")
+        found.discard("done:treaty:signed")  # "signs law ratifying the pact": the ratification
     if any(word.startswith(_BORDERS) for word in spelled):
         found = {mark for mark in found if not mark.startswith("place:")}
     return found

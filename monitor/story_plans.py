@@ -36,10 +36,24 @@ _TO_VERBS = _spelled(
     "host join open build return withdraw veto start begin resume ship dispatch extend lift"
 )
 _GOVERNING = _spelled(
-    "urges urged urge asks asked ask invitation invites invited agrees agreed agree offers "
-    "offered offer wants want decides decided vows vowed pledges pledged refuses refused fails "
-    "failed calls called tells told ordered orders allowed allows seeks sought tries tried "
-    "hopes hoped ready right plan plans expected going"
+    "urges urged urge asks asked ask invitation invites invited refuses refused fails failed "
+    "calls called tells told ordered orders allowed allows right votes voted vote arrives "
+    "arrived sends sent lands landed"
+)
+# A subject's own commitment before "to": "pledges to send", "agree to sign" tell its plan.
+_COMMITS = _spelled(
+    "vows vowed pledges pledged agrees agreed agree offers offered wants want decides decided "
+    "ready going seeks sought tries tried hopes hoped plan plans"
+)
+_HAVE, _BE = spell(fold("have")), spell(fold("be"))  # "may have been killed"; "to be withdrawn"
+_MONTH_BEFORE = _spelled("in since until early late mid last next of")  # "in May": the month
+_MAY = spell(fold("may"))
+_ANNOUNCES = _spelled("kundigt kundigen")  # "kündigt Satellitenstart an"
+_AN = spell(fold("an"))
+# A participle of a separable verb ends in "-en" too ("abgezogen", "eingetroffen"): no infinitive.
+_SEPARABLE_GE = tuple(
+    spell(fold(prefix)) + "ge"
+    for prefix in "ab an auf aus ein fest frei heim mit vor zu zuruck weg los bei".split()  # noqa: SIM905
 )
 _TO = spell(fold("to"))
 # German future and intent: "wird besuchen", "wollen unterzeichnen": the headline ends on the
@@ -59,55 +73,69 @@ _PAST = _spelled("haben sein worden gewesen")
 _AHEAD, _OF = spell(fold("ahead")), spell(fold("of"))
 
 
-def looks_ahead(
+def plan_at(
     clause: Sequence[str], lang: str, last: str, person: frozenset[int] = frozenset()
-) -> bool:
-    """Whether a clause's (spelled) words tell a plan or an expectation. `lang` is the report's
-    language ("" when too short to tell: both are read), `last` the headline's last word
-    (hearsay's past infinitive ends it, after any dash), `person` the places in the clause of
-    words that name a person."""
+) -> int:
+    """Where a clause's (spelled) words tell a plan or an expectation: the plan word's place, or
+    -1. `lang` is the report's language ("" when too short to tell: both are read), `last` the
+    headline's last word (hearsay's past infinitive may end it, after a dash; the clause's own
+    last word is read too), `person` the places in the clause of words that name a person.
+    Words after the plan word name what is planned; an act named before it is done ("arrives in
+    Moscow to meet Putin": the arrival happened)."""
+    own_last = clause[-1] if clause else ""
     for i, word in enumerate(clause):
         following = clause[i + 1] if i + 1 < len(clause) else ""
         if word == _AHEAD and following == _OF:
-            return False  # "ahead of the upcoming visit": what follows sets the scene
-        if i and clause[i - 1] in _FRAMES:
+            return -1  # "ahead of the upcoming visit": what follows sets the scene
+        if _FRAMES.intersection(clause[max(0, i - 3) : i]):
             continue
-        if lang != "en" and _german_plan(word, following, last, i + 1 in person):
-            return True
+        if lang != "en" and _german_plan(word, following, (own_last, last), i + 1 in person):
+            return i
         if lang != "de" and _english_plan(word, following, clause[:i]):
-            return True
-    return False
+            return i
+    return -1
 
 
 def _english_plan(word: str, following: str, before: Sequence[str]) -> bool:
     """Whether an English word, with the word after it and the clause before it, tells a plan."""
     if word in _ENGLISH_PLANS:
-        return True
+        return following != _HAVE and not _the_month(word, following, before)
     if word in _BEFORE_TO and following == _TO:
         return True
     if word == _EXPECTED and following in _AFTER_EXPECTED | {""}:
         return True
-    return bool(
-        word == _TO and following in _TO_VERBS and before and not _GOVERNING.intersection(before)
-    )
+    if word != _TO or not before or following not in _TO_VERBS | {_BE}:
+        return False
+    return bool(_COMMITS.intersection(before)) or not _GOVERNING.intersection(before)
 
 
-def _german_plan(word: str, following: str, last: str, before_a_person: bool) -> bool:
-    """Whether a German word, with the word after it and the headline's last, tells a plan."""
-    if word in _GERMAN_PLANS and _a_plan(word, last, before_a_person):
+def _german_plan(word: str, following: str, lasts: tuple[str, str], before_a_person: bool) -> bool:
+    """Whether a German word, with the word after it and the clause's and the headline's last
+    words (`lasts`), tells a plan."""
+    own = lasts[0]
+    if word in _GERMAN_PLANS and _a_plan(word, lasts, before_a_person):
         return True
-    if word in _GERMAN_FUTURE and _infinitive(last) and last != word:
+    if word in _GERMAN_FUTURE and _infinitive(own) and own != word:
+        return True
+    if word in _ANNOUNCES and own == _AN:
         return True
     return (word, following) == _THREATENS
 
 
-def _a_plan(word: str, last: str, before_a_person: bool) -> bool:
+def _a_plan(word: str, lasts: tuple[str, str], before_a_person: bool) -> bool:
     """Whether a German plan word is one here: not hearsay, not awaiting a guest."""
     if word in _HEARSAY:
-        return last not in _PAST
+        return not _PAST.intersection(lasts)
     return not (word in _AWAITS and before_a_person)
 
 
 def _infinitive(word: str) -> bool:
     """Whether a spelled word can be a German infinitive ending a clause (not a participle)."""
-    return word.endswith("en") and not word.startswith("ge") and word not in _PAST
+    return word.endswith("en") and not word.startswith(("ge", *_SEPARABLE_GE)) and word not in _PAST
+
+
+def _the_month(word: str, following: str, before: Sequence[str]) -> bool:
+    """Whether "may" is the month ("in May", "May 9"), not a hedge or a plan."""
+    return word == _MAY and (
+        (bool(before) and before[-1] in _MONTH_BEFORE) or following[:1].isdigit()
+    )

@@ -580,7 +580,8 @@ def test_headlines_of_one_event_in_two_languages_agree_on_their_marks() -> None:
     """The marks of one event agree across languages and spellings, so they veto nothing."""
     german = marks("Nordkorea entsendet weitere Soldaten nach Saporischschja")
     english = marks("North Korea deploys more troops to Zaporizhzhia")
-    assert german == english == {"movement:deployed", "place:zaporizhzhia"}
+    assert german == english
+    assert german == {"movement:deployed", "place:zaporizhzhia", "done:movement:deployed"}
     assert clash(german, english) == ""
     assert marks("Südkorea und Japan verurteilen Pakt") & marks("South Korea condemns the pact")
     assert clash(marks("Seoul: Tote in Kursk"), marks("Kursk: soldiers killed")) == ""
@@ -715,7 +716,8 @@ def test_one_event_on_a_quiet_day_in_two_languages_is_still_one_message() -> Non
 def test_headline_marks_read_german_verbs_denials_and_borders(
     headline: str, expected: set[str]
 ) -> None:
-    assert marks(headline) == expected
+    # (an act a headline tells as done is marked a second time, "done:", for the plans' veto)
+    assert {mark for mark in marks(headline) if not mark.startswith("done:")} == expected
 
 
 def test_a_short_german_lead_is_german() -> None:
@@ -881,7 +883,7 @@ def test_the_capitals_are_places_only_where_someone_is() -> None:
         "subject:choe",
     }
     assert "place:pyongyang" in marks("Russian defence minister Belousov arrives in Pyongyang")
-    assert marks("Pjöngjang schickt Soldaten nach Kursk") == {"movement:deployed", "place:kursk"}
+    assert marks("Pjöngjang schickt Soldaten nach Kursk") >= {"movement:deployed", "place:kursk"}
     assert marks("North Korean defence minister No Kwang Chol visits Moscow") == {
         "person:nokwangchol",
         "place:moscow",

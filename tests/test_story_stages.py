@@ -89,10 +89,31 @@ def test_the_stream_keeps_each_step_and_merges_each_steps_reports() -> None:
         ("Russland droht mit Veto gegen Nordkorea-Resolution", "de", True),
         ("North Korean troops may soon join fighting in Ukraine", "en", True),
         ("Kim and Putin to sign mutual defence pact during summit", "en", True),
+        # a second review's senses (bench/stories/pairs-probe4.yaml)
+        ("North Korean soldiers may have been killed in drone strike", "en", False),
+        ("Kim to attend parade in May", "en", True),
+        ("Putin visits Pyongyang in May 2024", "en", False),  # the month
+        ("Nordkoreanische Soldaten werden aus Kursk abgezogen", "de", False),  # a participle
+        ("Putin wird Pjöngjang besuchen, sagt der Kreml", "de", True),  # the clause's own end
+        ("Nordkorea soll Soldaten geschickt haben, sagt Seoul", "de", False),
+        ("Kim pledges to send more troops to Russia", "en", True),  # a pledge is a plan
+        ("North Korean troops to be withdrawn from Kursk", "en", True),
+        ("Pjöngjang kündigt Entsendung weiterer Soldaten an", "de", True),
+        ("Wie von Kim angekündigt: Soldaten in Kursk eingetroffen", "de", False),
     ],
 )
 def test_a_plan_is_read_in_its_own_sense(title: str, lang: str, plan: bool) -> None:
     assert ("note:ahead" in marks(title, lang)) is plan
+
+
+def test_an_act_told_as_done_is_no_plan() -> None:
+    arrives = marks("Shoigu arrives in Pyongyang to meet Kim Jong Un", "en")
+    # he arrived; "to meet" is the arrival's purpose, no plan of the headline's own
+    assert "done:movement:deployed" in arrives and "note:ahead" not in arrives
+    assert not clash(arrives, marks("Schoigu in Pjöngjang eingetroffen", "de"))
+    # a headline that tells an act done and a plan, against one that tells only the plan
+    both = marks("Putin arrives in Pyongyang, expected to sign defence pact", "en")
+    assert clash(both, marks("Putin to visit Pyongyang next week", "en"))
 
 
 def test_a_plan_tells_apart_only_from_an_act() -> None:
@@ -112,8 +133,11 @@ def test_a_plan_tells_apart_only_from_an_act() -> None:
     assert "treaty:signed" not in marks("Putin signs law ratifying North Korea treaty", "en")
 
 
-def _probe(pair_id: str) -> dict[str, Any]:
-    data = yaml.safe_load((BENCH / "pairs-probe3.yaml").read_text(encoding="utf-8"))
+def _probe(key: str) -> dict[str, Any]:
+    """A pair of pairs-probe3.yaml ("d2_..."), or of another probe ("probe4/s1_...")."""
+    name, _, pair_id = key.rpartition("/")
+    path = BENCH / f"pairs-{name or 'probe3'}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return next(pair for pair in data["pairs"] if pair["id"] == pair_id)
 
 
@@ -127,6 +151,9 @@ def _probe(pair_id: str) -> dict[str, Any]:
         "d12_set_to_sign_law_vs_signs",
         "d14_wollen_unterzeichnen_vs_unterzeichnen",
         "d3_eu_einigt_sich_vs_verhaengt",
+        "probe4/d1_pledges_to_send_vs_arrive",
+        "probe4/d4_wird_besuchen_sagt_kreml_vs_eingetroffen",
+        "probe4/d9_both_ahead_arrives_expected_to_sign_vs_to_visit",
     ],
 )
 def test_the_act_after_its_plan_notifies(pair_id: str) -> None:
@@ -141,6 +168,10 @@ def test_the_act_after_its_plan_notifies(pair_id: str) -> None:
         "s13_plans_to_vs_to_en_en",  # one plan, two wordings
         "s20_as_expected_veto_happening",
         "s12_beschliessen_vs_agree_cross",  # a summit's decision
+        "probe4/s1_arrives_to_meet_en_de",  # the arrival happened; the meeting is its purpose
+        "probe4/s6_may_have_been_killed_en_de",
+        "probe4/s9_werden_abgezogen_passive_de_en",
+        "probe4/s12_soll_haben_then_attribution_de_en",
     ],
 )
 def test_one_event_worded_as_plan_or_frame_merges(pair_id: str) -> None:
