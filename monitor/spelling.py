@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.query import fold
+
 _SPELLINGS = (("tsh", "h"), ("tsch", "h"), ("sch", "s"), ("sh", "s"), ("zh", "s"), ("kh", "h"),
               ("ch", "h"), ("w", "v"), ("j", "i"), ("y", "i"), ("ie", "i"), ("z", "s"),
               ("ph", "f"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("c", "k"))  # fmt: skip
@@ -16,3 +18,8 @@ def spell(word: str) -> str:
     for old, new in _SPELLINGS:
         word = word.replace(old, new)
     return _DOUBLED.sub(r"\1", word)
+
+
+def spelled_words(words: str) -> frozenset[str]:
+    """Return the keys of space-separated words, folded and spelled (a word list written once)."""
+    return frozenset(spell(fold(word)) for word in words.split())

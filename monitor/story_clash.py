@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from monitor.story_marks import HAPPENING_KINDS
+
 
 def clash(
     mine: Collection[str],
@@ -99,7 +101,7 @@ def _ahead(plan: Collection[str], other: Collection[str]) -> bool:
 
 # Who takes a decision in steps: the EU's envoys agree, its ministers adopt; a chamber votes.
 _INSTITUTIONS = ("state:eu", "envoy:", "chamber:")
-_DECISIONS = ("treaty", "sanctions", "resolution")
+_DECISIONS = ("treaty", "sanctions", "resolution")  # the kinds of one family, decisions
 
 
 def _steps(mine: dict[str, set[str]], theirs: dict[str, set[str]]) -> str:
@@ -133,8 +135,7 @@ def _happenings(kinds: dict[str, set[str]]) -> tuple[set[str], str]:
 # family in common, report two happenings ("arrives in Pyongyang" and "agree closer
 # coordination"). A decision can be told as sanctions, a vote or a treaty step ("adopts
 # sanctions", "verhängt Einreiseverbote"): one family.
-_ACTIONS = {"movement": "movement", "fate": "fate", "outcome": "outcome", "treaty": "decision",
-            "sanctions": "decision", "resolution": "decision"}  # fmt: skip
+_ACTIONS = {kind: "decision" if kind in _DECISIONS else kind for kind in HAPPENING_KINDS}
 
 
 _NOTES = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from monitor.query import fold
-from monitor.spelling import spell
+from monitor.spelling import spell, spelled_words
 
 # The words for an envoy ("Botschaft" alone is an embassy or a message, "gesandt" is "sent").
 ENVOYS = tuple(spell(fold(stem)) for stem in ("botschafter", "ambassador", "envoy", "gesandte"))
@@ -25,7 +25,7 @@ _ACTORS = tuple((spell(fold(stem)), f"envoy:{state}") for stem, state in (
 # Words between a state and its envoy: "Russia's ambassador" ("s"), "Pjöngjangs neuer Botschafter".
 _FILLER_WORDS = """s new neue neuer neuen neuem top former ehemalige ehemaliger ehemaligen special
     sonder"""
-_ENVOY_FILLERS = frozenset(spell(fold(word)) for word in _FILLER_WORDS.split())
+_ENVOY_FILLERS = spelled_words(_FILLER_WORDS)
 
 
 def envoy(words: Sequence[str], at: int, state_of: Callable[[str], str | None]) -> set[str]:

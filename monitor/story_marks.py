@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from monitor.agency_style import written_out
 from monitor.query import fold
-from monitor.spelling import spell
+from monitor.spelling import spell, spelled_words
 from monitor.story_envoys import ENVOYS, envoy
 from monitor.story_plans import plan_at
 
@@ -193,14 +193,14 @@ _SEPARABLE = {
 # its places and states.
 _NEGATION_WORDS = """nicht kein keine keinen keiner no not denies denied deny bestreitet bestreiten
     dementiert dementieren"""
-_NEGATIONS = frozenset(spell(fold(word)) for word in _NEGATION_WORDS.split())
+_NEGATIONS = spelled_words(_NEGATION_WORDS)
 # A headline that denies or corrects a report, or says something happened again or that another
 # state followed, tells a new fact even when everything else agrees with an earlier one: its
 # note (`note:denial`, `note:again`) against a headline without it vetoes "the same report".
 _DENIAL_WORDS = """korrigiert korrigieren korrektur correction corrects corrected falsch false
     fake fabrication fabrications fabricated erfunden erfindung erfindungen zuruckgewiesen
     dismisses dismissed slams slammed"""
-_DENIALS = _NEGATIONS | frozenset(spell(fold(word)) for word in _DENIAL_WORDS.split())
+_DENIALS = _NEGATIONS | spelled_words(_DENIAL_WORDS)
 _REPEATED_WORDS = """erneut wieder wiederum abermals again zweite zweiter zweites zweiten second
     dritte dritter drittes dritten third vierte vierter fourth"""
 _AGAIN_WORDS = _REPEATED_WORDS + " another auch also ebenfalls follows folgt folgen"
@@ -208,7 +208,7 @@ _AGAIN_WORDS = _REPEATED_WORDS + " another auch also ebenfalls follows folgt fol
 # following, "..., also ships missiles" a fact added; "– auch nordkoreanische KN-23 eingesetzt",
 # among them, is a reply instead of an edit, the safe side. Inside a clause they only widen:
 # "bedroht auch Europa", "North Korea also supplies howitzers" against "liefert auch Haubitzen".)
-_AGAIN = frozenset(spell(fold(word)) for word in _AGAIN_WORDS.split())
+_AGAIN = spelled_words(_AGAIN_WORDS)
 _AGAIN_INSIDE = _AGAIN - {spell(fold("auch")), spell(fold("also"))}
 # A text that says the event is a repeat ("erneut", "his fifth trip") answers a headline's
 # "again": both tell the repeated event. "Auch" and "also" fill every text and say nothing there.
@@ -217,7 +217,7 @@ _REPEAT_WORDS = (
     + """ viertes vierten funfte funfter funftes funften fifth
     sechste sechster sechsten sixth"""
 )
-_REPEAT = frozenset(spell(fold(word)) for word in _REPEAT_WORDS.split())
+_REPEAT = spelled_words(_REPEAT_WORDS)
 # The two capitals are places only where someone is or goes ("in Moskau", "visits Pyongyang"):
 # as a government's name ("Pjöngjang schickt Soldaten") they are no place of an event.
 _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
@@ -225,7 +225,7 @@ _CAPITALS = {spell(fold(word)): f"place:{name}" for word, name in (
     ("pyongyang", "pyongyang"))}  # fmt: skip
 _TO_A_PLACE_WORDS = """in im nach to into at visits visit visiting visited besucht besuchen besuch
     reist reisen"""
-_TO_A_PLACE = frozenset(spell(fold(word)) for word in _TO_A_PLACE_WORDS.split())
+_TO_A_PLACE = spelled_words(_TO_A_PLACE_WORDS)
 _BORDERS = ("grens", "border")  # "the Kursk border", "an der Grenze zu Sumy": both sides
 _CLAUSE = re.compile(r"[:;,–—|]| - ")
 
@@ -297,8 +297,10 @@ def _says_again(clause: Sequence[str]) -> bool:
     return bool(clause) and (clause[0] in _AGAIN or any(w in _AGAIN_INSIDE for w in clause))
 
 
-_GROUNDS = frozenset(spell(fold(w)) for w in ["over", "wegen", "amid", "angesichts", "because"])
-_HAPPENINGS = ("movement:", "fate:", "outcome:", "treaty:", "sanctions:", "resolution:")
+_GROUNDS = spelled_words("over wegen amid angesichts because")
+# The kinds of mark that tell what happened (story_clash.py groups them in families).
+HAPPENING_KINDS = ("movement", "fate", "outcome", "treaty", "sanctions", "resolution")
+_HAPPENINGS = tuple(f"{kind}:" for kind in HAPPENING_KINDS)
 
 
 def _negations(spelled: Sequence[str]) -> set[str]:

@@ -16,60 +16,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from monitor.query import fold
-from monitor.spelling import spell
-
-
-def _spelled(words: str) -> frozenset[str]:
-    return frozenset(spell(fold(word)) for word in words.split())
-
+from monitor.spelling import spell, spelled_words
 
 # Words that tell a plan wherever they stand (in German only: "plant" is an English factory).
-_GERMAN_PLANS = _spelled(
+_GERMAN_PLANS = spelled_words(
     "plant planen geplant erwartet erwarten angekundigt ankundigung bevorstehend bevorstehende "
     "bevorstehenden soll sollen"
 )
-_ENGLISH_PLANS = _spelled("upcoming will may could")
+_ENGLISH_PLANS = spelled_words("upcoming will may could")
 # English "to" before a verb tells a plan ("Putin to visit", "set to sign", "likely to attend")
 # unless a verb or noun before it governs it ("urges Seoul to send", "invitation to visit").
-_TO_VERBS = _spelled(
+_TO_VERBS = spelled_words(
     "visit send sign vote ratify meet attend deploy hold travel supply deliver impose adopt "
     "host join open build return withdraw veto start begin resume ship dispatch extend lift"
 )
-_GOVERNING = _spelled(
+_GOVERNING = spelled_words(
     "urges urged urge asks asked ask invitation invites invited refuses refused fails failed "
     "calls called tells told ordered orders allowed allows right votes voted vote arrives "
     "arrived sends sent lands landed"
 )
 # A subject's own commitment before "to": "pledges to send", "agree to sign" tell its plan.
-_COMMITS = _spelled(
+_COMMITS = spelled_words(
     "vows vowed pledges pledged agrees agreed agree offers offered wants want decides decided "
     "ready going seeks sought tries tried hopes hoped plan plans"
 )
 _HAVE, _BE = spell(fold("have")), spell(fold("be"))  # "may have been killed"; "to be withdrawn"
-_MONTH_BEFORE = _spelled("in since until early late mid last next of")  # "in May": the month
+_MONTH_BEFORE = spelled_words("in since until early late mid last next of")  # "in May": the month
 _MAY = spell(fold("may"))
-_ANNOUNCES = _spelled("kundigt kundigen")  # "kündigt Satellitenstart an"
+_ANNOUNCES = spelled_words("kundigt kundigen")  # "kündigt Satellitenstart an"
 _AN = spell(fold("an"))
 # A participle of a separable verb ends in "-en" too ("abgezogen", "eingetroffen"): no infinitive.
 _SEPARABLE_GE = tuple(
-    spell(fold(prefix)) + "ge"
-    for prefix in "ab an auf aus ein fest frei heim mit vor zu zuruck weg los bei".split()  # noqa: SIM905
+    prefix + "ge"
+    for prefix in spelled_words("ab an auf aus ein fest frei heim mit vor zu zuruck weg los bei")
 )
 _TO = spell(fold("to"))
 # German future and intent: "wird besuchen", "wollen unterzeichnen": the headline ends on the
 # infinitive (a passive ends on a participle: "Sanktionen werden verhängt" is the act).
-_GERMAN_FUTURE = _spelled("wird werden will wollen")
+_GERMAN_FUTURE = spelled_words("wird werden will wollen")
 _THREATENS = (spell(fold("droht")), spell(fold("mit")))  # "droht mit Veto": not yet cast
 # English words that tell a plan only before "to" ("plans to send"), or, for "expected", also
 # at a clause's end or before when or where ("veto expected", "expected on Tuesday").
-_BEFORE_TO = _spelled("plans expected")
+_BEFORE_TO = spelled_words("plans expected")
 _EXPECTED = spell(fold("expected"))
-_AFTER_EXPECTED = _spelled("to in at on")
+_AFTER_EXPECTED = spelled_words("to in at on")
 # A frame before the word makes it a happening: "as expected", "wie geplant", "long-expected".
-_FRAMES = _spelled("as wie long lang")
-_AWAITS = _spelled("erwartet erwarten")  # before a person: awaits a guest
-_HEARSAY = _spelled("soll sollen")
-_PAST = _spelled("haben sein worden gewesen")
+_FRAMES = spelled_words("as wie long lang")
+_AWAITS = spelled_words("erwartet erwarten")  # before a person: awaits a guest
+_HEARSAY = spelled_words("soll sollen")
+_PAST = spelled_words("haben sein worden gewesen")
 _AHEAD, _OF = spell(fold("ahead")), spell(fold("of"))
 
 

@@ -177,3 +177,13 @@ def test_the_act_after_its_plan_notifies(pair_id: str) -> None:
 def test_one_event_worded_as_plan_or_frame_merges(pair_id: str) -> None:
     for placed, index in second_reports(_probe(pair_id)):
         assert placed.kind == "same", placed.describe(index.titles())
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["", "...", "will", "May", "soll", "to", "to to to", "wird " * 2000, "(LEAD)", "\x00 expected"],
+)
+@pytest.mark.parametrize("lang", ["", "de", "en"])
+def test_a_hostile_headline_is_read_for_plans_without_error(title: str, lang: str) -> None:
+    found = marks(title, lang)
+    assert isinstance(found, frozenset) and not clash(found, found)
